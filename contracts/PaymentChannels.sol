@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IPaymentChannels} from "./interfaces/IPaymentChannels.sol";
+
+/// @title PaymentChannels
+/// @notice The Trickle singleton: every unidirectional payment channel, in ETH or any ERC-20, lives here.
+/// @dev Lifecycle and timing rules, which the SDK and the tests rely on:
+/// - `open` and `topUp` take funds from `msg.sender`; anyone may fund a channel, refunds always go to the payer.
+/// - `topUp` is refused once the payer asked to close (`ChannelClosing`): a close request is final.
+/// - The payee can `claim` and `close` while `block.timestamp < closesAt`; from `closesAt` on
+///   (`block.timestamp >= closesAt`) only the payer's `withdraw` settles the channel.
+/// - `closeDelay` is at most `MAX_CLOSE_DELAY` (365 days); zero is allowed, and the payee's policy decides
+///   what it accepts. Deposits are at most `type(uint104).max` per channel, refused above, never truncated.
+/// - A finished id can never be opened again, so vouchers of a finished channel stay worthless.
+/// - A payout that cannot be delivered (reverting receiver, blocklisted address, a receiver burning gas)
+///   is credited to its owner, who takes it with `withdrawCredit`; the other party is paid regardless.
+contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    // ---------------------------------------------------------------- constants
+
+    /// @notice EIP-712 type hash of `Voucher(bytes32 channelId,uint256 amount)`.
+    bytes32 public constant VOUCHER_TYPEHASH = keccak256("Voucher(bytes32 channelId,uint256 amount)");
+    /// @notice The longest close delay a channel may have.
+    uint64 public constant MAX_CLOSE_DELAY = 365 days;
+    /// @notice The largest deposit a channel can hold: the width of `Channel.deposit`.
+    uint256 public constant MAX_DEPOSIT = type(uint104).max;
+    /// @notice The most claims one `claimMany` takes, so a batch always fits in a block.
+    uint256 public constant MAX_CLAIM_BATCH = 256;
+    /// @notice Gas forwarded with an ETH payout. Enough for a smart-wallet receive hook; a receiver that
+    /// burns it all only loses its own payout to a credit, and cannot make the other party's call run out of gas.
+    uint256 public constant ETH_PAYOUT_GAS = 50_000;
+
+    // ---------------------------------------------------------------- storage
+
+    /// @inheritdoc IPaymentChannels
+    mapping(bytes32 channelId => Channel) public channels;
+    /// @inheritdoc IPaymentChannels
+    mapping(address token => mapping(address account => uint256)) public credits;
+
+    constructor() EIP712("Trickle", "1") {}
+
+    // ---------------------------------------------------------------- payer side
+
+    /// @inheritdoc IPaymentChannels
+    function open(ChannelConfig calldata config, uint256 amount)
+        external
+        payable
+        nonReentrant
+        returns (bytes32 channelId_)
+    {
+        channelId_ = _open(config);
+        uint256 deposit = _receive(config.token, amount);
+        _store(channelId_, Channel(uint104(deposit), 0, 0, ChannelStatus.Open), deposit);
+        _emitOpened(channelId_, config, deposit);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    /// @dev The permit is tried and its failure ignored: if someone front-ran it with the same signature,
+    /// the allowance is already in place and the deposit still goes through; if not, `transferFrom` fails.
+    function openWithPermit(
+        ChannelConfig calldata config,
+        uint256 amount,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant returns (bytes32 channelId_) {
+        channelId_ = _open(config);
+        // solhint-disable-next-line no-empty-blocks
+        try IERC20Permit(config.token).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+        uint256 deposit = _receive(config.token, amount);
+        _store(channelId_, Channel(uint104(deposit), 0, 0, ChannelStatus.Open), deposit);
+        _emitOpened(channelId_, config, deposit);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function topUp(ChannelConfig calldata config, uint256 amount) external payable nonReentrant {
+        bytes32 id = _channelId(config);
+        Channel memory channel = channels[id];
+        if (channel.status != ChannelStatus.Open) {
+            if (channel.status == ChannelStatus.Closing) revert ChannelClosing(id, channel.closesAt);
+            revert ChannelNotOpen(id, channel.status);
+        }
+        uint256 received = _receive(config.token, amount);
+        uint256 deposit = channel.deposit + received;
+        channel.deposit = uint104(deposit);
+        _store(id, channel, deposit);
+        emit ChannelToppedUp(id, received, deposit);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function requestClose(ChannelConfig calldata config) external nonReentrant {
+        if (msg.sender != config.payer) revert CallerNotPayer(msg.sender, config.payer);
+        bytes32 id = _channelId(config);
+        Channel memory channel = channels[id];
+        if (channel.status != ChannelStatus.Open) {
+            if (channel.status == ChannelStatus.Closing) revert ChannelClosing(id, channel.closesAt);
+            revert ChannelNotOpen(id, channel.status);
+        }
+        // Cannot overflow uint40: closeDelay <= 365 days was checked at open.
+        uint40 closesAt = uint40(block.timestamp + config.closeDelay);
+        channel.closesAt = closesAt;
+        channel.status = ChannelStatus.Closing;
+        channels[id] = channel;
+        emit ChannelCloseRequested(id, closesAt);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function withdraw(ChannelConfig calldata config) external nonReentrant {
+        if (msg.sender != config.payer) revert CallerNotPayer(msg.sender, config.payer);
+        bytes32 id = _channelId(config);
+        Channel memory channel = channels[id];
+        if (channel.status != ChannelStatus.Closing) {
+            if (channel.status == ChannelStatus.Open) revert ChannelCloseNotRequested(id);
+            revert ChannelNotOpen(id, channel.status);
+        }
+        // solhint-disable-next-line not-rely-on-time
+        if (block.timestamp < channel.closesAt) revert ChannelCloseDelayNotElapsed(id, channel.closesAt);
+        uint256 refund = channel.deposit - channel.claimed;
+        channel.status = ChannelStatus.Finished;
+        channels[id] = channel;
+        emit ChannelWithdrawn(id, refund);
+        _pay(config.token, config.payer, refund);
+    }
+
+    // ---------------------------------------------------------------- payee side
+
+    /// @inheritdoc IPaymentChannels
+    function claim(ChannelConfig calldata config, uint256 amount, bytes calldata signature) external nonReentrant {
+        if (msg.sender != config.payee) revert CallerNotPayee(msg.sender, config.payee);
+        _pay(config.token, config.payee, _settle(config, amount, signature));
+    }
+
+    /// @inheritdoc IPaymentChannels
+    /// @dev Consecutive claims in the same token are paid with one transfer: group claims by token to get
+    /// one transfer per token. Every claim must be for a channel whose payee is the caller.
+    function claimMany(Claim[] calldata claims) external nonReentrant {
+        uint256 count = claims.length;
+        if (count == 0 || count > MAX_CLAIM_BATCH) revert ClaimBatchSizeInvalid(count, MAX_CLAIM_BATCH);
+        address token = claims[0].config.token;
+        uint256 pending;
+        for (uint256 i; i < count; ++i) {
+            Claim calldata entry = claims[i];
+            if (msg.sender != entry.config.payee) revert CallerNotPayee(msg.sender, entry.config.payee);
+            if (entry.config.token != token) {
+                _pay(token, msg.sender, pending);
+                token = entry.config.token;
+                pending = 0;
+            }
+            pending += _settle(entry.config, entry.amount, entry.signature);
+        }
+        _pay(token, msg.sender, pending);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    /// @dev With `amount` equal to what was already claimed, no signature is needed: the payee simply
+    /// releases the rest of the deposit to the payer.
+    function close(ChannelConfig calldata config, uint256 amount, bytes calldata signature) external nonReentrant {
+        if (msg.sender != config.payee) revert CallerNotPayee(msg.sender, config.payee);
+        bytes32 id = _channelId(config);
+        Channel memory channel = _settleable(id);
+        uint256 claimed = channel.claimed;
+        if (amount < claimed) revert VoucherAmountNotIncreasing(amount, claimed);
+        if (amount > claimed) _checkVoucher(id, config.signer, amount, channel.deposit, signature);
+        uint256 refund = channel.deposit - amount;
+        // amount <= deposit <= type(uint104).max, checked above.
+        channel.claimed = uint104(amount);
+        channel.status = ChannelStatus.Finished;
+        channels[id] = channel;
+        emit ChannelClosed(id, amount, refund);
+        _pay(config.token, config.payee, amount - claimed);
+        _pay(config.token, config.payer, refund);
+    }
+
+    // ---------------------------------------------------------------- credits
+
+    /// @inheritdoc IPaymentChannels
+    /// @dev `to` lets an account that cannot receive (a blocklisted address) send its credit elsewhere.
+    function withdrawCredit(address token, address to) external nonReentrant {
+        uint256 amount = credits[token][msg.sender];
+        if (amount == 0) revert CreditEmpty(token, msg.sender);
+        credits[token][msg.sender] = 0;
+        emit CreditWithdrawn(token, msg.sender, to, amount);
+        if (token == address(0)) {
+            // solhint-disable-next-line avoid-low-level-calls
+            (bool ok, ) = to.call{value: amount}("");
+            if (!ok) revert EthTransferFailed(to, amount);
+        } else {
+            IERC20(token).safeTransfer(to, amount);
+        }
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IPaymentChannels
+    function channelId(ChannelConfig calldata config) external pure returns (bytes32) {
+        return _channelId(config);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function voucherDigest(bytes32 channelId_, uint256 amount) external view returns (bytes32) {
+        return _voucherDigest(channelId_, amount);
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    function _channelId(ChannelConfig calldata config) internal pure returns (bytes32) {
+        return keccak256(abi.encode(config));
+    }
+
+    function _voucherDigest(bytes32 id, uint256 amount) internal view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(VOUCHER_TYPEHASH, id, amount)));
+    }
+
+    /// @dev Validates a new config and returns its id, which must never have been used.
+    function _open(ChannelConfig calldata config) internal view returns (bytes32 id) {
+        if (
+            config.payer == address(0) || config.payee == address(0) || config.signer == address(0)
+                || config.closeDelay > MAX_CLOSE_DELAY
+        ) revert ChannelConfigInvalid();
+        id = _channelId(config);
+        if (channels[id].status != ChannelStatus.None) revert ChannelExists(id);
+    }
+
+    /// @dev Writes a channel after a deposit, refusing what does not fit the stored width.
+    function _store(bytes32 id, Channel memory channel, uint256 deposit) internal {
+        if (deposit > MAX_DEPOSIT) revert DepositTooLarge(deposit, MAX_DEPOSIT);
+        channels[id] = channel;
+    }
+
+    function _emitOpened(bytes32 id, ChannelConfig calldata config, uint256 deposit) internal {
+        emit ChannelOpened(
+            id, config.payer, config.payee, config.token, config.signer, config.closeDelay, config.salt, deposit
+        );
+    }
+
+    /// @dev Takes `amount` from the caller and returns what actually arrived. Fee-on-transfer tokens are
+    /// credited with the received amount, measured by the balance change.
+    function _receive(address token, uint256 amount) internal returns (uint256 received) {
+        if (token == address(0)) {
+            if (msg.value != amount) revert EthValueMismatch(msg.value, amount);
+            return amount;
+        }
+        if (msg.value != 0) revert EthValueMismatch(msg.value, 0);
+        uint256 balanceBefore = IERC20(token).balanceOf(address(this));
+        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+        received = IERC20(token).balanceOf(address(this)) - balanceBefore;
+    }
+
+    /// @dev Loads a channel the payee can still settle: open, or closing before its deadline.
+    function _settleable(bytes32 id) internal view returns (Channel memory channel) {
+        channel = channels[id];
+        if (channel.status == ChannelStatus.Closing) {
+            // solhint-disable-next-line not-rely-on-time
+            if (block.timestamp >= channel.closesAt) revert ChannelCloseDeadlinePassed(id, channel.closesAt);
+        } else if (channel.status != ChannelStatus.Open) {
+            revert ChannelNotOpen(id, channel.status);
+        }
+    }
+
+    /// @dev Checks a voucher of cumulative `amount` against the channel and records it as claimed.
+    /// Returns what the payee is owed now. The caller has checked that it is the payee.
+    function _settle(ChannelConfig calldata config, uint256 amount, bytes calldata signature)
+        internal
+        returns (uint256 payout)
+    {
+        bytes32 id = _channelId(config);
+        Channel memory channel = _settleable(id);
+        uint256 claimed = channel.claimed;
+        if (amount <= claimed) revert VoucherAmountNotIncreasing(amount, claimed);
+        _checkVoucher(id, config.signer, amount, channel.deposit, signature);
+        // amount <= deposit <= type(uint104).max, checked above.
+        channel.claimed = uint104(amount);
+        channels[id] = channel;
+        emit ChannelClaimed(id, amount);
+        payout = amount - claimed;
+    }
+
+    function _checkVoucher(bytes32 id, address signer, uint256 amount, uint256 deposit, bytes calldata signature)
+        internal
+        view
+    {
+        if (amount > deposit) revert VoucherAmountTooHigh(amount, deposit);
+        if (!_isValidSignature(signer, _voucherDigest(id, amount), signature)) {
+            revert VoucherSignatureInvalid(id, signer);
+        }
+    }
+
+    /// @dev ECDSA first, ERC-1271 only when that fails and the signer has code. Checking the code size
+    /// first (as `SignatureChecker.isValidSignatureNow` does) costs a cold EXTCODESIZE on every claim.
+    /// Trying ECDSA first is safe: it accepts only a 65-byte, low-s, v in {27, 28} signature that recovers
+    /// to `signer` itself, which for a contract signer would need the private key of the contract's address.
+    function _isValidSignature(address signer, bytes32 digest, bytes calldata signature)
+        internal
+        view
+        returns (bool)
+    {
+        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err == ECDSA.RecoverError.NoError && recovered == signer) return true;
+        return signer.code.length != 0
+            && SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature);
+    }
+
+    /// @dev Sends a payout, or credits it to `to` when delivery fails, so that one party that cannot
+    /// receive never blocks the other. ETH is sent with `ETH_PAYOUT_GAS` so a receiver cannot exhaust
+    /// the caller's gas; tokens with `trySafeTransfer`, which reports failure instead of reverting.
+    function _pay(address token, address to, uint256 amount) internal {
+        if (amount == 0) return;
+        bool delivered;
+        if (token == address(0)) {
+            // solhint-disable-next-line avoid-low-level-calls
+            (delivered, ) = to.call{value: amount, gas: ETH_PAYOUT_GAS}("");
+        } else {
+            delivered = IERC20(token).trySafeTransfer(to, amount);
+        }
+        if (!delivered) {
+            credits[token][to] += amount;
+            emit PayoutCredited(token, to, amount);
+        }
+    }
+}
