@@ -1,0 +1,84 @@
+/**
+ * Every failure the SDK reports is a {@link TrickleError} with a stable `code`; match on the code,
+ * not on the message. `details` carries the facts that caused it.
+ */
+export abstract class TrickleError extends Error {
+  abstract readonly code: string;
+  readonly details: Record<string, unknown>;
+
+  constructor(message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+/** The voucher is not well-formed: bad hex, wrong lengths, amount not a uint256, `v` not 27/28, high `s`. */
+export class MalformedVoucherError extends TrickleError {
+  readonly code = "MALFORMED";
+}
+
+/** The signature is well-formed but not the channel signer's for this voucher. */
+export class BadSignatureError extends TrickleError {
+  readonly code = "BAD_SIGNATURE";
+}
+
+/** No channel with this id exists on-chain (or the payee was never told its config). */
+export class UnknownChannelError extends TrickleError {
+  readonly code = "UNKNOWN_CHANNEL";
+}
+
+/** The channel is finished (closed or withdrawn). */
+export class ChannelNotOpenError extends TrickleError {
+  readonly code = "CHANNEL_NOT_OPEN";
+}
+
+/** The channel's payee is someone else. */
+export class WrongPayeeError extends TrickleError {
+  readonly code = "WRONG_PAYEE";
+}
+
+/** The voucher is for another chain id or another `PaymentChannels` contract. */
+export class WrongChainError extends TrickleError {
+  readonly code = "WRONG_CHAIN";
+}
+
+/** The voucher's amount is not above the best one already accepted. */
+export class NotIncreasingError extends TrickleError {
+  readonly code = "NOT_INCREASING";
+}
+
+/** The voucher's amount is above the channel's deposit. */
+export class ExceedsDepositError extends TrickleError {
+  readonly code = "EXCEEDS_DEPOSIT";
+}
+
+/** The payer asked to close the channel: no voucher is accepted any more. */
+export class ChannelClosingError extends TrickleError {
+  readonly code = "CHANNEL_CLOSING";
+}
+
+/** The channel's `closeDelay` is shorter than the payee's policy. */
+export class CloseDelayTooShortError extends TrickleError {
+  readonly code = "CLOSE_DELAY_TOO_SHORT";
+}
+
+/** The channel's token is not one the payee accepts. */
+export class WrongTokenError extends TrickleError {
+  readonly code = "WRONG_TOKEN";
+}
+
+/** A payer would go above its deposit or its budget. */
+export class InsufficientFundsError extends TrickleError {
+  readonly code = "INSUFFICIENT_FUNDS";
+}
+
+/** A value given to the SDK is out of range or of the wrong type. */
+export class InvalidArgumentError extends TrickleError {
+  readonly code = "INVALID_ARGUMENT";
+}
+
+/** The store failed or holds data that contradicts the request. */
+export class StoreError extends TrickleError {
+  readonly code = "STORE";
+}
