@@ -1,4 +1,4 @@
-import type { ChannelConfig, Hex } from "../channel.js";
+import type { ChannelConfig, Hex } from "../channel.ts";
 
 /** A voucher as a store keeps it: the best signed cumulative amount of one channel. */
 export interface StoredVoucher {
