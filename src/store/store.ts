@@ -2,22 +2,33 @@ import type { ChannelConfig, Hex } from "../channel.ts";
 
 /** A voucher as a store keeps it: the best signed cumulative amount of one channel. */
 export interface StoredVoucher {
+  /** 32 bytes, 0x-prefixed hex; stores return it lower-cased. */
   channelId: Hex;
+  /** Cumulative amount, a uint256. */
   amount: bigint;
-  /** 65-byte signature, 0x-prefixed hex. */
+  /** 65-byte signature, 0x-prefixed hex; stores return it lower-cased. */
   signature: Hex;
 }
 
-/** What {@link PayeeStore.saveVoucherIfHigher} did. */
+/**
+ * What {@link PayeeStore.saveVoucherIfHigher} did. Concurrent saves behave as if they ran one after
+ * the other: per channel and per commit, the highest voucher (the first to arrive among equal ones)
+ * runs first and every other one runs after it. So:
+ * - `stored: true`: this voucher is now the channel's best and is durable; `previousAmount` is the
+ *   best before it, so `amount - previousAmount` is what this voucher added. Summed over every
+ *   `stored: true` result of a channel, the increments equal its best amount: nothing is counted twice.
+ * - `stored: false`: nothing was written for this voucher; `previousAmount` is the best amount that
+ *   beat it, always `>= amount` (possibly a voucher of the same commit).
+ */
 export interface SaveVoucherResult {
-  /** True when this voucher is now the channel's best one and is durable. */
   stored: boolean;
-  /** The best amount stored before this call (0n when none). */
+  /** The channel's best amount this voucher was compared with (0n when none). */
   previousAmount: bigint;
 }
 
 /** What the payer keeps about one of its channels. */
 export interface PayerChannelRecord {
+  /** Must equal `channelId(config)`. */
   channelId: Hex;
   chainId: bigint;
   contract: Hex;
@@ -33,11 +44,13 @@ export interface PayerChannelRecord {
 /**
  * The payee's durable state. Every write is durable before its promise resolves. Implementations:
  * `store/memory.ts` (tests), `store/sqlite.ts` (default); a PostgreSQL store implements the same.
+ * Invalid input rejects with `InvalidArgumentError` and writes nothing.
  */
 export interface PayeeStore {
   /**
    * Atomically stores `voucher` if its amount is above the channel's best stored amount.
-   * Concurrent calls for one channel end with the maximum stored; none is lost.
+   * Concurrent calls for one channel end with the maximum stored; none is lost; see
+   * {@link SaveVoucherResult} for what each call reports.
    */
   saveVoucherIfHigher(voucher: StoredVoucher): Promise<SaveVoucherResult>;
   /** The best stored voucher of a channel. */
@@ -51,18 +64,27 @@ export interface PayeeStore {
   /** Small durable key/value facts, such as the last block a watcher processed. */
   getMeta(key: string): Promise<string | undefined>;
   setMeta(key: string, value: string): Promise<void>;
+  /** Waits for pending writes, then releases the store. */
   close(): Promise<void>;
 }
 
-/** The payer's durable state. */
+/**
+ * The payer's durable state. Its method names carry `payer` so that one store object can serve
+ * both roles (a process that pays and is paid) without the payee's `channel()` clashing.
+ */
 export interface PayerStore {
-  saveChannel(record: PayerChannelRecord): Promise<void>;
-  channel(channelId: Hex): Promise<PayerChannelRecord | undefined>;
-  channels(): Promise<PayerChannelRecord[]>;
+  /**
+   * Remembers a channel. Idempotent; saving a record again never lowers its `signedAmount` and
+   * rejects with `StoreError` when it contradicts the stored one (chain, contract, session key).
+   */
+  savePayerChannel(record: PayerChannelRecord): Promise<void>;
+  payerChannel(channelId: Hex): Promise<PayerChannelRecord | undefined>;
+  payerChannels(): Promise<PayerChannelRecord[]>;
   /**
    * Durably raises the channel's signed amount to `amount` with its `signature`. Rejects (with a
    * `NotIncreasingError`) when `amount` is not above the stored one, so a restart never signs a
-   * cumulative amount twice for different totals.
+   * cumulative amount twice for different totals; with `UnknownChannelError` when the channel was
+   * never saved. Concurrent calls apply in call order.
    */
   recordSigned(channelId: Hex, amount: bigint, signature: Hex): Promise<void>;
   close(): Promise<void>;
