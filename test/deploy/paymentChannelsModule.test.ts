@@ -1,0 +1,39 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import { CREATEX_ADDRESS, deployPaymentChannels, paymentChannelsAddress, paymentChannelsInitCode } from "../../scripts/lib/deploy.ts";
+
+describe("PaymentChannels Ignition module (create2)", () => {
+  it("lands on the same address on two fresh chains, at the address computed off-chain", async () => {
+    const first = await network.create();
+    const second = await network.create();
+    // Another deployer, whose nonce is not zero, on the second chain: neither may move the address.
+    const [, otherDeployer] = await second.ethers.getSigners();
+    await (await otherDeployer.sendTransaction({ to: otherDeployer.address, value: 0n })).wait();
+
+    const a = await deployPaymentChannels(first);
+    const b = await deployPaymentChannels(second, { defaultSender: otherDeployer.address });
+
+    expect(a.address).to.equal(b.address);
+    expect(a.address).to.equal(paymentChannelsAddress(await paymentChannelsInitCode(first)));
+    expect(a.alreadyDeployed).to.equal(false);
+    expect(a.gasUsed > 0n).to.equal(true);
+    const creation = await second.ethers.provider.getTransaction(b.transactionHash ?? "");
+    expect(creation?.from).to.equal(otherDeployer.address);
+    expect(await first.ethers.provider.getCode(CREATEX_ADDRESS)).to.not.equal("0x");
+  });
+
+  it("puts PaymentChannels there, and a second deploy sends nothing", async () => {
+    const connection = await network.create();
+    const deployment = await deployPaymentChannels(connection);
+    const domain = await deployment.paymentChannels.eip712Domain();
+    expect(domain.name).to.equal("Trickle");
+    expect(domain.version).to.equal("1");
+    expect(domain.verifyingContract).to.equal(deployment.address);
+    expect(await deployment.paymentChannels.MAX_CLOSE_DELAY()).to.equal(365n * 24n * 3600n);
+
+    const again = await deployPaymentChannels(connection);
+    expect(again.alreadyDeployed).to.equal(true);
+    expect(again.address).to.equal(deployment.address);
+    expect(again.transactionHash).to.equal(undefined);
+  });
+});
