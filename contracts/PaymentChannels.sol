@@ -66,6 +66,8 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
     /// @inheritdoc IPaymentChannels
     /// @dev The permit is tried and its failure ignored: if someone front-ran it with the same signature,
     /// the allowance is already in place and the deposit still goes through; if not, `transferFrom` fails.
+    /// A token without code (ETH's `address(0)` included) is refused with `ChannelConfigInvalid`: calling it
+    /// would revert without a reason, which `try` cannot catch.
     function openWithPermit(
         ChannelConfig calldata config,
         uint256 amount,
@@ -75,6 +77,7 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         bytes32 s
     ) external nonReentrant returns (bytes32 channelId_) {
         channelId_ = _open(config);
+        if (config.token.code.length == 0) revert ChannelConfigInvalid();
         // solhint-disable-next-line no-empty-blocks
         try IERC20Permit(config.token).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
         uint256 deposit = _receive(config.token, amount);
@@ -141,24 +144,32 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IPaymentChannels
-    /// @dev Consecutive claims in the same token are paid with one transfer: group claims by token to get
-    /// one transfer per token. Every claim must be for a channel whose payee is the caller.
+    /// @dev Pays once per distinct token whatever the order of the claims. Every claim must be for a
+    /// channel whose payee is the caller; one failing claim reverts the whole batch.
     function claimMany(Claim[] calldata claims) external nonReentrant {
         uint256 count = claims.length;
         if (count == 0 || count > MAX_CLAIM_BATCH) revert ClaimBatchSizeInvalid(count, MAX_CLAIM_BATCH);
-        address token = claims[0].config.token;
-        uint256 pending;
+        // Payouts are summed per token in memory and sent at the end. Batches are usually one token, so the
+        // slot of the previous claim's token is tried first; the linear search only runs when the token
+        // changes, and is bounded by MAX_CLAIM_BATCH.
+        address[] memory tokens = new address[](count);
+        uint256[] memory payouts = new uint256[](count);
+        uint256 distinct;
+        uint256 slot;
         for (uint256 i; i < count; ++i) {
             Claim calldata entry = claims[i];
             if (msg.sender != entry.config.payee) revert CallerNotPayee(msg.sender, entry.config.payee);
-            if (entry.config.token != token) {
-                _pay(token, msg.sender, pending);
-                token = entry.config.token;
-                pending = 0;
+            address token = entry.config.token;
+            if (distinct == 0 || tokens[slot] != token) {
+                slot = 0;
+                while (slot < distinct && tokens[slot] != token) ++slot;
+                if (slot == distinct) tokens[distinct++] = token;
             }
-            pending += _settle(entry.config, entry.amount, entry.signature);
+            payouts[slot] += _settle(entry.config, entry.amount, entry.signature);
         }
-        _pay(token, msg.sender, pending);
+        for (uint256 j; j < distinct; ++j) {
+            _pay(tokens[j], msg.sender, payouts[j]);
+        }
     }
 
     /// @inheritdoc IPaymentChannels
@@ -244,13 +255,16 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
     }
 
     /// @dev Takes `amount` from the caller and returns what actually arrived. Fee-on-transfer tokens are
-    /// credited with the received amount, measured by the balance change.
+    /// credited with the received amount, measured by the balance change. A token without code is refused.
     function _receive(address token, uint256 amount) internal returns (uint256 received) {
         if (token == address(0)) {
             if (msg.value != amount) revert EthValueMismatch(msg.value, amount);
             return amount;
         }
         if (msg.value != 0) revert EthValueMismatch(msg.value, 0);
+        // Without this, `balanceOf` on an address without code would revert without a reason. The check
+        // warms the token's address, so it costs about 100 gas net.
+        if (token.code.length == 0) revert ChannelConfigInvalid();
         uint256 balanceBefore = IERC20(token).balanceOf(address(this));
         IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
         received = IERC20(token).balanceOf(address(this)) - balanceBefore;
