@@ -82,3 +82,53 @@ export class InvalidArgumentError extends TrickleError {
 export class StoreError extends TrickleError {
   readonly code = "STORE";
 }
+
+/** The contract reverted; `details.error` is the decoded custom error's name (e.g. `ChannelNotOpen`), `details.args` its arguments. */
+export class ContractRevertError extends TrickleError {
+  readonly code = "CONTRACT_REVERT";
+}
+
+/** A transaction was not mined in time, even after fee bumps; `details.hashes` lists every version sent. */
+export class TransactionNotConfirmedError extends TrickleError {
+  readonly code = "TX_NOT_CONFIRMED";
+}
+
+/** A transaction was mined but reverted. */
+export class TransactionRevertedError extends TrickleError {
+  readonly code = "TX_REVERTED";
+}
+
+/** There is no `PaymentChannels` contract at the address on this network. */
+export class ContractNotFoundError extends TrickleError {
+  readonly code = "NO_CONTRACT";
+}
+
+/** Only the channel's payer can do this (request a close, withdraw, sign vouchers). */
+export class NotPayerError extends TrickleError {
+  readonly code = "NOT_PAYER";
+}
+
+/** `withdraw` before the payer asked to close. */
+export class CloseNotRequestedError extends TrickleError {
+  readonly code = "CLOSE_NOT_REQUESTED";
+}
+
+/** `withdraw` before the close delay has passed; `details.closesAt` says when it can. */
+export class CloseDelayNotElapsedError extends TrickleError {
+  readonly code = "CLOSE_DELAY_NOT_ELAPSED";
+}
+
+/** The close deadline has passed: the payee can no longer claim or close, only the payer can withdraw. */
+export class CloseDeadlinePassedError extends TrickleError {
+  readonly code = "CLOSE_DEADLINE_PASSED";
+}
+
+/** A key the operation needs is not configured (keystore or configuration variable). */
+export class MissingKeyError extends TrickleError {
+  readonly code = "MISSING_KEY";
+}
+
+/** A paid HTTP request carried a voucher that raises the cumulative amount by less than the route's price. */
+export class InsufficientPaymentError extends TrickleError {
+  readonly code = "INSUFFICIENT_PAYMENT";
+}

@@ -1,0 +1,55 @@
+import type { ChannelConfig, ChannelState, Hex, Address } from "../channel.ts";
+
+/** What a mined transaction cost and where it landed. */
+export interface TxResult {
+  hash: Hex;
+  gasUsed: bigint;
+  blockNumber: bigint;
+}
+
+/** A `PaymentChannels` event, decoded. Amounts are absolute (the new deposit, the cumulative claimed). */
+export type ChannelEvent =
+  | { type: "opened"; channelId: Hex; config: ChannelConfig; deposit: bigint; blockNumber: bigint; logIndex: number }
+  | { type: "toppedUp"; channelId: Hex; amount: bigint; deposit: bigint; blockNumber: bigint; logIndex: number }
+  | { type: "claimed"; channelId: Hex; claimed: bigint; blockNumber: bigint; logIndex: number }
+  | { type: "closeRequested"; channelId: Hex; closesAt: bigint; blockNumber: bigint; logIndex: number }
+  | { type: "closed"; channelId: Hex; claimed: bigint; refund: bigint; blockNumber: bigint; logIndex: number }
+  | { type: "withdrawn"; channelId: Hex; refund: bigint; blockNumber: bigint; logIndex: number };
+
+/** Read access to one `PaymentChannels` deployment; what a payee needs to check vouchers. */
+export interface ChainReader {
+  readonly contract: Address;
+  chainId(): Promise<bigint>;
+  blockNumber(): Promise<bigint>;
+  /** The timestamp of the latest block. */
+  blockTimestamp(): Promise<bigint>;
+  readChannel(channelId: Hex): Promise<ChannelState>;
+  /** The config of a channel from its ChannelOpened log, or undefined. */
+  findChannelConfig(channelId: Hex): Promise<ChannelConfig | undefined>;
+  /** The contract's channel events in `[fromBlock, toBlock]`, in chain order. */
+  events(fromBlock: bigint, toBlock: bigint): Promise<ChannelEvent[]>;
+  hasCode(address: Address): Promise<boolean>;
+  /** ERC-1271 `isValidSignature(digest, signature)` of a contract signer; false when it reverts or answers otherwise. */
+  isValidErc1271Signature(signer: Address, digest: Hex, signature: Hex): Promise<boolean>;
+}
+
+/** Read and write access: transactions are sent from `account` and resolve once mined. */
+export interface ChainWriter extends ChainReader {
+  readonly account: Address;
+  /** Opens a channel; for an ERC-20 channel, approves the contract first when the allowance is short. */
+  open(config: ChannelConfig, amount: bigint): Promise<TxResult>;
+  /** Opens an EIP-2612 token channel with a permit signed by `account` (deadline: one hour after the latest block). */
+  openWithPermit(config: ChannelConfig, amount: bigint, deadline?: bigint): Promise<TxResult>;
+  /** Adds to the deposit; approves first when the allowance is short. */
+  topUp(config: ChannelConfig, amount: bigint): Promise<TxResult>;
+  claim(config: ChannelConfig, amount: bigint, signature: Hex): Promise<TxResult>;
+  claimMany(claims: { config: ChannelConfig; amount: bigint; signature: Hex }[]): Promise<TxResult>;
+  close(config: ChannelConfig, amount: bigint, signature: Hex): Promise<TxResult>;
+  requestClose(config: ChannelConfig): Promise<TxResult>;
+  withdraw(config: ChannelConfig): Promise<TxResult>;
+}
+
+/** True when `chain` can send transactions. */
+export function isChainWriter(chain: ChainReader): chain is ChainWriter {
+  return typeof (chain as Partial<ChainWriter>).claim === "function" && typeof (chain as Partial<ChainWriter>).account === "string";
+}

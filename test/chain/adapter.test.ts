@@ -1,0 +1,167 @@
+import { expect } from "chai";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { channelId, ChannelStatus, ETH, type Address, type ChannelConfig, type Hex } from "../../src/channel.ts";
+import { ContractRevertError, InvalidArgumentError } from "../../src/errors.ts";
+import type { ChainWriter } from "../../src/chain/adapter.ts";
+import { ADAPTERS, deploy, salt, type Deployment } from "./fixture.ts";
+
+const ONE = 10n ** 18n;
+const USD = 10n ** 6n;
+
+async function expectRevert(promise: Promise<unknown>, error: string): Promise<ContractRevertError> {
+  try {
+    await promise;
+  } catch (caught) {
+    expect(caught).to.be.instanceOf(ContractRevertError);
+    const revert = caught as ContractRevertError;
+    expect(revert.code).to.equal("CONTRACT_REVERT");
+    expect(revert.details.error).to.equal(error);
+    return revert;
+  }
+  expect.fail(`expected a ${error} revert`);
+}
+
+for (const kind of ADAPTERS) {
+  describe(`chain adapter (${kind})`, function () {
+    let d: Deployment;
+    let payerChain: ChainWriter;
+    let payeeChain: ChainWriter;
+    let payer: Address;
+    let payee: Address;
+    const sessionKey = generatePrivateKey();
+    const session = privateKeyToAccount(sessionKey);
+    let nextSalt = 1;
+
+    function config(overrides: Partial<ChannelConfig> = {}): ChannelConfig {
+      return { payer, payee, token: ETH, signer: session.address, closeDelay: 3600n, salt: salt(nextSalt++), ...overrides };
+    }
+
+    function sign(id: Hex, amount: bigint): Promise<Hex> {
+      return session.signTypedData({
+        domain: { name: "Trickle", version: "1", chainId: d.chainId, verifyingContract: d.contract },
+        types: { Voucher: [{ name: "channelId", type: "bytes32" }, { name: "amount", type: "uint256" }] },
+        primaryType: "Voucher",
+        message: { channelId: id, amount },
+      });
+    }
+
+    before(async () => {
+      d = await deploy(kind);
+      payer = d.accounts[1];
+      payee = d.accounts[2];
+      payerChain = await d.writer(1);
+      payeeChain = await d.writer(2);
+    });
+
+    it("reads the chain id, block and account", async () => {
+      expect(await payerChain.chainId()).to.equal(d.chainId);
+      expect(await payerChain.blockNumber()).to.be.a("bigint");
+      expect(await payerChain.blockTimestamp()).to.be.greaterThan(0n);
+      expect(payerChain.account.toLowerCase()).to.equal(payer.toLowerCase());
+      expect(payerChain.contract).to.equal(d.contract);
+    });
+
+    it("opens an ETH channel and reads its state and config back", async () => {
+      const c = config();
+      const id = channelId(c);
+      const before = await payerChain.blockNumber();
+      const tx = await payerChain.open(c, ONE);
+      expect(tx.gasUsed).to.be.greaterThan(21_000n);
+      expect(tx.blockNumber).to.be.greaterThan(before);
+      expect(await payerChain.readChannel(id)).to.deep.equal({ deposit: ONE, claimed: 0n, closesAt: 0n, status: ChannelStatus.Open });
+      const found = await d.reader().findChannelConfig(id);
+      expect(found).to.not.equal(undefined);
+      expect(channelId(found!)).to.equal(id);
+      expect(found!.closeDelay).to.equal(3600n);
+      expect(await d.reader().findChannelConfig(salt(999_999))).to.equal(undefined);
+      const events = await payerChain.events(tx.blockNumber, tx.blockNumber);
+      expect(events).to.have.length(1);
+      expect(events[0]).to.include({ type: "opened", channelId: id, deposit: ONE });
+    });
+
+    it("opens an ERC-20 channel, approving first when the allowance is short", async () => {
+      await d.mint(payer, 100n * USD);
+      const c = config({ token: d.token });
+      await payerChain.open(c, 40n * USD);
+      expect((await payerChain.readChannel(channelId(c))).deposit).to.equal(40n * USD);
+      await payerChain.topUp(c, 10n * USD);
+      expect((await payerChain.readChannel(channelId(c))).deposit).to.equal(50n * USD);
+      expect(await d.balance(payer, d.token)).to.equal(50n * USD);
+    });
+
+    it("opens with an EIP-2612 permit in one transaction", async () => {
+      await d.mint(payer, 30n * USD);
+      const c = config({ token: d.token });
+      const tx = await payerChain.openWithPermit(c, 30n * USD);
+      expect((await payerChain.readChannel(channelId(c))).deposit).to.equal(30n * USD);
+      const events = await payerChain.events(tx.blockNumber, tx.blockNumber);
+      expect(events.map((e) => e.type)).to.deep.equal(["opened"]);
+      await expectRevert(payerChain.openWithPermit(config({ token: d.token }), 10n ** 30n), "ERC20InsufficientBalance");
+    });
+
+    it("claims, claims many, closes, and decodes every event", async () => {
+      const a = config();
+      const b = config();
+      const c = config();
+      for (const x of [a, b, c]) await payerChain.open(x, ONE);
+      const start = await payeeChain.blockNumber();
+      const claimTx = await payeeChain.claim(a, 100n, await sign(channelId(a), 100n));
+      const manyTx = await payeeChain.claimMany([
+        { config: a, amount: 300n, signature: await sign(channelId(a), 300n) },
+        { config: b, amount: 200n, signature: await sign(channelId(b), 200n) },
+      ]);
+      const closeTx = await payeeChain.close(c, 50n, await sign(channelId(c), 50n));
+      await payerChain.topUp(b, 5n);
+      await payerChain.requestClose(b);
+      expect(claimTx.gasUsed + manyTx.gasUsed + closeTx.gasUsed).to.be.greaterThan(3n * 21_000n);
+      expect(await payerChain.readChannel(channelId(a))).to.include({ claimed: 300n, status: ChannelStatus.Open });
+      expect(await payerChain.readChannel(channelId(c))).to.include({ claimed: 50n, status: ChannelStatus.Finished });
+      const bState = await payerChain.readChannel(channelId(b));
+      expect(bState.status).to.equal(ChannelStatus.Closing);
+      await d.increaseTime(3600n);
+      const withdrawTx = await payerChain.withdraw(b);
+      const events = await d.reader().events(start + 1n, withdrawTx.blockNumber);
+      expect(events.map((e) => e.type)).to.deep.equal(["claimed", "claimed", "claimed", "closed", "toppedUp", "closeRequested", "withdrawn"]);
+      expect(events[3]).to.include({ channelId: channelId(c), claimed: 50n, refund: ONE - 50n });
+      expect(events[4]).to.include({ amount: 5n, deposit: ONE + 5n });
+      expect(events[5]).to.include({ closesAt: bState.closesAt });
+      expect(events[6]).to.include({ channelId: channelId(b), refund: ONE + 5n - 200n });
+      for (let i = 1; i < events.length; i++) {
+        const earlier = events[i - 1];
+        const later = events[i];
+        expect(later.blockNumber > earlier.blockNumber || later.logIndex > earlier.logIndex).to.equal(true);
+      }
+    });
+
+    it("decodes contract reverts into ContractRevertError with the custom error's name", async () => {
+      const c = config();
+      await payerChain.open(c, ONE);
+      await expectRevert(payerChain.open(c, ONE), "ChannelExists");
+      await expectRevert(payerChain.requestClose({ ...c, payer: payee }), "CallerNotPayer");
+      await expectRevert(payerChain.claim(c, 1n, await sign(channelId(c), 1n)), "CallerNotPayee");
+      const revert = await expectRevert(payeeChain.claim(c, 2n, await sign(channelId(c), 1n)), "VoucherSignatureInvalid");
+      expect(revert.details.args).to.be.an("array");
+      await expectRevert(payeeChain.claim(c, ONE + 1n, await sign(channelId(c), ONE + 1n)), "VoucherAmountTooHigh");
+      await expectRevert(payerChain.withdraw(c), "ChannelCloseNotRequested");
+    });
+
+    it("tells contracts from accounts and refuses ERC-1271 answers from an account", async () => {
+      expect(await payerChain.hasCode(d.contract)).to.equal(true);
+      expect(await payerChain.hasCode(payer)).to.equal(false);
+      expect(await payerChain.isValidErc1271Signature(payer, salt(1), await sign(salt(1), 1n))).to.equal(false);
+      expect(await payerChain.isValidErc1271Signature(d.contract, salt(1), await sign(salt(1), 1n))).to.equal(false);
+    });
+
+    it("reads without a wallet and refuses to send", async () => {
+      const reader = d.reader();
+      expect(await reader.chainId()).to.equal(d.chainId);
+      expect(() => reader.account).to.throw(InvalidArgumentError);
+      try {
+        await reader.requestClose(config());
+        expect.fail("a reader sent a transaction");
+      } catch (error) {
+        expect(error).to.be.instanceOf(InvalidArgumentError);
+      }
+    });
+  });
+}
