@@ -1,0 +1,364 @@
+// The behaviour every PayeeStore/PayerStore must have, run against each backend (as OpenZeppelin's
+// shouldBehaveLikeERC20). A backend provides a fresh store and a snapshot of everything it holds, so
+// refused inputs can be shown to change nothing.
+import { expect } from "chai";
+import fc from "fast-check";
+import { channelId as computeChannelId } from "../../src/channel.ts";
+import type { ChannelConfig, Hex } from "../../src/channel.ts";
+import type { TrickleError } from "../../src/errors.ts";
+import type { PayeeStore, PayerChannelRecord, PayerStore, SaveVoucherResult, StoredVoucher } from "../../src/store/store.ts";
+
+export type AnyStore = PayeeStore & PayerStore;
+
+export interface StoreHarness {
+  store: AnyStore;
+  /** Everything the store holds, serialized; equal strings mean nothing changed. */
+  snapshot(): Promise<string>;
+  dispose(): Promise<void>;
+}
+
+export const MAX_UINT256 = (1n << 256n) - 1n;
+
+export function hex(byte: number, bytes: number): Hex {
+  return `0x${byte.toString(16).padStart(2, "0").repeat(bytes)}`;
+}
+
+/** A 65-byte signature whose bytes encode `n`, so a test can tell which voucher was kept. */
+export function signatureOf(n: number): Hex {
+  return `0x${n.toString(16).padStart(130, "0")}`;
+}
+
+export function channelOf(n: number): Hex {
+  return `0x${(n + 1).toString(16).padStart(64, "0")}`;
+}
+
+export function configOf(n: number): ChannelConfig {
+  return { payer: hex(0x11, 20), payee: hex(0x22, 20), token: hex(0, 20), signer: hex(0x33, 20), closeDelay: 86_400n, salt: channelOf(n) };
+}
+
+export function payerRecordOf(n: number): PayerChannelRecord {
+  const config = configOf(n);
+  return { channelId: computeChannelId(config), chainId: 31337n, contract: hex(0x44, 20), config, sessionKey: hex(0x55, 32), signedAmount: 0n };
+}
+
+export async function expectCode(promise: Promise<unknown>, code: string): Promise<TrickleError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect((error as TrickleError).code, String(error)).to.equal(code);
+    return error as TrickleError;
+  }
+  expect.fail(`expected a rejection with ${code}`);
+}
+
+export function jsonOf(value: unknown): string {
+  return JSON.stringify(value, (_, v) => (typeof v === "bigint" ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v));
+}
+
+/** Invalid calls: each must reject with `code` and write nothing. */
+function badCalls(): { name: string; code: string; call: (store: AnyStore) => Promise<unknown> }[] {
+  const id = channelOf(0);
+  const sig = signatureOf(1);
+  const save = (voucher: unknown) => (store: AnyStore) => store.saveVoucherIfHigher(voucher as StoredVoucher);
+  const bad = (name: string, call: (store: AnyStore) => Promise<unknown>, code = "INVALID_ARGUMENT") => ({ name, code, call });
+  const record = payerRecordOf(0);
+  return [
+    bad("voucher null", save(null)),
+    bad("voucher string", save("0x00")),
+    bad("channelId missing 0x", save({ channelId: id.slice(2), amount: 1n, signature: sig })),
+    bad("channelId 31 bytes", save({ channelId: id.slice(0, -2), amount: 1n, signature: sig })),
+    bad("channelId 33 bytes", save({ channelId: `${id}00`, amount: 1n, signature: sig })),
+    bad("channelId non-hex", save({ channelId: `0x${"zz".repeat(32)}`, amount: 1n, signature: sig })),
+    bad("channelId number", save({ channelId: 1, amount: 1n, signature: sig })),
+    bad("amount negative", save({ channelId: id, amount: -1n, signature: sig })),
+    bad("amount 2^256", save({ channelId: id, amount: 1n << 256n, signature: sig })),
+    bad("amount as number", save({ channelId: id, amount: 5, signature: sig })),
+    bad("amount fractional", save({ channelId: id, amount: 1.5, signature: sig })),
+    bad("amount decimal string", save({ channelId: id, amount: "5", signature: sig })),
+    bad("amount missing", save({ channelId: id, signature: sig })),
+    bad("signature 64 bytes", save({ channelId: id, amount: 1n, signature: sig.slice(0, -2) })),
+    bad("signature 66 bytes", save({ channelId: id, amount: 1n, signature: `${sig}00` })),
+    bad("signature non-hex", save({ channelId: id, amount: 1n, signature: `0x${"g".repeat(130)}` })),
+    bad("signature missing", save({ channelId: id, amount: 1n })),
+    bad("bestVoucher bad id", (s) => s.bestVoucher("0x1234")),
+    bad("saveChannel bad payer", (s) => s.saveChannel({ ...configOf(0), payer: "0x12" })),
+    bad("saveChannel closeDelay 2^64", (s) => s.saveChannel({ ...configOf(0), closeDelay: 1n << 64n })),
+    bad("saveChannel closeDelay number", (s) => s.saveChannel({ ...configOf(0), closeDelay: 5 as unknown as bigint })),
+    bad("saveChannel short salt", (s) => s.saveChannel({ ...configOf(0), salt: hex(1, 31) })),
+    bad("setMeta empty key", (s) => s.setMeta("", "x")),
+    bad("setMeta number value", (s) => s.setMeta("k", 5 as unknown as string)),
+    bad("payer record id mismatch", (s) => s.savePayerChannel({ ...record, channelId: channelOf(9) })),
+    bad("payer record negative amount", (s) => s.savePayerChannel({ ...record, signedAmount: -1n })),
+    bad("payer record bad session key", (s) => s.savePayerChannel({ ...record, sessionKey: hex(1, 20) })),
+    bad("recordSigned amount 2^256", (s) => s.recordSigned(record.channelId, 1n << 256n, sig)),
+    bad("recordSigned bad signature", (s) => s.recordSigned(record.channelId, 5n, "0x00")),
+    bad("recordSigned unknown channel", (s) => s.recordSigned(channelOf(7), 5n, sig), "UNKNOWN_CHANNEL"),
+  ];
+}
+
+export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, options: { propertyRuns: number }): void {
+  let harness: StoreHarness;
+  let store: AnyStore;
+  beforeEach(async () => {
+    harness = await open();
+    store = harness.store;
+  });
+  afterEach(async () => harness.dispose());
+
+  const voucher = (channel: number, amount: bigint, signature = 1): StoredVoucher => ({
+    channelId: channelOf(channel),
+    amount,
+    signature: signatureOf(signature),
+  });
+
+  describe("payee vouchers", () => {
+    it("starts empty", async () => {
+      expect(await store.bestVoucher(channelOf(0))).to.equal(undefined);
+      expect(await store.bestVouchers()).to.deep.equal([]);
+    });
+
+    it("stores a first voucher and reports 0n as the previous amount", async () => {
+      expect(await store.saveVoucherIfHigher(voucher(0, 7n))).to.deep.equal({ stored: true, previousAmount: 0n });
+      expect(await store.bestVoucher(channelOf(0))).to.deep.equal(voucher(0, 7n));
+    });
+
+    it("only increases: equal and lower amounts are refused with the best amount", async () => {
+      await store.saveVoucherIfHigher(voucher(0, 10n, 1));
+      expect(await store.saveVoucherIfHigher(voucher(0, 10n, 2))).to.deep.equal({ stored: false, previousAmount: 10n });
+      expect(await store.saveVoucherIfHigher(voucher(0, 9n, 3))).to.deep.equal({ stored: false, previousAmount: 10n });
+      expect(await store.saveVoucherIfHigher(voucher(0, 11n, 4))).to.deep.equal({ stored: true, previousAmount: 10n });
+      expect(await store.bestVoucher(channelOf(0))).to.deep.equal(voucher(0, 11n, 4));
+    });
+
+    it("never stores a zero amount", async () => {
+      expect(await store.saveVoucherIfHigher(voucher(0, 0n))).to.deep.equal({ stored: false, previousAmount: 0n });
+      expect(await store.bestVoucher(channelOf(0))).to.equal(undefined);
+    });
+
+    it("compares amounts as numbers, not as text, up to 2^256 - 1", async () => {
+      const steps = [9n, 10n, 99n, 100n, 255n, 256n, 1n << 64n, (1n << 255n) - 1n, 1n << 255n, MAX_UINT256];
+      for (const amount of steps) {
+        expect(await store.saveVoucherIfHigher(voucher(0, amount))).to.include({ stored: true });
+      }
+      for (const amount of steps) {
+        expect(await store.saveVoucherIfHigher(voucher(0, amount))).to.deep.equal({ stored: false, previousAmount: MAX_UINT256 });
+      }
+      expect((await store.bestVoucher(channelOf(0)))?.amount).to.equal(MAX_UINT256);
+    });
+
+    it("treats channel ids and signatures case-insensitively and returns them lower-cased", async () => {
+      const upper = `0x${"AB".repeat(32)}` as Hex;
+      await store.saveVoucherIfHigher({ channelId: upper, amount: 5n, signature: `0x${"CD".repeat(65)}` });
+      expect(await store.saveVoucherIfHigher({ channelId: upper.toLowerCase() as Hex, amount: 5n, signature: signatureOf(1) })).to.deep.equal({
+        stored: false,
+        previousAmount: 5n,
+      });
+      expect(await store.bestVoucher(upper)).to.deep.equal({ channelId: upper.toLowerCase(), amount: 5n, signature: `0x${"cd".repeat(65)}` });
+    });
+
+    it("keeps channels apart and lists every best voucher", async () => {
+      await Promise.all([store.saveVoucherIfHigher(voucher(1, 5n)), store.saveVoucherIfHigher(voucher(0, 8n))]);
+      await store.saveVoucherIfHigher(voucher(1, 6n));
+      expect(await store.bestVouchers()).to.deep.equal([voucher(0, 8n), voucher(1, 6n)]);
+    });
+
+    it("in one commit, reports only the highest (first of equals) as stored, the others as beaten by it", async () => {
+      await store.saveVoucherIfHigher(voucher(0, 4n, 100));
+      const amounts = [5n, 9n, 3n, 9n, 7n, 4n];
+      const results = await Promise.all(amounts.map((amount, i) => store.saveVoucherIfHigher(voucher(0, amount, i))));
+      expect(results).to.deep.equal([
+        { stored: false, previousAmount: 9n },
+        { stored: true, previousAmount: 4n },
+        { stored: false, previousAmount: 9n },
+        { stored: false, previousAmount: 9n },
+        { stored: false, previousAmount: 9n },
+        { stored: false, previousAmount: 9n },
+      ]);
+      expect(await store.bestVoucher(channelOf(0))).to.deep.equal(voucher(0, 9n, 1));
+    });
+
+    it("a commit where nothing beats the stored best reports the stored best", async () => {
+      await store.saveVoucherIfHigher(voucher(0, 50n));
+      const results = await Promise.all([3n, 50n, 20n].map((amount) => store.saveVoucherIfHigher(voucher(0, amount, 2))));
+      expect(results).to.deep.equal(Array(3).fill({ stored: false, previousAmount: 50n }));
+      expect(await store.bestVoucher(channelOf(0))).to.deep.equal(voucher(0, 50n));
+    });
+
+    it("many concurrent saves for one channel, with duplicates and out of order: the maximum wins, each counted once, none lost", async () => {
+      const amounts: bigint[] = [];
+      for (let i = 1; i <= 300; i++) amounts.push(BigInt(i) * 1_000_003n, BigInt(i) * 1_000_003n);
+      // A fixed shuffle (deterministic) so a failure reproduces.
+      let seed = 42;
+      for (let i = amounts.length - 1; i > 0; i--) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        const j = seed % (i + 1);
+        [amounts[i], amounts[j]] = [amounts[j], amounts[i]];
+      }
+      const results: { amount: bigint; result: SaveVoucherResult }[] = [];
+      // Waves of concurrent saves, some awaited and some left in flight while the next wave starts.
+      const inFlight: Promise<void>[] = [];
+      for (let start = 0; start < amounts.length; start += 25) {
+        const wave = amounts.slice(start, start + 25).map((amount, i) =>
+          store.saveVoucherIfHigher(voucher(0, amount, start + i)).then((result) => void results.push({ amount, result })),
+        );
+        inFlight.push(...wave);
+        if (start % 50 === 0) await Promise.all(wave);
+      }
+      await Promise.all(inFlight);
+      const max = 300n * 1_000_003n;
+      expect(results).to.have.length(amounts.length);
+      expect((await store.bestVoucher(channelOf(0)))?.amount).to.equal(max);
+      const stored = results.filter((r) => r.result.stored);
+      expect(new Set(stored.map((r) => r.amount)).size, "a voucher counted twice").to.equal(stored.length);
+      const increments = stored.reduce((sum, r) => sum + (r.amount - r.result.previousAmount), 0n);
+      expect(increments, "increments must add up to the best amount").to.equal(max);
+      for (const r of results.filter((r) => !r.result.stored)) expect(r.result.previousAmount >= r.amount).to.equal(true);
+    });
+
+    it(`property: whatever the order of arrival, the best is the maximum and stored amounts strictly increase`, async () => {
+      const arrival = fc.record({
+        channel: fc.integer({ min: 0, max: 2 }),
+        amount: fc.oneof(fc.bigInt({ min: 0n, max: 20n }), fc.bigInt({ min: 0n, max: MAX_UINT256 })),
+      });
+      // Ticks: the vouchers of one tick arrive concurrently, a tick starts when the previous settled
+      // or (when `overlap`) while it is still in flight.
+      const tick = fc.record({ vouchers: fc.array(arrival, { minLength: 1, maxLength: 10 }), overlap: fc.boolean() });
+      await fc.assert(
+        fc.asyncProperty(fc.array(tick, { minLength: 1, maxLength: 6 }), async (ticks) => {
+          const fresh = await open();
+          try {
+            const storedLog = new Map<number, SaveVoucherResult[]>();
+            const storedAmounts = new Map<number, bigint[]>();
+            const sent: { channel: number; amount: bigint; signature: number }[] = [];
+            let pending: Promise<void>[] = [];
+            for (const { vouchers, overlap } of ticks) {
+              if (!overlap) {
+                await Promise.all(pending);
+                pending = [];
+              }
+              for (const { channel, amount } of vouchers) {
+                const signature = sent.length;
+                sent.push({ channel, amount, signature });
+                pending.push(
+                  fresh.store.saveVoucherIfHigher(voucher(channel, amount, signature)).then((result) => {
+                    if (result.stored) {
+                      storedLog.set(channel, [...(storedLog.get(channel) ?? []), result]);
+                      storedAmounts.set(channel, [...(storedAmounts.get(channel) ?? []), amount]);
+                      expect(result.previousAmount < amount).to.equal(true);
+                    } else {
+                      expect(result.previousAmount >= amount).to.equal(true);
+                    }
+                  }),
+                );
+              }
+            }
+            await Promise.all(pending);
+            for (let channel = 0; channel <= 2; channel++) {
+              const mine = sent.filter((s) => s.channel === channel);
+              const max = mine.reduce((m, s) => (s.amount > m ? s.amount : m), 0n);
+              const best = await fresh.store.bestVoucher(channelOf(channel));
+              if (max === 0n) {
+                expect(best).to.equal(undefined);
+                continue;
+              }
+              const firstOfMax = mine.find((s) => s.amount === max)!;
+              expect(best).to.deep.equal(voucher(channel, max, firstOfMax.signature));
+              const amounts = storedAmounts.get(channel) ?? [];
+              const log = storedLog.get(channel) ?? [];
+              amounts.forEach((amount, i) => {
+                expect(log[i].previousAmount).to.equal(i === 0 ? 0n : amounts[i - 1]);
+                if (i > 0) expect(amount > amounts[i - 1]).to.equal(true);
+              });
+              expect(amounts.at(-1)).to.equal(max);
+            }
+          } finally {
+            await fresh.dispose();
+          }
+        }),
+        { numRuns: options.propertyRuns },
+      );
+    });
+  });
+
+  describe("payee channels and meta", () => {
+    it("remembers a channel config by its id, idempotently", async () => {
+      const config = configOf(3);
+      await store.saveChannel(config);
+      await store.saveChannel(config);
+      expect(await store.channel(computeChannelId(config))).to.deep.equal(config);
+      expect(await store.channel(channelOf(3))).to.equal(undefined);
+    });
+
+    it("keeps meta values and overwrites them", async () => {
+      expect(await store.getMeta("lastBlock")).to.equal(undefined);
+      await store.setMeta("lastBlock", "100");
+      await store.setMeta("lastBlock", "101");
+      expect(await store.getMeta("lastBlock")).to.equal("101");
+    });
+  });
+
+  describe("payer channels", () => {
+    it("saves a record and raises the signed amount, strictly", async () => {
+      const record = payerRecordOf(0);
+      await store.savePayerChannel(record);
+      expect(await store.payerChannel(record.channelId)).to.deep.equal(record);
+      await store.recordSigned(record.channelId, 5n, signatureOf(5));
+      await expectCode(store.recordSigned(record.channelId, 5n, signatureOf(6)), "NOT_INCREASING");
+      await expectCode(store.recordSigned(record.channelId, 4n, signatureOf(4)), "NOT_INCREASING");
+      await store.recordSigned(record.channelId, MAX_UINT256, signatureOf(7));
+      expect(await store.payerChannel(record.channelId)).to.deep.equal({ ...record, signedAmount: MAX_UINT256, signature: signatureOf(7) });
+      expect(await store.payerChannels()).to.have.length(1);
+    });
+
+    it("applies concurrent recordSigned calls in call order", async () => {
+      const record = payerRecordOf(0);
+      await store.savePayerChannel(record);
+      const outcomes = await Promise.allSettled([3n, 5n, 4n, 6n].map((amount) => store.recordSigned(record.channelId, amount, signatureOf(Number(amount)))));
+      expect(outcomes.map((o) => o.status)).to.deep.equal(["fulfilled", "fulfilled", "rejected", "fulfilled"]);
+      expect((await store.payerChannel(record.channelId))?.signedAmount).to.equal(6n);
+    });
+
+    it("saving a record again never lowers what was signed; a contradicting record is refused", async () => {
+      const record = payerRecordOf(1);
+      await store.savePayerChannel(record);
+      await store.recordSigned(record.channelId, 10n, signatureOf(10));
+      await store.savePayerChannel(record);
+      expect((await store.payerChannel(record.channelId))?.signedAmount).to.equal(10n);
+      await expectCode(store.savePayerChannel({ ...record, contract: hex(0x99, 20) }), "STORE");
+      await expectCode(store.savePayerChannel({ ...record, sessionKey: hex(0x98, 32) }), "STORE");
+      expect((await store.payerChannel(record.channelId))?.contract).to.equal(record.contract);
+    });
+  });
+
+  describe("refused input", () => {
+    for (const { name, code, call } of badCalls()) {
+      it(`${name}: ${code}, store unchanged`, async () => {
+        await store.saveVoucherIfHigher(voucher(0, 100n));
+        await store.savePayerChannel(payerRecordOf(0));
+        await store.recordSigned(payerRecordOf(0).channelId, 50n, signatureOf(50));
+        await store.setMeta("k", "v");
+        const before = await harness.snapshot();
+        await expectCode(call(store), code);
+        expect(await harness.snapshot()).to.equal(before);
+      });
+    }
+
+    it("a refused payer write does not undo the others of its commit", async () => {
+      const record = payerRecordOf(0);
+      await store.savePayerChannel(record);
+      const [low, good, save] = await Promise.allSettled([
+        store.recordSigned(record.channelId, 0n, signatureOf(0)),
+        store.recordSigned(record.channelId, 2n, signatureOf(2)),
+        store.saveVoucherIfHigher(voucher(0, 3n)),
+      ]);
+      expect([low.status, good.status, save.status]).to.deep.equal(["rejected", "fulfilled", "fulfilled"]);
+      expect((await store.payerChannel(record.channelId))?.signedAmount).to.equal(2n);
+      expect((await store.bestVoucher(channelOf(0)))?.amount).to.equal(3n);
+    });
+
+    it("a closed store refuses writes", async () => {
+      await store.close();
+      await expectCode(store.saveVoucherIfHigher(voucher(0, 1n)), "STORE");
+    });
+  });
+}

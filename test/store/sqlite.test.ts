@@ -1,0 +1,108 @@
+import { expect } from "chai";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { SCHEMA_VERSION, SqliteStore } from "../../src/store/sqlite.ts";
+import { channelOf, MAX_UINT256, payerRecordOf, shouldBehaveLikeAStore, signatureOf } from "./behaviour.ts";
+import { dumpDatabase } from "./dump.ts";
+
+describe("store/SqliteStore", () => {
+  let dir: string;
+  let files = 0;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "trickle-store-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const nextPath = () => join(dir, `store-${files++}.db`);
+
+  shouldBehaveLikeAStore(
+    async () => {
+      const path = nextPath();
+      const store = SqliteStore.open(path);
+      return { store, snapshot: async () => dumpDatabase(path), dispose: () => store.close() };
+    },
+    { propertyRuns: 100 },
+  );
+
+  describe("durability and layout", () => {
+    it("keeps everything across close and reopen", async () => {
+      const path = nextPath();
+      const record = payerRecordOf(0);
+      let store = SqliteStore.open(path);
+      await store.saveVoucherIfHigher({ channelId: channelOf(0), amount: MAX_UINT256, signature: signatureOf(1) });
+      await store.savePayerChannel(record);
+      await store.recordSigned(record.channelId, 12n, signatureOf(12));
+      await store.setMeta("lastBlock", "7");
+      await store.close();
+      store = SqliteStore.open(path);
+      expect(await store.bestVoucher(channelOf(0))).to.deep.equal({ channelId: channelOf(0), amount: MAX_UINT256, signature: signatureOf(1) });
+      expect(await store.payerChannel(record.channelId)).to.deep.equal({ ...record, signedAmount: 12n, signature: signatureOf(12) });
+      expect(await store.getMeta("lastBlock")).to.equal("7");
+      await store.close();
+    });
+
+    it("uses WAL, records its schema version and stores amounts as 32-byte big-endian blobs", async () => {
+      const path = nextPath();
+      const store = SqliteStore.open(path);
+      await store.saveVoucherIfHigher({ channelId: channelOf(0), amount: 0x0102n, signature: signatureOf(1) });
+      const db = new DatabaseSync(path, { readOnly: true });
+      expect((db.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode).to.equal("wal");
+      expect((db.prepare("SELECT version FROM schema_version").get() as { version: number }).version).to.equal(SCHEMA_VERSION);
+      const row = db.prepare("SELECT amount FROM payee_vouchers").get() as { amount: Uint8Array };
+      expect(Buffer.from(row.amount).toString("hex")).to.equal("0102".padStart(64, "0"));
+      db.close();
+      await store.close();
+    });
+
+    it("refuses a file written by a newer schema", async () => {
+      const path = nextPath();
+      await SqliteStore.open(path).close();
+      const db = new DatabaseSync(path);
+      db.exec(`UPDATE schema_version SET version = ${SCHEMA_VERSION + 1}`);
+      db.close();
+      expect(() => SqliteStore.open(path)).to.throw().with.property("code", "STORE");
+    });
+
+    it("group commit: concurrent saves across channels share one transaction", async () => {
+      const store = SqliteStore.open(nextPath());
+      const before = store.commits;
+      const saves = [];
+      for (let i = 0; i < 500; i++) {
+        saves.push(store.saveVoucherIfHigher({ channelId: channelOf(i % 50), amount: BigInt(i + 1), signature: signatureOf(i) }));
+      }
+      const results = await Promise.all(saves);
+      expect(store.commits - before).to.equal(1);
+      expect(results.filter((r) => r.stored)).to.have.length(50);
+      expect((await store.bestVouchers()).map((v) => v.amount)).to.deep.equal(Array.from({ length: 50 }, (_, c) => BigInt(451 + c)));
+      await store.close();
+    });
+
+    it("a commit that fails rejects its whole batch with STORE and writes nothing", async () => {
+      const path = nextPath();
+      const store = SqliteStore.open(path);
+      await store.saveVoucherIfHigher({ channelId: channelOf(0), amount: 5n, signature: signatureOf(1) });
+      // Corrupt the row behind the store's back (bypassing the CHECK), so reading it fails mid-commit.
+      const other = new DatabaseSync(path);
+      other.exec("PRAGMA ignore_check_constraints = ON");
+      other.exec(`UPDATE payee_vouchers SET amount = x'${"01".repeat(31)}'`);
+      other.close();
+      const before = dumpDatabase(path);
+      const [meta, save] = await Promise.allSettled([
+        store.setMeta("k", "v"),
+        store.saveVoucherIfHigher({ channelId: channelOf(0), amount: 6n, signature: signatureOf(2) }),
+      ]);
+      for (const outcome of [meta, save]) {
+        expect(outcome.status).to.equal("rejected");
+        expect((outcome as PromiseRejectedResult).reason.code).to.equal("STORE");
+      }
+      expect(dumpDatabase(path)).to.equal(before);
+      // The store stays usable for the other channels.
+      expect(await store.saveVoucherIfHigher({ channelId: channelOf(1), amount: 1n, signature: signatureOf(3) })).to.deep.equal({
+        stored: true,
+        previousAmount: 0n,
+      });
+      await store.close();
+    });
+  });
+});
