@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {PaymentChannels} from "../../contracts/PaymentChannels.sol";
+import {IPaymentChannels} from "../../contracts/interfaces/IPaymentChannels.sol";
+import {TestToken} from "../../contracts/mocks/TestToken.sol";
+import {TrickleTestBase} from "./utils/TrickleTestBase.sol";
+import {vm} from "./utils/Vm.sol";
+
+/// @notice Each operation of PaymentChannels with fuzzed amounts, delays and signer keys, checking the
+/// balances of funder, payer, payee and contract and the stored channel exactly after every step.
+contract PaymentChannelsFuzzTest is TrickleTestBase {
+    uint256 internal constant PAYER_KEY = 0xA11CE;
+    uint256 internal constant PAYEE_KEY = 0xB0B;
+    uint256 internal constant FUNDER_KEY = 0xF00D;
+
+    PaymentChannels internal channels;
+    TestToken internal token;
+    address internal payer;
+    address internal payee;
+    address internal funder;
+
+    function setUp() public {
+        channels = new PaymentChannels();
+        token = new TestToken();
+        payer = vm.addr(PAYER_KEY);
+        payee = vm.addr(PAYEE_KEY);
+        funder = vm.addr(FUNDER_KEY);
+    }
+
+    // ---------------------------------------------------------------- open
+
+    function testFuzz_openTakesTheDepositFromTheFunder(uint256 amount, uint64 closeDelay, bool useToken, bytes32 salt)
+        public
+    {
+        amount = _bound(amount, 1, MAX_DEPOSIT);
+        closeDelay = uint64(_bound(closeDelay, 0, MAX_CLOSE_DELAY));
+        IPaymentChannels.ChannelConfig memory config = _config(useToken, PAYER_KEY, closeDelay, salt);
+        _fund(config.token, amount);
+
+        bytes32 id = _callOpen(config, amount);
+
+        vm.assertEq(id, _channelId(config), "open returns keccak256(abi.encode(config))");
+        vm.assertEq(channels.channelId(config), id, "channelId view agrees with the SDK's hash");
+        _assertChannel(id, amount, 0, 0, IPaymentChannels.ChannelStatus.Open);
+        vm.assertEq(_balanceOf(config.token, funder), 0, "funder paid the whole deposit");
+        vm.assertEq(_balanceOf(config.token, address(channels)), amount, "contract holds the deposit");
+
+        // The id exists now: it can never be opened a second time.
+        _fund(config.token, amount);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.ChannelExists.selector, id));
+        _callOpen(config, amount);
+    }
+
+    function testFuzz_openRefusesDepositsWiderThanStorage(uint256 amount, bool useToken) public {
+        amount = _bound(amount, MAX_DEPOSIT + 1, type(uint128).max);
+        IPaymentChannels.ChannelConfig memory config = _config(useToken, PAYER_KEY, 1 days, bytes32(0));
+        _fund(config.token, amount);
+
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.DepositTooLarge.selector, amount, MAX_DEPOSIT));
+        _callOpen(config, amount);
+        vm.assertEq(_balanceOf(config.token, funder), amount, "a refused open takes nothing");
+    }
+
+    function testFuzz_openRefusesCloseDelaysAboveTheMaximum(uint64 closeDelay) public {
+        closeDelay = uint64(_bound(closeDelay, uint256(MAX_CLOSE_DELAY) + 1, type(uint64).max));
+        IPaymentChannels.ChannelConfig memory config = _config(false, PAYER_KEY, closeDelay, bytes32(0));
+        _fund(ETH, 1 ether);
+
+        vm.expectRevert(IPaymentChannels.ChannelConfigInvalid.selector);
+        _callOpen(config, 1 ether);
+    }
+
+    // ---------------------------------------------------------------- topUp
+
+    function testFuzz_topUpAddsToTheDeposit(uint256 first, uint256 second, bool useToken) public {
+        first = _bound(first, 1, MAX_DEPOSIT - 1);
+        second = _bound(second, 1, MAX_DEPOSIT - first);
+        (IPaymentChannels.ChannelConfig memory config, bytes32 id) = _openFunded(useToken, PAYER_KEY, first, 1 days);
+        _fund(config.token, second);
+
+        vm.prank(funder);
+        channels.topUp{value: config.token == ETH ? second : 0}(config, second);
+
+        _assertChannel(id, first + second, 0, 0, IPaymentChannels.ChannelStatus.Open);
+        vm.assertEq(_balanceOf(config.token, funder), 0, "funder paid the top-up");
+        vm.assertEq(_balanceOf(config.token, address(channels)), first + second, "contract holds both deposits");
+    }
+
+    function testFuzz_topUpRefusesOverflowAndClosingChannels(uint256 first, uint256 excess, bool useToken) public {
+        first = _bound(first, 1, MAX_DEPOSIT);
+        uint256 tooMuch = MAX_DEPOSIT - first + _bound(excess, 1, 1e30);
+        (IPaymentChannels.ChannelConfig memory config, bytes32 id) = _openFunded(useToken, PAYER_KEY, first, 1 days);
+        _fund(config.token, tooMuch);
+        uint256 value = config.token == ETH ? tooMuch : 0;
+
+        vm.expectRevert(
+            abi.encodeWithSelector(IPaymentChannels.DepositTooLarge.selector, first + tooMuch, MAX_DEPOSIT)
+        );
+        vm.prank(funder);
+        channels.topUp{value: value}(config, tooMuch);
+
+        vm.prank(payer);
+        channels.requestClose(config);
+        vm.expectRevert(
+            abi.encodeWithSelector(IPaymentChannels.ChannelClosing.selector, id, block.timestamp + 1 days)
+        );
+        vm.prank(funder);
+        channels.topUp{value: value}(config, tooMuch);
+        _assertChannel(id, first, 0, block.timestamp + 1 days, IPaymentChannels.ChannelStatus.Closing);
+    }
+
+    // ---------------------------------------------------------------- claim
+
+    function testFuzz_claimPaysTheIncreaseOfTheCumulativeAmount(
+        uint256 deposit,
+        uint256 first,
+        uint256 second,
+        uint256 signerSeed,
+        bool useToken
+    ) public {
+        deposit = _bound(deposit, 2, MAX_DEPOSIT);
+        first = _bound(first, 1, deposit - 1);
+        second = _bound(second, first + 1, deposit);
+        uint256 signerKey = _key(signerSeed);
+        (IPaymentChannels.ChannelConfig memory config, bytes32 id) = _openFunded(useToken, signerKey, deposit, 1 days);
+
+        _claim(config, first, _signVoucher(signerKey, address(channels), id, first));
+        vm.assertEq(_balanceOf(config.token, payee), first, "payee got the first voucher");
+        _assertChannel(id, deposit, first, 0, IPaymentChannels.ChannelStatus.Open);
+
+        _claim(config, second, _signVoucher(signerKey, address(channels), id, second));
+        vm.assertEq(_balanceOf(config.token, payee), second, "payee got exactly the highest voucher in total");
+        vm.assertEq(_balanceOf(config.token, address(channels)), deposit - second, "contract keeps the rest");
+        _assertChannel(id, deposit, second, 0, IPaymentChannels.ChannelStatus.Open);
+
+        // The first voucher is spent: replaying it pays nothing.
+        bytes memory old = _signVoucher(signerKey, address(channels), id, first);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.VoucherAmountNotIncreasing.selector, first, second));
+        _claim(config, first, old);
+
+        // A voucher above the deposit is refused even when genuinely signed.
+        bytes memory tooHigh = _signVoucher(signerKey, address(channels), id, deposit + 1);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.VoucherAmountTooHigh.selector, deposit + 1, deposit));
+        _claim(config, deposit + 1, tooHigh);
+    }
+
+    function testFuzz_claimRefusesVouchersOfAnyOtherKey(uint256 signerSeed, uint256 otherSeed, uint256 amount) public {
+        uint256 signerKey = _key(signerSeed);
+        uint256 otherKey = _key(otherSeed);
+        vm.assume(vm.addr(signerKey) != vm.addr(otherKey));
+        amount = _bound(amount, 1, 1e30);
+        (IPaymentChannels.ChannelConfig memory config, bytes32 id) = _openFunded(false, signerKey, amount, 1 days);
+        bytes memory forged = _signVoucher(otherKey, address(channels), id, amount);
+        bytes memory malleated = _malleate(_signVoucher(signerKey, address(channels), id, amount));
+
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.VoucherSignatureInvalid.selector, id, config.signer));
+        _claim(config, amount, forged);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.VoucherSignatureInvalid.selector, id, config.signer));
+        _claim(config, amount, malleated);
+        vm.assertEq(payee.balance, 0, "no forged or malleated voucher paid");
+    }
+
+    function testFuzz_onlyThePayeeClaimsOrCloses(address caller, uint256 amount) public {
+        vm.assume(caller != payee && caller != address(vm));
+        amount = _bound(amount, 1, 1e30);
+        (IPaymentChannels.ChannelConfig memory config, bytes32 id) = _openFunded(false, PAYER_KEY, amount, 1 days);
+        bytes memory voucher = _signVoucher(PAYER_KEY, address(channels), id, amount);
+
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.CallerNotPayee.selector, caller, payee));
+        vm.prank(caller);
+        channels.claim(config, amount, voucher);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.CallerNotPayee.selector, caller, payee));
+        vm.prank(caller);
+        channels.close(config, amount, voucher);
+        _assertChannel(id, amount, 0, 0, IPaymentChannels.ChannelStatus.Open);
+    }
+
+    function testFuzz_voucherIsBoundToItsChannelContractAndChain(uint256 amount, uint64 otherChain) public {
+        amount = _bound(amount, 1, 1e30);
+        otherChain = uint64(_bound(otherChain, 1, type(uint64).max / 2));
+        vm.assume(otherChain != block.chainid);
+        (IPaymentChannels.ChannelConfig memory config, bytes32 id) = _openFunded(false, PAYER_KEY, amount, 1 days);
+        (IPaymentChannels.ChannelConfig memory sibling, bytes32 siblingId) =
+            _openFunded(false, PAYER_KEY, amount, 2 days);
+        bytes memory voucher = _signVoucher(PAYER_KEY, address(channels), id, amount);
+
+        vm.expectRevert(
+            abi.encodeWithSelector(IPaymentChannels.VoucherSignatureInvalid.selector, siblingId, sibling.signer)
+        );
+        _claim(sibling, amount, voucher);
+
+        PaymentChannels otherDeployment = new PaymentChannels();
+        _fund(ETH, amount);
+        vm.prank(funder);
+        otherDeployment.open{value: amount}(config, amount);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.VoucherSignatureInvalid.selector, id, config.signer));
+        vm.prank(payee);
+        otherDeployment.claim(config, amount, voucher);
+
+        uint256 homeChain = block.chainid;
+        vm.chainId(otherChain);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.VoucherSignatureInvalid.selector, id, config.signer));
+        _claim(config, amount, voucher);
+        vm.chainId(homeChain);
+
+        _claim(config, amount, voucher);
+        vm.assertEq(payee.balance, amount, "the voucher pays once, on its own channel, contract and chain");
+    }
+
+    // ---------------------------------------------------------------- claimMany
+
+    function testFuzz_claimManyPaysEveryChannelOncePerToken(
+        uint256[4] memory deposits,
+        uint256[4] memory amounts,
+        uint8 tokenMask
+    ) public {
+        IPaymentChannels.Claim[] memory claims = new IPaymentChannels.Claim[](4);
+        bytes32[4] memory ids;
+        uint256 ethTotal;
+        uint256 tokenTotal;
+        for (uint256 i; i < 4; ++i) {
+            deposits[i] = _bound(deposits[i], 1, 1e30);
+            amounts[i] = _bound(amounts[i], 1, deposits[i]);
+            bool useToken = (tokenMask >> i) & 1 == 1;
+            IPaymentChannels.ChannelConfig memory config;
+            (config, ids[i]) = _openFunded(useToken, PAYER_KEY, deposits[i], 1 days);
+            claims[i] = IPaymentChannels.Claim(config, amounts[i], _signVoucher(PAYER_KEY, address(channels), ids[i], amounts[i]));
+            if (useToken) tokenTotal += amounts[i];
+            else ethTotal += amounts[i];
+        }
+
+        vm.prank(payee);
+        channels.claimMany(claims);
+
+        vm.assertEq(payee.balance, ethTotal, "payee got every ETH claim");
+        vm.assertEq(token.balanceOf(payee), tokenTotal, "payee got every token claim");
+        for (uint256 i; i < 4; ++i) {
+            _assertChannel(ids[i], deposits[i], amounts[i], 0, IPaymentChannels.ChannelStatus.Open);
+        }
+
+        // Replaying the same batch fails as a whole and pays nothing more.
+        vm.expectRevert(
+            abi.encodeWithSelector(IPaymentChannels.VoucherAmountNotIncreasing.selector, amounts[0], amounts[0])
+        );
+        vm.prank(payee);
+        channels.claimMany(claims);
+        vm.assertEq(payee.balance, ethTotal, "a failed batch pays nothing");
+    }
+
+    // ---------------------------------------------------------------- close
+
+    function testFuzz_closeSplitsTheDepositAndFinishesTheChannel(
+        uint256 deposit,
+        uint256 claimedBefore,
+        uint256 amount,
+        bool useToken
+    ) public {
+        deposit = _bound(deposit, 1, MAX_DEPOSIT);
+        claimedBefore = _bound(claimedBefore, 0, deposit);
+        amount = _bound(amount, claimedBefore, deposit);
+        (IPaymentChannels.ChannelConfig memory config, bytes32 id) = _openFunded(useToken, PAYER_KEY, deposit, 1 days);
+        if (claimedBefore > 0) _claim(config, claimedBefore, _signVoucher(PAYER_KEY, address(channels), id, claimedBefore));
+
+        // Closing at the amount already claimed needs no voucher: the payee only releases the rest.
+        bytes memory voucher = amount == claimedBefore ? bytes("") : _signVoucher(PAYER_KEY, address(channels), id, amount);
+        vm.prank(payee);
+        channels.close(config, amount, voucher);
+
+        vm.assertEq(_balanceOf(config.token, payee), amount, "payee got the voucher amount in total");
+        vm.assertEq(_balanceOf(config.token, payer), deposit - amount, "payer got the rest");
+        vm.assertEq(_balanceOf(config.token, address(channels)), 0, "nothing stays in the contract");
+        _assertChannel(id, deposit, amount, 0, IPaymentChannels.ChannelStatus.Finished);
+        _assertFinishedForGood(config, id, deposit);
+    }
+
+    // ---------------------------------------------------------------- requestClose and withdraw
+
+    function testFuzz_withdrawAfterTheDelayRefundsEveryUnclaimedUnit(
+        uint256 deposit,
+        uint256 claimedBefore,
+        uint256 lateClaim,
+        uint64 closeDelay,
+        uint256 wait,
+        bool useToken
+    ) public {
+        deposit = _bound(deposit, 1, MAX_DEPOSIT);
+        claimedBefore = _bound(claimedBefore, 0, deposit);
+        closeDelay = uint64(_bound(closeDelay, 1, MAX_CLOSE_DELAY));
+        wait = _bound(wait, 0, 3 * 365 days);
+        (IPaymentChannels.ChannelConfig memory config, bytes32 id) = _openFunded(useToken, PAYER_KEY, deposit, closeDelay);
+        if (claimedBefore > 0) _claim(config, claimedBefore, _signVoucher(PAYER_KEY, address(channels), id, claimedBefore));
+
+        vm.prank(payer);
+        channels.requestClose(config);
+        uint256 closesAt = block.timestamp + closeDelay;
+        _assertChannel(id, deposit, claimedBefore, closesAt, IPaymentChannels.ChannelStatus.Closing);
+
+        // One second before the deadline the payee can still claim and the payer cannot withdraw.
+        vm.warp(closesAt - 1);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.ChannelCloseDelayNotElapsed.selector, id, closesAt));
+        vm.prank(payer);
+        channels.withdraw(config);
+        uint256 claimed = claimedBefore;
+        if (deposit > claimedBefore) {
+            claimed = _bound(lateClaim, claimedBefore + 1, deposit);
+            _claim(config, claimed, _signVoucher(PAYER_KEY, address(channels), id, claimed));
+        }
+
+        // From the deadline on, only the payer's withdraw settles, and it refunds exactly what is left.
+        vm.warp(closesAt + wait);
+        bytes memory latest = _signVoucher(PAYER_KEY, address(channels), id, deposit);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.ChannelCloseDeadlinePassed.selector, id, closesAt));
+        _claim(config, deposit, latest);
+
+        vm.prank(payer);
+        channels.withdraw(config);
+
+        vm.assertEq(_balanceOf(config.token, payer), deposit - claimed, "payer got back every unclaimed unit");
+        vm.assertEq(_balanceOf(config.token, payee), claimed, "payee kept what it claimed");
+        vm.assertEq(_balanceOf(config.token, address(channels)), 0, "nothing stays in the contract");
+        _assertChannel(id, deposit, claimed, closesAt, IPaymentChannels.ChannelStatus.Finished);
+        _assertFinishedForGood(config, id, deposit);
+    }
+
+    function testFuzz_onlyThePayerRequestsCloseOrWithdraws(address caller) public {
+        vm.assume(caller != payer && caller != address(vm));
+        (IPaymentChannels.ChannelConfig memory config, bytes32 id) = _openFunded(false, PAYER_KEY, 1 ether, 0);
+
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.CallerNotPayer.selector, caller, payer));
+        vm.prank(caller);
+        channels.requestClose(config);
+
+        vm.prank(payer);
+        channels.requestClose(config);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.CallerNotPayer.selector, caller, payer));
+        vm.prank(caller);
+        channels.withdraw(config);
+        _assertChannel(id, 1 ether, 0, block.timestamp, IPaymentChannels.ChannelStatus.Closing);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    function _config(bool useToken, uint256 signerKey, uint64 closeDelay, bytes32 salt)
+        internal
+        view
+        returns (IPaymentChannels.ChannelConfig memory)
+    {
+        return IPaymentChannels.ChannelConfig({
+            payer: payer,
+            payee: payee,
+            token: useToken ? address(token) : ETH,
+            signer: vm.addr(signerKey),
+            closeDelay: closeDelay,
+            salt: salt
+        });
+    }
+
+    /// @dev Gives the funder exactly `amount` more of `tokenAddress`, approved for the contract.
+    function _fund(address tokenAddress, uint256 amount) internal {
+        if (tokenAddress == ETH) {
+            vm.deal(funder, funder.balance + amount);
+        } else {
+            token.mint(funder, amount);
+            vm.prank(funder);
+            token.approve(address(channels), type(uint256).max);
+        }
+    }
+
+    function _callOpen(IPaymentChannels.ChannelConfig memory config, uint256 amount) internal returns (bytes32) {
+        vm.prank(funder);
+        return channels.open{value: config.token == ETH ? amount : 0}(config, amount);
+    }
+
+    uint256 private _salt;
+
+    /// @dev Opens a fresh channel (a new salt each time) funded with exactly `deposit`.
+    function _openFunded(bool useToken, uint256 signerKey, uint256 deposit, uint64 closeDelay)
+        internal
+        returns (IPaymentChannels.ChannelConfig memory config, bytes32 id)
+    {
+        config = _config(useToken, signerKey, closeDelay, bytes32(++_salt));
+        _fund(config.token, deposit);
+        id = _callOpen(config, deposit);
+    }
+
+    function _claim(IPaymentChannels.ChannelConfig memory config, uint256 amount, bytes memory signature) internal {
+        vm.prank(payee);
+        channels.claim(config, amount, signature);
+    }
+
+    function _assertChannel(
+        bytes32 id,
+        uint256 deposit,
+        uint256 claimed,
+        uint256 closesAt,
+        IPaymentChannels.ChannelStatus status
+    ) internal view {
+        (uint104 storedDeposit, uint104 storedClaimed, uint40 storedClosesAt, IPaymentChannels.ChannelStatus storedStatus) =
+            channels.channels(id);
+        vm.assertEq(storedDeposit, deposit, "stored deposit");
+        vm.assertEq(storedClaimed, claimed, "stored claimed");
+        vm.assertEq(storedClosesAt, closesAt, "stored closesAt");
+        vm.assertEq(uint256(storedStatus), uint256(status), "stored status");
+    }
+
+    /// @dev A finished channel refuses every operation, and its id cannot be opened again.
+    function _assertFinishedForGood(IPaymentChannels.ChannelConfig memory config, bytes32 id, uint256 deposit) internal {
+        bytes memory notOpen = abi.encodeWithSelector(
+            IPaymentChannels.ChannelNotOpen.selector, id, IPaymentChannels.ChannelStatus.Finished
+        );
+        bytes memory voucher = _signVoucher(PAYER_KEY, address(channels), id, deposit);
+        vm.expectRevert(notOpen);
+        _claim(config, deposit, voucher);
+        vm.expectRevert(notOpen);
+        vm.prank(payer);
+        channels.requestClose(config);
+        vm.expectRevert(notOpen);
+        vm.prank(payer);
+        channels.withdraw(config);
+        _fund(config.token, 1);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.ChannelExists.selector, id));
+        _callOpen(config, 1);
+    }
+}
