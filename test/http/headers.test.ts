@@ -1,0 +1,71 @@
+import { expect } from "chai";
+import {
+  decodePaymentPayload,
+  decodePaymentReceipt,
+  decodePaymentRequired,
+  encodePaymentPayload,
+  encodePaymentReceipt,
+  encodePaymentRequired,
+  MAX_PAYMENT_HEADER_BYTES,
+  TRICKLE_SCHEME,
+} from "../../src/http/headers.ts";
+import type { PaymentPayload, PaymentRequirements } from "../../src/http/headers.ts";
+
+const address = (byte: string) => `0x${byte.repeat(20)}` as const;
+const payload: PaymentPayload = {
+  scheme: TRICKLE_SCHEME,
+  chainId: 31337n,
+  contract: address("aa"),
+  channelId: `0x${"11".repeat(32)}`,
+  amount: (1n << 256n) - 1n,
+  signature: `0x${"22".repeat(64)}1b`,
+  config: { payer: address("01"), payee: address("02"), token: address("00"), signer: address("03"), closeDelay: 3600n, salt: `0x${"00".repeat(32)}` },
+};
+
+function base64Json(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64");
+}
+
+function expectMalformed(run: () => unknown): void {
+  expect(run).to.throw().with.property("code", "MALFORMED");
+}
+
+describe("http headers", () => {
+  it("round-trips the three payloads with amounts as decimal strings", () => {
+    const wire = encodePaymentPayload(payload);
+    expect(JSON.parse(Buffer.from(wire, "base64").toString()).amount).to.equal(((1n << 256n) - 1n).toString());
+    expect(decodePaymentPayload(wire)).to.deep.equal(payload);
+    const requirements: PaymentRequirements = {
+      scheme: TRICKLE_SCHEME, chainId: 1n, contract: address("aa"), payee: address("02"), token: address("00"),
+      price: 10n, minDeposit: 10_000n, minCloseDelay: 3600n, error: "NOT_INCREASING", channelId: payload.channelId, cumulative: 5n,
+    };
+    expect(decodePaymentRequired(encodePaymentRequired(requirements))).to.deep.equal(requirements);
+    const receipt = { channelId: payload.channelId, charged: 10n, cumulative: 30n, depositRemaining: 70n };
+    expect(decodePaymentReceipt(encodePaymentReceipt(receipt))).to.deep.equal(receipt);
+  });
+
+  it("refuses anything off: size, base64, JSON, fields, numbers, hex lengths", () => {
+    const plain = JSON.parse(Buffer.from(encodePaymentPayload(payload), "base64").toString());
+    expectMalformed(() => decodePaymentPayload("A".repeat(MAX_PAYMENT_HEADER_BYTES + 4)));
+    expectMalformed(() => decodePaymentPayload("not base64!"));
+    expectMalformed(() => decodePaymentPayload(`${encodePaymentPayload(payload)}=`));
+    expectMalformed(() => decodePaymentPayload(Buffer.from("{nope").toString("base64")));
+    expectMalformed(() => decodePaymentPayload(base64Json([plain])));
+    expectMalformed(() => decodePaymentPayload(base64Json({ ...plain, extra: 1 })));
+    expectMalformed(() => decodePaymentPayload(base64Json({ ...plain, scheme: "exact" })));
+    expectMalformed(() => decodePaymentPayload(base64Json({ ...plain, amount: 5 })));
+    expectMalformed(() => decodePaymentPayload(base64Json({ ...plain, amount: "05" })));
+    expectMalformed(() => decodePaymentPayload(base64Json({ ...plain, amount: "-5" })));
+    expectMalformed(() => decodePaymentPayload(base64Json({ ...plain, amount: (1n << 256n).toString() })));
+    expectMalformed(() => decodePaymentPayload(base64Json({ ...plain, signature: plain.signature.slice(0, -2) })));
+    expectMalformed(() => decodePaymentPayload(base64Json({ ...plain, channelId: `0x${"zz".repeat(32)}` })));
+    expectMalformed(() => decodePaymentPayload(base64Json({ ...plain, config: { ...plain.config, closeDelay: "99999999999" } })));
+    expectMalformed(() => decodePaymentPayload(base64Json({ ...plain, config: { ...plain.config, extra: "1" } })));
+    const { signature: _, ...missing } = plain;
+    expectMalformed(() => decodePaymentPayload(base64Json(missing)));
+  });
+
+  it("bounds a payload below the header limit even with its config", () => {
+    expect(encodePaymentPayload(payload).length).to.be.below(MAX_PAYMENT_HEADER_BYTES / 3);
+  });
+});
