@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { defineConfig } from "hardhat/config";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import hardhatViem from "@nomicfoundation/hardhat-viem";
+import { PAYMENT_CHANNELS_SALT } from "./ignition/modules/PaymentChannels.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -10,16 +11,26 @@ const require = createRequire(import.meta.url);
 const solcVersion: string = require("solc/package.json").version;
 const soljsonPath = require.resolve("solc/soljson.js");
 
+const compilerProfile = {
+  version: solcVersion,
+  path: soljsonPath,
+  settings: {
+    optimizer: { enabled: true, runs: 10_000 },
+    evmVersion: "cancun",
+  },
+};
+
 const deep = process.env.TRICKLE_DEEP === "1";
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers, hardhatViem],
+  // Both build profiles compile with the same settings: `hardhat ignition deploy` builds with the
+  // production profile, which would otherwise fall back to Hardhat's defaults (200 runs, the compiler's
+  // EVM version) and deploy other bytecode, at another CREATE2 address, than the one tested.
   solidity: {
-    version: solcVersion,
-    path: soljsonPath,
-    settings: {
-      optimizer: { enabled: true, runs: 10_000 },
-      evmVersion: "cancun",
+    profiles: {
+      default: compilerProfile,
+      production: compilerProfile,
     },
   },
   paths: {
@@ -33,6 +44,11 @@ export default defineConfig({
       fuzz: { runs: deep ? 10_000 : 256 },
       invariant: { runs: deep ? 10_000 : 256, depth: deep ? 100 : 30 },
     },
+  },
+  // `npx hardhat ignition deploy ignition/modules/PaymentChannels.ts --strategy create2` uses this salt,
+  // so the CLI lands on the same address as scripts/deploy.ts.
+  ignition: {
+    strategyConfig: { create2: { salt: PAYMENT_CHANNELS_SALT } },
   },
   typechain: {
     outDir: "typechain-types",

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { network } from "hardhat";
+import hre, { network } from "hardhat";
 import { CREATEX_ADDRESS, deployPaymentChannels, paymentChannelsAddress, paymentChannelsInitCode } from "../../scripts/lib/deploy.ts";
 
 describe("PaymentChannels Ignition module (create2)", () => {
@@ -35,5 +35,14 @@ describe("PaymentChannels Ignition module (create2)", () => {
     expect(again.alreadyDeployed).to.equal(true);
     expect(again.address).to.equal(deployment.address);
     expect(again.transactionHash).to.equal(undefined);
+  });
+});
+
+describe("build profiles", () => {
+  it("compile the production build (hardhat ignition deploy) with the tested settings", () => {
+    // Another optimizer or EVM version would deploy other bytecode, at another CREATE2 address.
+    const { profiles } = hre.config.solidity;
+    expect(profiles.production.compilers).to.deep.equal(profiles.default.compilers);
+    expect(profiles.production.overrides).to.deep.equal(profiles.default.overrides);
   });
 });
