@@ -3,6 +3,7 @@ import { defineConfig } from "hardhat/config";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 import hardhatViem from "@nomicfoundation/hardhat-viem";
 import { PAYMENT_CHANNELS_SALT } from "./ignition/modules/PaymentChannels.ts";
+import { trickleTasks } from "./tasks/index.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -24,6 +25,8 @@ const deep = process.env.TRICKLE_DEEP === "1";
 
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers, hardhatViem],
+  // Operator tasks: npx hardhat trickle:<deploy|open|pay|accept|status|claim|close|request-close|withdraw|watch>
+  tasks: trickleTasks,
   // Both build profiles compile with the same settings: `hardhat ignition deploy` builds with the
   // production profile, which would otherwise fall back to Hardhat's defaults (200 runs, the compiler's
   // EVM version) and deploy other bytecode, at another CREATE2 address, than the one tested.

@@ -1,0 +1,45 @@
+// Where the tasks' keys come from: Hardhat configuration variables, which resolve from an environment
+// variable or the Hardhat keystore (`npx hardhat keystore set TRICKLE_PAYER_KEY`). Never from the command
+// line, where keys would end up in shell history and process listings.
+import { configVariable } from "hardhat/config";
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import type { Hex } from "../../src/channel.ts";
+import { InvalidArgumentError } from "../../src/errors.ts";
+
+/** The roles a task acts as, and the configuration variable holding each one's private key. */
+export const KEY_VARIABLES = {
+  deployer: "TRICKLE_DEPLOYER_KEY",
+  payer: "TRICKLE_PAYER_KEY",
+  payee: "TRICKLE_PAYEE_KEY",
+} as const;
+
+export type Role = keyof typeof KEY_VARIABLES;
+
+/**
+ * On Hardhat's own chains (in-process network, `npx hardhat node`) a role without a configured key uses
+ * one of the chain's funded accounts, so a local session needs no setup.
+ */
+export const LOCAL_ACCOUNT_INDEX: Record<Role, number> = { deployer: 0, payer: 1, payee: 2 };
+
+/**
+ * The private key of `role`, or undefined when none is configured. Resolution follows Hardhat's: the
+ * environment variable first, then the development keystore, then the production keystore (which asks
+ * for its password only when it holds this key).
+ */
+export async function configuredKey(hre: HardhatRuntimeEnvironment, role: Role): Promise<Hex | undefined> {
+  // The empty default makes "not configured" an answer instead of an error, and keeps the keystore
+  // from prompting for a password it does not need.
+  const variable = configVariable(KEY_VARIABLES[role], { default: "" });
+  const value: string = await hre.hooks.runHandlerChain(
+    "configurationVariables",
+    "fetchValue",
+    [variable],
+    async (_context, v) => process.env[v.name] ?? v.default ?? "",
+  );
+  if (value === "") return undefined;
+  const key = value.startsWith("0x") ? value : `0x${value}`;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) {
+    throw new InvalidArgumentError(`${KEY_VARIABLES[role]} is not a 32-byte hex private key`);
+  }
+  return key as Hex;
+}

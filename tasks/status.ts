@@ -1,0 +1,65 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { ChannelStatus, ETH } from "../src/channel.ts";
+import { InvalidArgumentError } from "../src/errors.ts";
+import { SqliteStore } from "../src/store/sqlite.ts";
+import { loadChannel, statusName } from "./lib/checks.ts";
+import { TaskContext, type CommonTaskArguments } from "./lib/context.ts";
+import { formatAmount, parseChannelId, runTask, table, tokenUnits } from "./lib/output.ts";
+
+interface StatusArguments extends CommonTaskArguments {
+  channel: string | undefined;
+}
+
+export default async function status(args: StatusArguments, hre: HardhatRuntimeEnvironment): Promise<void> {
+  await runTask(async () => {
+    if (args.channel === undefined) throw new InvalidArgumentError("--channel is required");
+    const id = parseChannelId(args.channel);
+    const context = await TaskContext.create(hre, args);
+    const chain = await context.reader();
+    const { config, state } = await loadChannel(chain, id);
+    const units = await tokenUnits(context.publicClient, config.token);
+    const now = await chain.blockTimestamp();
+    const rows: [string, string][] = [
+      ["channel", id],
+      ["network", `${context.networkName} (chain id ${context.chainId}), contract ${chain.contract}`],
+      ["status", statusName(state.status)],
+      ["payer", config.payer],
+      ["payee", config.payee],
+      ["token", config.token.toLowerCase() === ETH ? "ETH" : `${units.symbol} (${config.token})`],
+      ["voucher signer", config.signer],
+      ["close delay", `${config.closeDelay} s`],
+      ["deposit", formatAmount(state.deposit, units)],
+      ["claimed", formatAmount(state.claimed, units)],
+      ["remaining", formatAmount(state.deposit - state.claimed, units)],
+    ];
+    if (state.status === ChannelStatus.Closing) {
+      rows.push([
+        "withdrawable",
+        now >= state.closesAt ? `now (since timestamp ${state.closesAt})` : `in ${state.closesAt - now} s (at timestamp ${state.closesAt})`,
+      ]);
+    }
+    // The local stores, when this data dir has them: what the payer signed and what the payee holds.
+    for (const role of ["payer", "payee"] as const) {
+      const file = path.join(context.dataDir, `${role}.sqlite`);
+      if (!existsSync(file)) continue;
+      const store = SqliteStore.open(file);
+      try {
+        if (role === "payer") {
+          const record = await store.payerChannel(id);
+          if (record !== undefined) rows.push(["signed (payer store)", formatAmount(record.signedAmount, units)]);
+        } else {
+          const best = await store.bestVoucher(id);
+          if (best !== undefined) {
+            const unclaimed = best.amount > state.claimed ? best.amount - state.claimed : 0n;
+            rows.push(["best voucher (payee store)", `${formatAmount(best.amount, units)} (${formatAmount(unclaimed, units)} unclaimed)`]);
+          }
+        }
+      } finally {
+        await store.close();
+      }
+    }
+    console.log(table(rows));
+  });
+}

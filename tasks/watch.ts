@@ -1,0 +1,56 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { feeBumpingSender } from "../src/chain/fee-bumping.ts";
+import { InvalidArgumentError } from "../src/errors.ts";
+import { Watchtower, type WatchtowerAlert } from "../src/watchtower.ts";
+import { TaskContext, type CommonTaskArguments } from "./lib/context.ts";
+import { runTask } from "./lib/output.ts";
+
+interface WatchArguments extends CommonTaskArguments {
+  pollInterval: number;
+  confirmations: number;
+  closeMargin: bigint;
+  claimThreshold: string;
+  bumpAfter: number;
+  closeWithoutGain: boolean;
+  once: boolean;
+}
+
+/** Runs until SIGINT or SIGTERM; the cursor and pending closes live in the payee store, so a restart resumes. */
+export default async function watchTask(args: WatchArguments, hre: HardhatRuntimeEnvironment): Promise<void> {
+  await runTask(async () => {
+    if (args.claimThreshold !== "" && !/^\d+$/.test(args.claimThreshold)) {
+      throw new InvalidArgumentError("--claim-threshold is in the token's smallest unit (wei for ETH): digits only");
+    }
+    const context = await TaskContext.create(hre, args);
+    const payee = await context.wallet("payee");
+    const store = context.openStore("payee");
+    const alerts: WatchtowerAlert[] = [];
+    const watchtower = new Watchtower(
+      { chain: payee.chain, store, payee: payee.address },
+      {
+        pollIntervalMs: args.pollInterval,
+        confirmations: args.confirmations >= 0 ? BigInt(args.confirmations) : context.local ? 0n : 2n,
+        closeMargin: args.closeMargin,
+        claimThreshold: args.claimThreshold === "" ? undefined : BigInt(args.claimThreshold),
+        closeWithoutGain: args.closeWithoutGain,
+        send: feeBumpingSender({ publicClient: context.publicClient, walletClient: payee.walletClient, confirmTimeoutMs: args.bumpAfter }),
+        onAlert: (alert) => alerts.push(alert),
+        log: (line) => console.log(line),
+      },
+    );
+    console.log(
+      `[trickle watchtower] watching ${payee.address} on ${context.networkName} (chain id ${context.chainId}), contract ${await context.contract()}, data in ${context.dataDir}`,
+    );
+    const first = await watchtower.start();
+    console.log(`[trickle watchtower] caught up to block ${first.toBlock ?? (await watchtower.lastProcessedBlock()) ?? "head"}`);
+    if (!args.once) {
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+    }
+    await watchtower.stop();
+    await store.close();
+    if (args.once && alerts.some((alert) => alert.severity === "critical")) process.exitCode = 1;
+  });
+}
