@@ -22,13 +22,17 @@ export interface ChannelConfig {
   salt: Hex;
 }
 
-/** Mirrors `IPaymentChannels.ChannelStatus`. */
-export enum ChannelStatus {
-  None = 0,
-  Open = 1,
-  Closing = 2,
-  Finished = 3,
-}
+/**
+ * Mirrors `IPaymentChannels.ChannelStatus`. A const object rather than a TS `enum`, so that plain Node
+ * (type stripping, which refuses enums) can load the SDK; `ChannelStatus.Open` reads the same either way.
+ */
+export const ChannelStatus = {
+  None: 0,
+  Open: 1,
+  Closing: 2,
+  Finished: 3,
+} as const;
+export type ChannelStatus = (typeof ChannelStatus)[keyof typeof ChannelStatus];
 
 /** The mutable on-chain state of a channel, as `PaymentChannels.channels(id)` returns it. */
 export interface ChannelState {

@@ -1,0 +1,518 @@
+// The paid side of a channel: checks each voucher against the channel's on-chain state and the payee's
+// policy, stores the best one durably, and claims or closes with it.
+//
+// Cost model. `accept` makes no chain call for a channel it already knows: the channel's config and
+// state are read once and then kept current by the contract's events, pulled by `sync()` at most once per
+// `syncIntervalMs` (all accepts during a pull share it). Ids that turned out unknown are remembered (a
+// bounded LRU with a TTL), concurrent lookups of one id share a single call, and lookups of new ids are
+// rate-limited (a token bucket), so a flood of bad vouchers costs a bounded number of chain calls whatever
+// the ids it carries. Only an ERC-1271 (contract) signer costs a call per voucher, after every cheaper check.
+//
+// WRONG_CHAIN. A voucher's signature binds the chain id and the contract (the EIP-712 domain), so a
+// voucher signed for another deployment fails as BAD_SIGNATURE. A voucher that says which deployment it is
+// for (`chainId` / `contract`, as the HTTP payment payload carries them) and names another one is refused
+// as WRONG_CHAIN before any other work.
+import { channelId as computeChannelId, ChannelStatus, MAX_CLAIM_BATCH, type Address, type ChannelConfig, type ChannelState, type Hex } from "./channel.ts";
+import { isChainWriter, type ChainReader, type ChainWriter, type ChannelEvent, type TxResult } from "./chain/adapter.ts";
+import {
+  BadSignatureError,
+  ChannelClosingError,
+  ChannelNotOpenError,
+  CloseDelayTooShortError,
+  ExceedsDepositError,
+  InvalidArgumentError,
+  MalformedVoucherError,
+  NotIncreasingError,
+  UnknownChannelError,
+  WrongChainError,
+  WrongPayeeError,
+  WrongTokenError,
+} from "./errors.ts";
+import type { PayeeStore, StoredVoucher } from "./store/store.ts";
+import { VoucherVerifier, voucherDigest, type Voucher, type VoucherDomain } from "./voucher.ts";
+
+export interface PayeePolicy {
+  /** Shortest `closeDelay` accepted, in seconds: the time the payee has to claim after a close request. Default 3600. */
+  minCloseDelay?: bigint;
+  /** Tokens accepted (`ETH` for ETH); any when omitted. */
+  tokens?: Address[];
+}
+
+/** How much chain traffic the payee allows itself. The defaults suit a public endpoint. */
+export interface PayeeLimits {
+  /** Least time between two event pulls triggered by `accept`, ms. Default 1000. */
+  syncIntervalMs?: number;
+  /** Most blocks per `events` call (RPC providers cap log ranges). Default 5000. */
+  maxBlockRange?: bigint;
+  /** Lookups of channels not yet known, per second, sustained. Default 50. */
+  lookupsPerSecond?: number;
+  /** Lookups allowed in a burst. Default 200. */
+  lookupBurst?: number;
+  /** How long an id found unknown is answered from memory, ms. Default 10000. */
+  unknownTtlMs?: number;
+  /** Most channels (known and unknown) kept in memory. Default 100000. */
+  cacheSize?: number;
+}
+
+export interface PayeeParameters {
+  chain: ChainReader | ChainWriter;
+  store: PayeeStore;
+  /** The address channels must name as payee (the account that claims). */
+  payee: Address;
+  policy?: PayeePolicy;
+  limits?: PayeeLimits;
+}
+
+/** What `accept` returns once the voucher is durable. */
+export interface AcceptReceipt {
+  channelId: Hex;
+  /** The voucher's cumulative amount, now the channel's best. */
+  amount: bigint;
+  /** What this voucher added to the best amount stored before it. */
+  increment: bigint;
+}
+
+/** A voucher that may say which deployment it was signed for (the HTTP payload carries both). */
+export type AddressedVoucher = Voucher & { chainId?: bigint; contract?: Address };
+
+export const DEFAULT_MIN_CLOSE_DELAY = 3600n;
+
+const UINT256_LIMIT = 1n << 256n;
+
+interface KnownChannel {
+  config: ChannelConfig;
+  state: ChannelState;
+  /** Best amount stored (or claimed): nothing at or below it can be accepted. */
+  best: bigint;
+  /** Resolved once the config is in the store (needed to claim after a restart). */
+  saved?: Promise<void>;
+  /** Whether the signer has code (ERC-1271), looked up on the first signature that is not its ECDSA one. */
+  signerHasCode?: Promise<boolean>;
+}
+
+/** A small LRU map; entries may expire. */
+class BoundedCache<V> {
+  readonly #entries = new Map<string, { value: V; expires: number }>();
+  readonly #capacity: number;
+
+  constructor(capacity: number) {
+    this.#capacity = capacity;
+  }
+
+  get(key: string, now: number): V | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    this.#entries.delete(key);
+    if (entry.expires <= now) return undefined;
+    this.#entries.set(key, entry); // most recently used last
+    return entry.value;
+  }
+
+  set(key: string, value: V, expires = Number.POSITIVE_INFINITY): void {
+    this.#entries.delete(key);
+    this.#entries.set(key, { value, expires });
+    if (this.#entries.size > this.#capacity) this.#entries.delete(this.#entries.keys().next().value as string);
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
+  }
+}
+
+const STATUS_ORDER = [ChannelStatus.None, ChannelStatus.Open, ChannelStatus.Closing, ChannelStatus.Finished];
+
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+function lower(value: string): string {
+  return value.toLowerCase();
+}
+
+export class Payee {
+  readonly #chain: ChainReader | ChainWriter;
+  readonly #store: PayeeStore;
+  readonly #payee: string;
+  readonly #minCloseDelay: bigint;
+  readonly #tokens: Set<string> | undefined;
+  readonly #syncIntervalMs: number;
+  readonly #maxBlockRange: bigint;
+  readonly #lookupsPerSecond: number;
+  readonly #lookupBurst: number;
+  readonly #unknownTtlMs: number;
+
+  readonly #known: BoundedCache<KnownChannel>;
+  readonly #unknown: BoundedCache<true>;
+  readonly #lookups = new Map<string, Promise<KnownChannel>>();
+  #lookupTokens: number;
+  #lookupRefilledAt = Date.now();
+
+  #domain: Promise<{ domain: VoucherDomain; verifier: VoucherVerifier }> | undefined;
+  /** Last block whose events are applied; set just before the first channel read. */
+  #syncedBlock: bigint | undefined;
+  #syncStart: Promise<void> | undefined;
+  #syncing: Promise<void> | undefined;
+  #lastSyncAt = 0;
+
+  constructor(params: PayeeParameters) {
+    if (typeof params.payee !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(params.payee)) {
+      throw new InvalidArgumentError("payee must be an address", { payee: params.payee });
+    }
+    this.#chain = params.chain;
+    this.#store = params.store;
+    this.#payee = lower(params.payee);
+    this.#minCloseDelay = params.policy?.minCloseDelay ?? DEFAULT_MIN_CLOSE_DELAY;
+    this.#tokens = params.policy?.tokens && new Set(params.policy.tokens.map(lower));
+    const limits = params.limits ?? {};
+    this.#syncIntervalMs = limits.syncIntervalMs ?? 1000;
+    this.#maxBlockRange = limits.maxBlockRange ?? 5000n;
+    this.#lookupsPerSecond = limits.lookupsPerSecond ?? 50;
+    this.#lookupBurst = limits.lookupBurst ?? 200;
+    this.#unknownTtlMs = limits.unknownTtlMs ?? 10_000;
+    this.#lookupTokens = this.#lookupBurst;
+    const cacheSize = limits.cacheSize ?? 100_000;
+    this.#known = new BoundedCache(cacheSize);
+    this.#unknown = new BoundedCache(cacheSize);
+  }
+
+  /**
+   * Checks a voucher and stores it if it raises the channel's best amount. Durable before it returns.
+   * `config` is optional: when the channel is unknown, it is read once from the ChannelOpened log.
+   */
+  async accept(voucher: AddressedVoucher, config?: ChannelConfig): Promise<AcceptReceipt> {
+    const candidate = checkShape(voucher);
+    const { domain, verifier } = await this.#ready();
+    if (voucher.chainId !== undefined && voucher.chainId !== domain.chainId) {
+      throw new WrongChainError(`this payee takes vouchers of chain ${domain.chainId}`, { chainId: voucher.chainId, expected: domain.chainId });
+    }
+    if (voucher.contract !== undefined && (typeof voucher.contract !== "string" || lower(voucher.contract) !== lower(domain.verifyingContract))) {
+      throw new WrongChainError(`this payee takes vouchers of contract ${domain.verifyingContract}`, { contract: voucher.contract, expected: domain.verifyingContract });
+    }
+    const id = candidate.channelId;
+    if (config !== undefined) {
+      let configId: Hex;
+      try {
+        configId = computeChannelId(config);
+      } catch (error) {
+        throw new InvalidArgumentError("config is not a channel config", { config }, { cause: error });
+      }
+      if (configId !== id) throw new InvalidArgumentError("config is not the voucher's channel", { channelId: id, configId });
+      // The id is the config's hash, so these checks need no chain call.
+      this.#checkPolicy(id, config);
+    }
+
+    const channel = await this.#channel(id, config);
+    await this.#maybeSync();
+    this.#checkPolicy(id, channel.config);
+    const state = channel.state;
+    if (state.status === ChannelStatus.Closing) {
+      throw new ChannelClosingError("the payer asked to close this channel: no voucher is accepted", { channelId: id, closesAt: state.closesAt });
+    }
+    if (state.status !== ChannelStatus.Open) throw new ChannelNotOpenError("the channel is finished", { channelId: id, status: state.status });
+    if (candidate.amount > state.deposit) {
+      throw new ExceedsDepositError(`the channel holds ${state.deposit}`, { channelId: id, amount: candidate.amount, deposit: state.deposit });
+    }
+    await this.#checkSignature(channel, candidate, domain, verifier);
+    if (candidate.amount <= channel.best) {
+      throw new NotIncreasingError(`the payee already holds ${channel.best} for this channel`, { channelId: id, amount: candidate.amount, best: channel.best });
+    }
+
+    channel.saved ??= this.#store.saveChannel(channel.config).catch((error: unknown) => {
+      channel.saved = undefined; // retried by the next accept
+      throw error;
+    });
+    await channel.saved;
+    const result = await this.#store.saveVoucherIfHigher(candidate);
+    channel.best = max(channel.best, result.stored ? candidate.amount : result.previousAmount);
+    if (!result.stored) {
+      throw new NotIncreasingError(`the payee already holds ${result.previousAmount} for this channel`, {
+        channelId: id,
+        amount: candidate.amount,
+        best: result.previousAmount,
+      });
+    }
+    return { channelId: id, amount: candidate.amount, increment: candidate.amount - result.previousAmount };
+  }
+
+  /** Channel state as cached by the payee (refreshed by events); undefined if the channel does not exist. */
+  async channelState(channelId: Hex): Promise<ChannelState | undefined> {
+    try {
+      const channel = await this.#channel(lower(channelId) as Hex, undefined);
+      return { ...channel.state };
+    } catch (error) {
+      if (error instanceof UnknownChannelError) return undefined;
+      throw error;
+    }
+  }
+
+  /** Pulls the contract's events since the last processed block and applies them to the cached channels. */
+  sync(): Promise<void> {
+    this.#syncing ??= this.#pullEvents().finally(() => {
+      this.#syncing = undefined;
+    });
+    return this.#syncing;
+  }
+
+  /** Claims the best stored voucher of a channel; the channel stays open. */
+  async claim(channelId: Hex): Promise<TxResult> {
+    const [entry] = await this.#claimable([lower(channelId) as Hex], true);
+    const transaction = await this.#writer().claim(entry.config, entry.voucher.amount, entry.voucher.signature);
+    this.#applyClaimed(entry.voucher.channelId, entry.voucher.amount, false);
+    return transaction;
+  }
+
+  /**
+   * Claims the best stored vouchers of many channels in one transaction, grouped by token (one transfer
+   * per token). Without ids: every stored channel with something to claim, at most `MAX_CLAIM_BATCH`.
+   */
+  async claimMany(channelIds?: Hex[]): Promise<TxResult> {
+    if (channelIds !== undefined && channelIds.length > MAX_CLAIM_BATCH) {
+      throw new InvalidArgumentError(`claimMany takes at most ${MAX_CLAIM_BATCH} channels`, { count: channelIds.length });
+    }
+    const ids = channelIds?.map((id) => lower(id) as Hex) ?? (await this.#store.bestVouchers()).map((v) => v.channelId);
+    const entries = await this.#claimable(ids, channelIds !== undefined);
+    if (entries.length === 0) throw new NotIncreasingError("no stored voucher is above what was claimed", { channels: ids.length });
+    const batch = entries
+      .sort((a, b) => (b.voucher.amount - b.claimed > a.voucher.amount - a.claimed ? 1 : -1))
+      .slice(0, MAX_CLAIM_BATCH)
+      .sort((a, b) => (lower(a.config.token) < lower(b.config.token) ? -1 : lower(a.config.token) > lower(b.config.token) ? 1 : 0));
+    const transaction = await this.#writer().claimMany(batch.map((e) => ({ config: e.config, amount: e.voucher.amount, signature: e.voucher.signature })));
+    for (const e of batch) this.#applyClaimed(e.voucher.channelId, e.voucher.amount, false);
+    return transaction;
+  }
+
+  /** Closes a channel with its best stored voucher (or with what was claimed), refunding the rest to the payer. */
+  async close(channelId: Hex): Promise<TxResult> {
+    const id = lower(channelId) as Hex;
+    const config = await this.#configOf(id);
+    const [state, best] = await Promise.all([this.#chain.readChannel(id), this.#store.bestVoucher(id)]);
+    const transaction =
+      best !== undefined && best.amount > state.claimed
+        ? await this.#writer().close(config, best.amount, best.signature)
+        : await this.#writer().close(config, state.claimed, "0x"); // nothing new: the contract needs no signature
+    this.#applyClaimed(id, best !== undefined && best.amount > state.claimed ? best.amount : state.claimed, true);
+    return transaction;
+  }
+
+  // ---------------------------------------------------------------- checks
+
+  #checkPolicy(id: Hex, config: ChannelConfig): void {
+    if (lower(config.payee) !== this.#payee) throw new WrongPayeeError(`the channel pays ${config.payee}`, { channelId: id, payee: config.payee });
+    if (this.#tokens !== undefined && !this.#tokens.has(lower(config.token))) {
+      throw new WrongTokenError(`this payee does not take token ${config.token}`, { channelId: id, token: config.token });
+    }
+    if (config.closeDelay < this.#minCloseDelay) {
+      throw new CloseDelayTooShortError(`the channel's closeDelay ${config.closeDelay}s is below ${this.#minCloseDelay}s`, {
+        channelId: id,
+        closeDelay: config.closeDelay,
+        minCloseDelay: this.#minCloseDelay,
+      });
+    }
+  }
+
+  /** ECDSA first, as the contract does; ERC-1271 only when that fails and the signer has code. */
+  async #checkSignature(channel: KnownChannel, voucher: StoredVoucher, domain: VoucherDomain, verifier: VoucherVerifier): Promise<void> {
+    const signer = channel.config.signer;
+    try {
+      verifier.verify(voucher, signer);
+      return;
+    } catch (error) {
+      if (!(error instanceof MalformedVoucherError || error instanceof BadSignatureError)) throw error;
+      channel.signerHasCode ??= this.#chain.hasCode(signer);
+      if (!(await channel.signerHasCode)) throw error;
+    }
+    // Cheap refusals first: a contract signer costs a call per check.
+    if (voucher.amount <= channel.best) {
+      throw new NotIncreasingError(`the payee already holds ${channel.best} for this channel`, { channelId: voucher.channelId, amount: voucher.amount, best: channel.best });
+    }
+    const digest = voucherDigest(domain, voucher.channelId, voucher.amount);
+    if (!(await this.#chain.isValidErc1271Signature(signer, digest, voucher.signature))) {
+      throw new BadSignatureError(`the contract signer ${signer} refused the voucher`, { channelId: voucher.channelId, signer });
+    }
+  }
+
+  // ---------------------------------------------------------------- channel cache
+
+  #ready(): Promise<{ domain: VoucherDomain; verifier: VoucherVerifier }> {
+    this.#domain ??= this.#chain.chainId().then(
+      (chainId) => {
+        const domain = { chainId, verifyingContract: this.#chain.contract };
+        return { domain, verifier: new VoucherVerifier(domain) };
+      },
+      (error: unknown) => {
+        this.#domain = undefined;
+        throw error;
+      },
+    );
+    return this.#domain;
+  }
+
+  async #channel(id: Hex, config: ChannelConfig | undefined): Promise<KnownChannel> {
+    const now = Date.now();
+    const known = this.#known.get(id, now);
+    if (known !== undefined) return known;
+    if (this.#unknown.get(id, now) !== undefined) throw new UnknownChannelError("no such channel on this contract", { channelId: id });
+    const pending = this.#lookups.get(id);
+    if (pending !== undefined) return pending;
+    if (!this.#takeLookupToken(now)) {
+      throw new UnknownChannelError("too many lookups of new channels: retry shortly", { channelId: id, rateLimited: true });
+    }
+    const lookup = this.#lookUp(id, config).finally(() => this.#lookups.delete(id));
+    this.#lookups.set(id, lookup);
+    return lookup;
+  }
+
+  async #lookUp(id: Hex, given: ChannelConfig | undefined): Promise<KnownChannel> {
+    await this.#startSync();
+    const stored = await this.#store.channel(id);
+    const config = stored ?? given ?? (await this.#chain.findChannelConfig(id));
+    const state = config === undefined ? undefined : await this.#chain.readChannel(id);
+    if (config === undefined || state === undefined || state.status === ChannelStatus.None) {
+      this.#unknown.set(id, true, Date.now() + this.#unknownTtlMs);
+      throw new UnknownChannelError("no such channel on this contract", { channelId: id });
+    }
+    const best = (await this.#store.bestVoucher(id))?.amount ?? 0n;
+    const channel: KnownChannel = { config, state, best: max(best, state.claimed) };
+    if (stored !== undefined) channel.saved = Promise.resolve();
+    this.#known.set(id, channel);
+    return channel;
+  }
+
+  #takeLookupToken(now: number): boolean {
+    const elapsed = (now - this.#lookupRefilledAt) / 1000;
+    this.#lookupRefilledAt = now;
+    this.#lookupTokens = Math.min(this.#lookupBurst, this.#lookupTokens + elapsed * this.#lookupsPerSecond);
+    if (this.#lookupTokens < 1) return false;
+    this.#lookupTokens -= 1;
+    return true;
+  }
+
+  /** Fixes the first block to pull events from, before any channel is read, so no event falls in between. */
+  #startSync(): Promise<void> {
+    this.#syncStart ??= this.#chain.blockNumber().then(
+      (block) => {
+        this.#syncedBlock ??= block;
+        this.#lastSyncAt = Date.now();
+      },
+      (error: unknown) => {
+        this.#syncStart = undefined;
+        throw error;
+      },
+    );
+    return this.#syncStart;
+  }
+
+  async #maybeSync(): Promise<void> {
+    if (this.#syncing !== undefined) return this.#syncing;
+    if (Date.now() - this.#lastSyncAt >= this.#syncIntervalMs) return this.sync();
+  }
+
+  async #pullEvents(): Promise<void> {
+    await this.#startSync();
+    const head = await this.#chain.blockNumber();
+    let from = (this.#syncedBlock as bigint) + 1n;
+    while (from <= head) {
+      const to = head < from + this.#maxBlockRange - 1n ? head : from + this.#maxBlockRange - 1n;
+      for (const event of await this.#chain.events(from, to)) this.#apply(event);
+      this.#syncedBlock = to;
+      from = to + 1n;
+    }
+    this.#lastSyncAt = Date.now();
+  }
+
+  /**
+   * Events merge monotonically (deposit and claimed only grow, status only moves forward), so an event
+   * older than the state it lands on changes nothing, and the order of reads and pulls does not matter.
+   */
+  #apply(event: ChannelEvent): void {
+    const id = lower(event.channelId);
+    if (event.type === "opened") this.#unknown.delete(id);
+    const channel = this.#known.get(id, Date.now());
+    if (channel === undefined) return;
+    const state = channel.state;
+    const advance = (status: ChannelStatus) => {
+      if (STATUS_ORDER.indexOf(status) > STATUS_ORDER.indexOf(state.status)) state.status = status;
+    };
+    switch (event.type) {
+      case "opened":
+        state.deposit = max(state.deposit, event.deposit);
+        advance(ChannelStatus.Open);
+        break;
+      case "toppedUp":
+        state.deposit = max(state.deposit, event.deposit);
+        break;
+      case "claimed":
+        state.claimed = max(state.claimed, event.claimed);
+        channel.best = max(channel.best, event.claimed);
+        break;
+      case "closeRequested":
+        if (state.status !== ChannelStatus.Finished) state.closesAt = event.closesAt;
+        advance(ChannelStatus.Closing);
+        break;
+      case "closed":
+        state.claimed = max(state.claimed, event.claimed);
+        advance(ChannelStatus.Finished);
+        break;
+      case "withdrawn":
+        advance(ChannelStatus.Finished);
+        break;
+    }
+  }
+
+  #applyClaimed(id: Hex, claimed: bigint, finished: boolean): void {
+    const channel = this.#known.get(lower(id), Date.now());
+    if (channel === undefined) return;
+    channel.state.claimed = max(channel.state.claimed, claimed);
+    channel.best = max(channel.best, claimed);
+    if (finished) channel.state.status = ChannelStatus.Finished;
+  }
+
+  // ---------------------------------------------------------------- claims
+
+  #writer(): ChainWriter {
+    if (!isChainWriter(this.#chain)) throw new InvalidArgumentError("claiming needs a chain adapter that can send transactions");
+    return this.#chain;
+  }
+
+  async #configOf(id: Hex): Promise<ChannelConfig> {
+    const config = this.#known.get(id, Date.now())?.config ?? (await this.#store.channel(id)) ?? (await this.#chain.findChannelConfig(id));
+    if (config === undefined) throw new UnknownChannelError("no such channel on this contract", { channelId: id });
+    return config;
+  }
+
+  /** The channels among `ids` whose best stored voucher is above what was claimed and that can still be claimed. */
+  async #claimable(ids: Hex[], strict: boolean): Promise<{ config: ChannelConfig; voucher: StoredVoucher; claimed: bigint }[]> {
+    this.#writer();
+    const now = await this.#chain.blockTimestamp();
+    const entries = await Promise.all(
+      ids.map(async (id) => {
+        const [config, state, voucher] = await Promise.all([this.#configOf(id), this.#chain.readChannel(id), this.#store.bestVoucher(id)]);
+        const settleable = state.status === ChannelStatus.Open || (state.status === ChannelStatus.Closing && now < state.closesAt);
+        if (voucher !== undefined && voucher.amount > state.claimed && settleable) return { config, voucher, claimed: state.claimed };
+        if (strict) {
+          if (!settleable) throw new ChannelNotOpenError("the channel can no longer be claimed", { channelId: id, status: state.status, closesAt: state.closesAt });
+          throw new NotIncreasingError("no stored voucher is above what was claimed", { channelId: id, claimed: state.claimed, best: voucher?.amount ?? 0n });
+        }
+        return undefined;
+      }),
+    );
+    return entries.filter((e) => e !== undefined);
+  }
+}
+
+/** The structural checks that need no key or chain: 32-byte id, uint256 amount, 65-byte hex signature. */
+function checkShape(voucher: unknown): StoredVoucher {
+  if (typeof voucher !== "object" || voucher === null) throw new MalformedVoucherError("a voucher must be an object");
+  const { channelId, amount, signature } = voucher as Record<string, unknown>;
+  if (typeof channelId !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(channelId)) {
+    throw new MalformedVoucherError("channelId must be 32 bytes of 0x-prefixed hex", { channelId });
+  }
+  if (typeof amount !== "bigint" || amount < 0n || amount >= UINT256_LIMIT) {
+    throw new MalformedVoucherError("amount must be a uint256 bigint", { amount: typeof amount === "bigint" ? amount : String(amount) });
+  }
+  if (typeof signature !== "string" || !/^0x[0-9a-fA-F]{130}$/.test(signature)) {
+    throw new MalformedVoucherError("signature must be 65 bytes of 0x-prefixed hex", { signature });
+  }
+  return { channelId: lower(channelId) as Hex, amount, signature: lower(signature) as Hex };
+}
+
