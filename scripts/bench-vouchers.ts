@@ -58,7 +58,9 @@ const channelId: Hex = "0x9c22ff5f21f0b81b113e63f7db6da94fedef11b2119b4088b89664
 const amountAt = (i: number) => 1_000_000n + BigInt(i) * 1_000n;
 
 const POOL = 2_000;
-const vouchers: Voucher[] = Array.from({ length: POOL }, (_, i) => signVoucher(domain, channelId, amountAt(i), PRIVATE_KEY));
+const vouchers: Voucher[] = Array.from({ length: POOL }, (_, i) =>
+  signVoucher(domain, channelId, amountAt(i), PRIVATE_KEY),
+);
 
 const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 600);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -80,18 +82,47 @@ interface Contender {
 const verifier = new VoucherVerifier(domain);
 const nobleVerifier = new VoucherVerifier(domain, { backend: nobleBackend });
 const message = (i: number) => ({ channelId, amount: amountAt(i % POOL) });
-const typed = (i: number) => ({ domain: typedDomain, types: VOUCHER_TYPES, primaryType: "Voucher" as const, message: message(i) });
+const typed = (i: number) => ({
+  domain: typedDomain,
+  types: VOUCHER_TYPES,
+  primaryType: "Voucher" as const,
+  message: message(i),
+});
 
 function must(condition: boolean, what: string): void {
   if (!condition) throw new Error(`benchmark sanity check failed: ${what}`);
 }
 
 const contenders: Contender[] = [
-  { kind: "sign", name: "trickle", isAsync: false, rates: [], run: (i) => signVoucher(domain, channelId, amountAt(i), PRIVATE_KEY) },
-  { kind: "sign", name: "ethers", isAsync: true, rates: [], run: (i) => wallet.signTypedData(typedDomain, VOUCHER_TYPES, message(i)) },
+  {
+    kind: "sign",
+    name: "trickle",
+    isAsync: false,
+    rates: [],
+    run: (i) => signVoucher(domain, channelId, amountAt(i), PRIVATE_KEY),
+  },
+  {
+    kind: "sign",
+    name: "ethers",
+    isAsync: true,
+    rates: [],
+    run: (i) => wallet.signTypedData(typedDomain, VOUCHER_TYPES, message(i)),
+  },
   { kind: "sign", name: "viem", isAsync: true, rates: [], run: (i) => account.signTypedData(typed(i)) },
-  { kind: "sign", name: "trickle-noble", isAsync: false, rates: [], run: (i) => signVoucherWith(nobleBackend, domain, channelId, amountAt(i), PRIVATE_KEY) },
-  { kind: "verify", name: "trickle", isAsync: false, rates: [], run: (i) => verifier.verify(vouchers[i % POOL], signer) },
+  {
+    kind: "sign",
+    name: "trickle-noble",
+    isAsync: false,
+    rates: [],
+    run: (i) => signVoucherWith(nobleBackend, domain, channelId, amountAt(i), PRIVATE_KEY),
+  },
+  {
+    kind: "verify",
+    name: "trickle",
+    isAsync: false,
+    rates: [],
+    run: (i) => verifier.verify(vouchers[i % POOL], signer),
+  },
   {
     kind: "verify",
     name: "trickle-recover",
@@ -104,23 +135,41 @@ const contenders: Contender[] = [
     name: "ethers",
     isAsync: false,
     rates: [],
-    run: (i) => must(ethersVerifyTypedData(typedDomain, VOUCHER_TYPES, message(i), vouchers[i % POOL].signature) === signer, "ethers verify"),
+    run: (i) =>
+      must(
+        ethersVerifyTypedData(typedDomain, VOUCHER_TYPES, message(i), vouchers[i % POOL].signature) === signer,
+        "ethers verify",
+      ),
   },
   {
     kind: "verify",
     name: "viem",
     isAsync: true,
     rates: [],
-    run: async (i) => must(await viemVerifyTypedData({ ...typed(i), address: signer, signature: vouchers[i % POOL].signature }), "viem verify"),
+    run: async (i) =>
+      must(
+        await viemVerifyTypedData({ ...typed(i), address: signer, signature: vouchers[i % POOL].signature }),
+        "viem verify",
+      ),
   },
   {
     kind: "verify",
     name: "viem-recover",
     isAsync: true,
     rates: [],
-    run: async (i) => must((await recoverTypedDataAddress({ ...typed(i), signature: vouchers[i % POOL].signature })) === signer, "viem recover"),
+    run: async (i) =>
+      must(
+        (await recoverTypedDataAddress({ ...typed(i), signature: vouchers[i % POOL].signature })) === signer,
+        "viem recover",
+      ),
   },
-  { kind: "verify", name: "trickle-noble", isAsync: false, rates: [], run: (i) => nobleVerifier.verify(vouchers[i % POOL], signer) },
+  {
+    kind: "verify",
+    name: "trickle-noble",
+    isAsync: false,
+    rates: [],
+    run: (i) => nobleVerifier.verify(vouchers[i % POOL], signer),
+  },
 ];
 
 /** Operations per second over `ms` milliseconds of `contender`. */
@@ -146,7 +195,10 @@ const median = (values: number[]) => {
 };
 
 // Sanity before timing: every implementation accepts Trickle's vouchers and signs the same bytes.
-must((await wallet.signTypedData(typedDomain, VOUCHER_TYPES, message(7))) === vouchers[7].signature, "ethers signs the same bytes");
+must(
+  (await wallet.signTypedData(typedDomain, VOUCHER_TYPES, message(7))) === vouchers[7].signature,
+  "ethers signs the same bytes",
+);
 must((await account.signTypedData(typed(7))) === vouchers[7].signature, "viem signs the same bytes");
 for (const contender of contenders) await contender.run(3);
 
@@ -160,12 +212,20 @@ for (let round = 0; round < ROUNDS; round++) {
 
 const rate = (kind: Contender["kind"], name: string) =>
   Math.round(median(contenders.find((c) => c.kind === kind && c.name === name)!.rates));
-const signPerSecond = Object.fromEntries(contenders.filter((c) => c.kind === "sign").map((c) => [c.name, rate("sign", c.name)]));
-const verifyPerSecond = Object.fromEntries(contenders.filter((c) => c.kind === "verify").map((c) => [c.name, rate("verify", c.name)]));
+const signPerSecond = Object.fromEntries(
+  contenders.filter((c) => c.kind === "sign").map((c) => [c.name, rate("sign", c.name)]),
+);
+const verifyPerSecond = Object.fromEntries(
+  contenders.filter((c) => c.kind === "verify").map((c) => [c.name, rate("verify", c.name)]),
+);
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-console.log(`\nVouchers per second, one core${pinnedToOneCore ? " (taskset -c 0)" : " (not pinned: no taskset)"}, median of ${ROUNDS} rounds of ${ROUND_MS} ms; secp256k1 backend: ${voucherCryptoBackend}\n`);
-console.log(`${"operation".padEnd(10)}${"implementation".padEnd(18)}${"per second".padStart(12)}${"µs each".padStart(10)}${"vs ethers".padStart(11)}`);
+console.log(
+  `\nVouchers per second, one core${pinnedToOneCore ? " (taskset -c 0)" : " (not pinned: no taskset)"}, median of ${ROUNDS} rounds of ${ROUND_MS} ms; secp256k1 backend: ${voucherCryptoBackend}\n`,
+);
+console.log(
+  `${"operation".padEnd(10)}${"implementation".padEnd(18)}${"per second".padStart(12)}${"µs each".padStart(10)}${"vs ethers".padStart(11)}`,
+);
 for (const contender of contenders) {
   const perSecond = rate(contender.kind, contender.name);
   const ethers = rate(contender.kind, "ethers");

@@ -322,11 +322,7 @@ export function signVoucher(domain: VoucherDomain, channelId: Hex, amount: bigin
 // ------------------------------------------------------------------------------------------------ verify
 
 /** {@link recoverVoucherSigner} with a chosen secp256k1 backend. */
-export function recoverVoucherSignerWith(
-  backend: Secp256k1Backend,
-  domain: VoucherDomain,
-  voucher: Voucher,
-): Address {
+export function recoverVoucherSignerWith(backend: Secp256k1Backend, domain: VoucherDomain, voucher: Voucher): Address {
   const separator = separatorOf(domain);
   loadVoucher(voucher);
   loadAddressOf(recoverLoaded(backend, separator, voucher.channelId));

@@ -37,7 +37,11 @@ export interface Secp256k1Backend {
 
 /** The part of the `secp256k1` package's API used here (its `bindings` entry: native only, no JS fallback). */
 interface NativeSecp256k1 {
-  ecdsaSign(message: Uint8Array, privateKey: Uint8Array, options?: { data?: Uint8Array }): {
+  ecdsaSign(
+    message: Uint8Array,
+    privateKey: Uint8Array,
+    options?: { data?: Uint8Array },
+  ): {
     signature: Uint8Array;
     recid: number;
   };
@@ -128,9 +132,7 @@ function passesSelfTest(backend: Secp256k1Backend): boolean {
 function requireNativeBinding(): unknown {
   // `process.getBuiltinModule` reaches `createRequire` without a static `node:module` import, so bundlers
   // for browsers see no Node-only dependency; there `process` is absent and noble is used.
-  const moduleApi = globalThis.process?.getBuiltinModule?.("node:module") as
-    | typeof import("node:module")
-    | undefined;
+  const moduleApi = globalThis.process?.getBuiltinModule?.("node:module") as typeof import("node:module") | undefined;
   if (moduleApi === undefined) throw new Error("no Node.js module loader");
   return moduleApi.createRequire(import.meta.url)("secp256k1/bindings");
 }

@@ -2,11 +2,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { createRequire } from "node:module";
 import { Wallet } from "ethers";
-import {
-  defaultSecp256k1Backend,
-  loadSecp256k1Backend,
-  nobleBackend,
-} from "../../src/crypto/secp256k1.ts";
+import { defaultSecp256k1Backend, loadSecp256k1Backend, nobleBackend } from "../../src/crypto/secp256k1.ts";
 import { BadSignatureError } from "../../src/errors.ts";
 import {
   VoucherVerifier,
@@ -45,7 +41,9 @@ describe("voucher: secp256k1 backends", () => {
 
   it("falls back to noble when the binding loads but signs wrongly (self-test)", () => {
     const require = createRequire(import.meta.url);
-    const real = require("secp256k1/bindings") as { ecdsaSign: (m: Uint8Array, k: Uint8Array) => { signature: Uint8Array; recid: number } };
+    const real = require("secp256k1/bindings") as {
+      ecdsaSign: (m: Uint8Array, k: Uint8Array) => { signature: Uint8Array; recid: number };
+    };
     const broken = {
       ...real,
       ecdsaSign: (message: Uint8Array, key: Uint8Array) => {
@@ -83,12 +81,21 @@ describe("voucher: secp256k1 backends", () => {
     // Small x values: many are not on the curve, so the "no key recovers" branch is exercised too.
     const r = fc.oneof(scalar, fc.bigInt({ min: 1n, max: 64n }));
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), r, scalar, fc.constantFrom(0 as const, 1 as const), (digest, rValue, sValue, recovery) => {
-        const signature = Buffer.from(rValue.toString(16).padStart(64, "0") + sValue.toString(16).padStart(64, "0"), "hex");
-        const a = native.recover(digest, signature, recovery);
-        const b = nobleBackend.recover(digest, signature, recovery);
-        expect(a === undefined ? undefined : toHex(a)).to.equal(b === undefined ? undefined : toHex(b));
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        r,
+        scalar,
+        fc.constantFrom(0 as const, 1 as const),
+        (digest, rValue, sValue, recovery) => {
+          const signature = Buffer.from(
+            rValue.toString(16).padStart(64, "0") + sValue.toString(16).padStart(64, "0"),
+            "hex",
+          );
+          const a = native.recover(digest, signature, recovery);
+          const b = nobleBackend.recover(digest, signature, recovery);
+          expect(a === undefined ? undefined : toHex(a)).to.equal(b === undefined ? undefined : toHex(b));
+        },
+      ),
       { numRuns: 200 },
     );
     // x = 5 is not the x of any secp256k1 point: nothing recovers in either backend.

@@ -31,7 +31,8 @@ const ZERO_SALT: Hex = `0x${"00".repeat(32)}`;
 const DEPOSIT = 10n ** 18n;
 const MAX_UINT256 = (1n << 256n) - 1n;
 
-const randomHex = (bytes: number) => fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => `0x${Buffer.from(b).toString("hex")}` as Hex);
+const randomHex = (bytes: number) =>
+  fc.uint8Array({ minLength: bytes, maxLength: bytes }).map((b) => `0x${Buffer.from(b).toString("hex")}` as Hex);
 
 interface CorpusCase {
   name: string;
@@ -140,9 +141,18 @@ describe("voucher: cross-implementation against PaymentChannels, ethers, viem an
     const [, payee] = await connection.ethers.getSigners();
     for (const amount of [1n, 12_345n, DEPOSIT]) {
       const voucher = signVoucher(domain, id, amount, KEY);
-      const typed = { domain: eip712Domain(domain), types: VOUCHER_TYPES, primaryType: "Voucher" as const, message: { channelId: id, amount } };
-      expect(ethersVerifyTypedData(typed.domain, VOUCHER_TYPES, typed.message, voucher.signature)).to.equal(signer.address);
-      expect(await viemVerifyTypedData({ ...typed, address: signer.address as Hex, signature: voucher.signature })).to.equal(true);
+      const typed = {
+        domain: eip712Domain(domain),
+        types: VOUCHER_TYPES,
+        primaryType: "Voucher" as const,
+        message: { channelId: id, amount },
+      };
+      expect(ethersVerifyTypedData(typed.domain, VOUCHER_TYPES, typed.message, voucher.signature)).to.equal(
+        signer.address,
+      );
+      expect(
+        await viemVerifyTypedData({ ...typed, address: signer.address as Hex, signature: voucher.signature }),
+      ).to.equal(true);
       expect(await recoverTypedDataAddress({ ...typed, signature: voucher.signature })).to.equal(signer.address);
       await (await paymentChannels.connect(payee).claim(config, amount, voucher.signature)).wait();
       expect((await paymentChannels.channels(id)).claimed).to.equal(amount);
@@ -156,7 +166,12 @@ describe("voucher: cross-implementation against PaymentChannels, ethers, viem an
     const nobleVerifier = new VoucherVerifier(domain, { backend: nobleBackend });
 
     const fromEthers = await signer.signTypedData(eip712Domain(domain), VOUCHER_TYPES, message);
-    const fromViem = await privateKeyToAccount(KEY).signTypedData({ domain: eip712Domain(domain), types: VOUCHER_TYPES, primaryType: "Voucher", message });
+    const fromViem = await privateKeyToAccount(KEY).signTypedData({
+      domain: eip712Domain(domain),
+      types: VOUCHER_TYPES,
+      primaryType: "Voucher",
+      message,
+    });
     const fromNode = (await connection.ethers.provider.send("eth_signTypedData_v4", [
       rpcSignerAddress,
       JSON.stringify({
@@ -188,7 +203,9 @@ describe("voucher: cross-implementation against PaymentChannels, ethers, viem an
     expect(fromViem).to.equal(fromEthers);
     // The node's signature is for the channel's signer: it claims too.
     const [, payee] = await connection.ethers.getSigners();
-    await (await paymentChannels.connect(payee).claim(configFor(rpcSignerAddress, `0x${"02".repeat(32)}`), 777n, fromNode)).wait();
+    await (
+      await paymentChannels.connect(payee).claim(configFor(rpcSignerAddress, `0x${"02".repeat(32)}`), 777n, fromNode)
+    ).wait();
     expect((await paymentChannels.channels(id)).claimed).to.equal(777n);
   });
 
@@ -197,14 +214,25 @@ describe("voucher: cross-implementation against PaymentChannels, ethers, viem an
     const id = await openChannel(config);
     const amount = 5_000n;
     const good = signVoucher(domain, id, amount, KEY).signature;
-    const signedAs = (d: VoucherDomain, channel: Hex, value: bigint, key: Hex) => signVoucher(d, channel, value, key).signature;
+    const signedAs = (d: VoucherDomain, channel: Hex, value: bigint, key: Hex) =>
+      signVoucher(d, channel, value, key).signature;
     const s = BigInt(`0x${good.slice(66, 130)}`);
     const r = BigInt(`0x${good.slice(2, 66)}`);
     const garbage = `0x${"5a".repeat(32)}${"33".repeat(32)}1b` as Hex;
     const corpus: CorpusCase[] = [
       { name: "valid", amount, signature: good, expected: "accepted" },
-      { name: "valid at another amount", amount: amount + 1n, signature: signedAs(domain, id, amount + 1n, KEY), expected: "accepted" },
-      { name: "valid at the full deposit", amount: DEPOSIT, signature: signedAs(domain, id, DEPOSIT, KEY), expected: "accepted" },
+      {
+        name: "valid at another amount",
+        amount: amount + 1n,
+        signature: signedAs(domain, id, amount + 1n, KEY),
+        expected: "accepted",
+      },
+      {
+        name: "valid at the full deposit",
+        amount: DEPOSIT,
+        signature: signedAs(domain, id, DEPOSIT, KEY),
+        expected: "accepted",
+      },
       { name: "v flipped (recovers another key)", amount, signature: flipV(good), expected: "BAD_SIGNATURE" },
       { name: "high-s twin (valid ECDSA, malleable)", amount, signature: highSTwin(good), expected: "MALFORMED" },
       { name: "high s, same v", amount, signature: flipV(highSTwin(good)), expected: "MALFORMED" },
@@ -216,8 +244,18 @@ describe("voucher: cross-implementation against PaymentChannels, ethers, viem an
       { name: "length 64 (r | s)", amount, signature: good.slice(0, 130) as Hex, expected: "MALFORMED" },
       { name: "length 64 (ERC-2098 compact)", amount, signature: compactErc2098(good), expected: "MALFORMED" },
       { name: "length 66", amount, signature: `${good}00`, expected: "MALFORMED" },
-      { name: "wrong chain", amount, signature: signedAs({ ...domain, chainId: domain.chainId + 1n }, id, amount, KEY), expected: "BAD_SIGNATURE" },
-      { name: "wrong contract", amount, signature: signedAs({ ...domain, verifyingContract: payeeAddress }, id, amount, KEY), expected: "BAD_SIGNATURE" },
+      {
+        name: "wrong chain",
+        amount,
+        signature: signedAs({ ...domain, chainId: domain.chainId + 1n }, id, amount, KEY),
+        expected: "BAD_SIGNATURE",
+      },
+      {
+        name: "wrong contract",
+        amount,
+        signature: signedAs({ ...domain, verifyingContract: payeeAddress }, id, amount, KEY),
+        expected: "BAD_SIGNATURE",
+      },
       { name: "wrong channel", amount, signature: signedAs(domain, ZERO_SALT, amount, KEY), expected: "BAD_SIGNATURE" },
       { name: "wrong signer", amount, signature: signedAs(domain, id, amount, OTHER_KEY), expected: "BAD_SIGNATURE" },
       { name: "signed for another amount", amount: amount + 2n, signature: good, expected: "BAD_SIGNATURE" },
@@ -225,12 +263,37 @@ describe("voucher: cross-implementation against PaymentChannels, ethers, viem an
       { name: "s = 0", amount, signature: replaceSignatureWord(good, "s", 0n), expected: "MALFORMED" },
       { name: "s = n", amount, signature: replaceSignatureWord(good, "s", CURVE_ORDER), expected: "MALFORMED" },
       { name: "r = n", amount, signature: replaceSignatureWord(good, "r", CURVE_ORDER), expected: "MALFORMED" },
-      { name: "r = n + 1 (ecrecover takes r < n only)", amount, signature: replaceSignatureWord(good, "r", CURVE_ORDER + 1n), expected: "MALFORMED" },
-      { name: "r - 1 (another x), signer's s", amount, signature: replaceSignatureWord(good, "r", r - 1n), expected: "BAD_SIGNATURE" },
-      { name: "s = n/2 + 1", amount, signature: replaceSignatureWord(good, "s", CURVE_ORDER / 2n + 1n), expected: "MALFORMED" },
-      { name: "s = n/2 (highest low s), not the signer's", amount, signature: replaceSignatureWord(good, "s", CURVE_ORDER / 2n), expected: "BAD_SIGNATURE" },
+      {
+        name: "r = n + 1 (ecrecover takes r < n only)",
+        amount,
+        signature: replaceSignatureWord(good, "r", CURVE_ORDER + 1n),
+        expected: "MALFORMED",
+      },
+      {
+        name: "r - 1 (another x), signer's s",
+        amount,
+        signature: replaceSignatureWord(good, "r", r - 1n),
+        expected: "BAD_SIGNATURE",
+      },
+      {
+        name: "s = n/2 + 1",
+        amount,
+        signature: replaceSignatureWord(good, "s", CURVE_ORDER / 2n + 1n),
+        expected: "MALFORMED",
+      },
+      {
+        name: "s = n/2 (highest low s), not the signer's",
+        amount,
+        signature: replaceSignatureWord(good, "s", CURVE_ORDER / 2n),
+        expected: "BAD_SIGNATURE",
+      },
       { name: "s - 1", amount, signature: replaceSignatureWord(good, "s", s - 1n), expected: "BAD_SIGNATURE" },
-      { name: "r not the x of a curve point", amount, signature: replaceSignatureWord(good, "r", 5n), expected: "BAD_SIGNATURE" },
+      {
+        name: "r not the x of a curve point",
+        amount,
+        signature: replaceSignatureWord(good, "r", 5n),
+        expected: "BAD_SIGNATURE",
+      },
       { name: "garbage, v = 27", amount, signature: garbage, expected: "BAD_SIGNATURE" },
       { name: "garbage, all 0xff", amount, signature: `0x${"ff".repeat(65)}`, expected: "MALFORMED" },
       { name: "garbage, all zero", amount, signature: `0x${"00".repeat(65)}`, expected: "MALFORMED" },
@@ -247,11 +310,15 @@ describe("voucher: cross-implementation against PaymentChannels, ethers, viem an
         warmNative: verdict(() => warm.verify(voucher, signer.address as Hex)),
         coldNative: verdict(() => new VoucherVerifier(domain).verify(voucher, signer.address as Hex)),
         warmNoble: verdict(() => warmNoble.verify(voucher, signer.address as Hex)),
-        coldNoble: verdict(() => new VoucherVerifier(domain, { backend: nobleBackend }).verify(voucher, signer.address as Hex)),
+        coldNoble: verdict(() =>
+          new VoucherVerifier(domain, { backend: nobleBackend }).verify(voucher, signer.address as Hex),
+        ),
       };
       for (const [verifierName, got] of Object.entries(verdicts)) {
         expect(got, `${entry.name}: ${verifierName}`).to.equal(entry.expected);
-        expect(got === "accepted" ? "accepted" : "refused", `${entry.name}: ${verifierName} vs contract`).to.equal(onChain);
+        expect(got === "accepted" ? "accepted" : "refused", `${entry.name}: ${verifierName} vs contract`).to.equal(
+          onChain,
+        );
       }
     }
     expect(corpus.filter((c) => c.expected !== "accepted")).to.have.length.greaterThan(25);

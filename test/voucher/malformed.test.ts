@@ -31,24 +31,74 @@ const flipByte = (hex: Hex, index: number, mask: number): Hex => {
 /** Every way to spoil a genuine voucher: each result differs from every original in at least one byte or rule. */
 const mutation = fc.oneof(
   // signature bytes: r, s or v
-  fc.record({ kind: fc.constant("signature byte" as const), index: fc.nat(64), mask: fc.integer({ min: 1, max: 255 }) }),
+  fc.record({
+    kind: fc.constant("signature byte" as const),
+    index: fc.nat(64),
+    mask: fc.integer({ min: 1, max: 255 }),
+  }),
   // signature length: truncated or extended
-  fc.record({ kind: fc.constant("signature length" as const), length: fc.oneof(fc.nat(64), fc.integer({ min: 66, max: 200 })), fill: fc.uint8Array({ maxLength: 200 }) }),
+  fc.record({
+    kind: fc.constant("signature length" as const),
+    length: fc.oneof(fc.nat(64), fc.integer({ min: 66, max: 200 })),
+    fill: fc.uint8Array({ maxLength: 200 }),
+  }),
   // signature spelling: a non-hex or uppercase character, a missing prefix
-  fc.record({ kind: fc.constant("signature text" as const), index: fc.nat(131), char: fc.constantFrom("g", "G", "X", " ", "\n", "é", "A", "F", "0x") }),
+  fc.record({
+    kind: fc.constant("signature text" as const),
+    index: fc.nat(131),
+    char: fc.constantFrom("g", "G", "X", " ", "\n", "é", "A", "F", "0x"),
+  }),
   // v: anything but 27 and 28
-  fc.record({ kind: fc.constant("v" as const), v: fc.integer({ min: 0, max: 255 }).filter((v) => v !== 27 && v !== 28) }),
+  fc.record({
+    kind: fc.constant("v" as const),
+    v: fc.integer({ min: 0, max: 255 }).filter((v) => v !== 27 && v !== 28),
+  }),
   fc.record({ kind: fc.constant("high s" as const) }),
   // r or s out of range
-  fc.record({ kind: fc.constant("r or s" as const), which: fc.constantFrom(0, 1), value: fc.oneof(fc.constant(0n), fc.bigInt({ min: CURVE_ORDER, max: MAX_UINT256 }), fc.bigInt({ min: CURVE_ORDER / 2n + 1n, max: MAX_UINT256 })) }),
+  fc.record({
+    kind: fc.constant("r or s" as const),
+    which: fc.constantFrom(0, 1),
+    value: fc.oneof(
+      fc.constant(0n),
+      fc.bigInt({ min: CURVE_ORDER, max: MAX_UINT256 }),
+      fc.bigInt({ min: CURVE_ORDER / 2n + 1n, max: MAX_UINT256 }),
+    ),
+  }),
   // amount: another uint256 (a genuine signature over another amount) or not a uint256 at all
-  fc.record({ kind: fc.constant("amount" as const), delta: fc.bigInt({ min: -(1n << 80n), max: 1n << 80n }).filter((d) => d !== 0n) }),
-  fc.record({ kind: fc.constant("amount type" as const), value: fc.oneof(fc.bigInt({ min: -(1n << 300n), max: -1n }), fc.bigInt({ min: MAX_UINT256 + 1n, max: 1n << 300n }), fc.double(), fc.integer(), fc.string(), fc.constant(undefined), fc.constant(null)) }),
+  fc.record({
+    kind: fc.constant("amount" as const),
+    delta: fc.bigInt({ min: -(1n << 80n), max: 1n << 80n }).filter((d) => d !== 0n),
+  }),
+  fc.record({
+    kind: fc.constant("amount type" as const),
+    value: fc.oneof(
+      fc.bigInt({ min: -(1n << 300n), max: -1n }),
+      fc.bigInt({ min: MAX_UINT256 + 1n, max: 1n << 300n }),
+      fc.double(),
+      fc.integer(),
+      fc.string(),
+      fc.constant(undefined),
+      fc.constant(null),
+    ),
+  }),
   // channel id: bytes, length, spelling
   fc.record({ kind: fc.constant("channel byte" as const), index: fc.nat(31), mask: fc.integer({ min: 1, max: 255 }) }),
-  fc.record({ kind: fc.constant("channel text" as const), value: fc.oneof(fc.string(), fc.uint8Array({ maxLength: 40 }).filter((b) => b.length !== 32).map(bytesHex)) }),
+  fc.record({
+    kind: fc.constant("channel text" as const),
+    value: fc.oneof(
+      fc.string(),
+      fc
+        .uint8Array({ maxLength: 40 })
+        .filter((b) => b.length !== 32)
+        .map(bytesHex),
+    ),
+  }),
   // the wire string: one character changed, or cut
-  fc.record({ kind: fc.constant("wire char" as const), index: fc.nat(171), char: fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/= .".split("")) }),
+  fc.record({
+    kind: fc.constant("wire char" as const),
+    index: fc.nat(171),
+    char: fc.constantFrom(..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/= .".split("")),
+  }),
   fc.record({ kind: fc.constant("wire length" as const), length: fc.nat(300).filter((l) => l !== 172) }),
   // not a voucher at all
   fc.record({ kind: fc.constant("garbage" as const), value: fc.anything() }),
@@ -118,7 +168,9 @@ describe("voucher: random malformed vouchers", () => {
           error = caught;
         }
         expect(error, `accepted after "${m.kind}"`).to.not.equal(undefined);
-        expect(error instanceof MalformedVoucherError || error instanceof BadSignatureError, String(error)).to.equal(true);
+        expect(error instanceof MalformedVoucherError || error instanceof BadSignatureError, String(error)).to.equal(
+          true,
+        );
       }),
       { numRuns: RUNS },
     );

@@ -32,7 +32,9 @@ const MAX_UINT256 = (1n << 256n) - 1n;
 
 const hex32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => `0x${Buffer.from(b).toString("hex")}` as Hex);
 const uint256 = fc.bigInt({ min: 0n, max: MAX_UINT256 });
-const address = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => `0x${Buffer.from(b).toString("hex")}` as Hex);
+const address = fc
+  .uint8Array({ minLength: 20, maxLength: 20 })
+  .map((b) => `0x${Buffer.from(b).toString("hex")}` as Hex);
 const domainArb = fc.record({ chainId: fc.bigInt({ min: 1n, max: (1n << 64n) - 1n }), verifyingContract: address });
 
 function rejectionOf(action: () => unknown): "MALFORMED" | "BAD_SIGNATURE" | "accepted" {
@@ -100,7 +102,12 @@ describe("voucher: signing", () => {
         const message = { channelId, amount };
         expect(voucher.signature).to.equal(await wallet.signTypedData(eip712Domain(domain), VOUCHER_TYPES, message));
         expect(voucher.signature).to.equal(
-          await account.signTypedData({ domain: eip712Domain(domain), types: VOUCHER_TYPES, primaryType: "Voucher", message }),
+          await account.signTypedData({
+            domain: eip712Domain(domain),
+            types: VOUCHER_TYPES,
+            primaryType: "Voucher",
+            message,
+          }),
         );
         expect(voucher.signature).to.match(/^0x[0-9a-f]{128}(1b|1c)$/);
         expect(BigInt(`0x${voucher.signature.slice(66, 130)}`) <= CURVE_ORDER / 2n).to.equal(true);
@@ -246,8 +253,6 @@ describe("voucher: wire format", () => {
       expect(() => decodeVoucher(text), JSON.stringify(text)).to.throw(MalformedVoucherError);
     }
     expect(() => decodeVoucher(42 as unknown as string)).to.throw(MalformedVoucherError);
-    expect(() => encodeVoucher({ ...voucher, signature: withV(voucher.signature, 0) })).to.throw(
-      MalformedVoucherError,
-    );
+    expect(() => encodeVoucher({ ...voucher, signature: withV(voucher.signature, 0) })).to.throw(MalformedVoucherError);
   });
 });
