@@ -73,7 +73,7 @@ describe("store/SqliteStore crash safety", () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it(`keeps every acknowledged voucher through ${KILLS} SIGKILLs, and the best one claims on-chain`, async function () {
-    this.timeout(deep ? 900_000 : 120_000);
+    this.timeout(deep ? 1_800_000 : 120_000);
     const seed = Number(process.env.TRICKLE_SEED ?? Date.now() % 2 ** 31);
     const random = seededRandom(seed);
     const context = `seed ${seed} (rerun with TRICKLE_SEED=${seed})`;
