@@ -20,6 +20,7 @@ import { network } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 import { deployPaymentChannels } from "./lib/deploy.ts";
 import type { PaymentChannels, TestToken } from "../typechain-types/index.ts";
+import type { IPaymentChannels } from "../typechain-types/PaymentChannels.ts";
 
 const connection = await network.create();
 const { ethers, networkHelpers } = connection;
@@ -36,7 +37,7 @@ const channelsAddress = deployment.address;
 const token = (await ethers.deployContract("TestToken")) as unknown as TestToken;
 const tokenAddress = await token.getAddress();
 
-type Config = PaymentChannels.ChannelConfigStruct & { token: string; closeDelay: bigint };
+type Config = IPaymentChannels.ChannelConfigStruct & { token: string; closeDelay: bigint };
 
 let saltCounter = 0n;
 function newConfig(tokenOf: string): Config {
@@ -109,7 +110,7 @@ function calldataGas(data: string): bigint {
 }
 
 async function claimManyPerChannel(count: number, tokenOf: string): Promise<{ perChannel: bigint; calldataPerChannel: bigint }> {
-  const claims: PaymentChannels.ClaimStruct[] = [];
+  const claims: IPaymentChannels.ClaimStruct[] = [];
   for (let i = 0; i < count; i++) {
     const { config } = await openChannel(tokenOf);
     claims.push({ config, amount: VOUCHER, signature: await voucher(config, VOUCHER) });

@@ -44,19 +44,19 @@ export function paymentChannelsAddress(initCode: string, salt: string = PAYMENT_
   return getCreate2Address(CREATEX_ADDRESS, guardedSalt, keccak256(initCode));
 }
 
+export interface DeployPaymentChannelsOptions {
+  /** Account that sends the deployment; the connection's first account by default. */
+  defaultSender?: string;
+}
+
 /**
  * Deploys PaymentChannels with the Ignition module and the create2 strategy, or returns the existing
  * deployment when the address already has code (only this init code can produce code there).
  *
  * On Hardhat's chain id (in-process network, `npx hardhat node`) Ignition installs the CreateX factory
  * itself with its presigned transaction when it is missing. On any other chain CreateX must already be
- * deployed (it is on most public chains); Ignition stops with HHE10704 (CreateX not deployed) otherwise.
+ * deployed (it is on many public chains); this function stops before sending anything when it is not.
  */
-export interface DeployPaymentChannelsOptions {
-  /** Account that sends the deployment; the connection's first account by default. */
-  defaultSender?: string;
-}
-
 export async function deployPaymentChannels(
   connection: NetworkConnection,
   options: DeployPaymentChannelsOptions = {},
@@ -76,6 +76,14 @@ export async function deployPaymentChannels(
       transactionHash: undefined,
       alreadyDeployed: true,
     };
+  }
+
+  if (chainId !== HARDHAT_CHAIN_ID && (await ethers.provider.getCode(CREATEX_ADDRESS)) === "0x") {
+    throw new Error(
+      `The CreateX factory is not deployed at ${CREATEX_ADDRESS} on chain ${chainId}, so PaymentChannels cannot ` +
+        "get its deterministic address there. Deploy CreateX first with its presigned transaction " +
+        "(https://github.com/pcaversaccio/createx#new-deployments), or use a chain where it exists. Nothing was sent.",
+    );
   }
 
   if (connection.networkConfig.type === "http" && chainId === HARDHAT_CHAIN_ID) {

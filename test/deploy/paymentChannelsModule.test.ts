@@ -38,6 +38,23 @@ describe("PaymentChannels Ignition module (create2)", () => {
   });
 });
 
+describe("deployPaymentChannels off Hardhat's chain id", () => {
+  it("refuses, sending nothing, when the CreateX factory is missing", async () => {
+    // Ignition installs CreateX only on chain 31337; elsewhere the factory must already be there.
+    const connection = await network.create({ override: { chainId: 1337 } });
+    const [deployer] = await connection.ethers.getSigners();
+    const nonceBefore = await deployer.getNonce();
+    let refusal: unknown;
+    try {
+      await deployPaymentChannels(connection);
+    } catch (error) {
+      refusal = error;
+    }
+    expect(String(refusal)).to.match(/CreateX factory is not deployed .* on chain 1337/);
+    expect(await deployer.getNonce()).to.equal(nonceBefore);
+  });
+});
+
 describe("build profiles", () => {
   it("compile the production build (hardhat ignition deploy) with the tested settings", () => {
     // Another optimizer or EVM version would deploy other bytecode, at another CREATE2 address.
