@@ -11,7 +11,7 @@
 // `taskset` when available, so V8's helper threads share that core too.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Wallet, verifyTypedData as ethersVerifyTypedData } from "ethers";
@@ -44,6 +44,7 @@ if (process.env[PINNED] === undefined && process.platform === "linux") {
   if (pinned.error === undefined) process.exit(pinned.status ?? 1);
 }
 const pinnedToOneCore = process.env[PINNED] === "1";
+const loadAtStart = Math.round(loadavg()[0] * 100) / 100;
 
 // ------------------------------------------------------------------------------------------------ fixtures
 
@@ -221,7 +222,7 @@ const verifyPerSecond = Object.fromEntries(
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 console.log(
-  `\nVouchers per second, one core${pinnedToOneCore ? " (taskset -c 0)" : " (not pinned: no taskset)"}, median of ${ROUNDS} rounds of ${ROUND_MS} ms; secp256k1 backend: ${voucherCryptoBackend}\n`,
+  `\nVouchers per second, one core${pinnedToOneCore ? " (taskset -c 0)" : " (not pinned: no taskset)"}, median of ${ROUNDS} rounds of ${ROUND_MS} ms; secp256k1 backend: ${voucherCryptoBackend}; load average ${loadAtStart}\n`,
 );
 console.log(
   `${"operation".padEnd(10)}${"implementation".padEnd(18)}${"per second".padStart(12)}${"µs each".padStart(10)}${"vs ethers".padStart(11)}`,
@@ -238,7 +239,14 @@ for (const contender of contenders) {
 const results = {
   generatedBy: "scripts/bench-vouchers.ts (npm run bench:vouchers)",
   generatedAt: new Date().toISOString(),
-  machine: { cpu: cpus()[0]?.model ?? "unknown", logicalCores: cpus().length, node: process.version, pinnedToOneCore },
+  machine: {
+    cpu: cpus()[0]?.model ?? "unknown",
+    logicalCores: cpus().length,
+    node: process.version,
+    pinnedToOneCore,
+    // Other work on the machine slows every contender; the ratios, measured side by side, move much less.
+    loadAverageAtStart: loadAtStart,
+  },
   method: `median of ${ROUNDS} interleaved rounds of ${ROUND_MS} ms per implementation, after ${WARMUP_MS} ms of warm-up`,
   secp256k1Backend: voucherCryptoBackend,
   signPerSecond,
