@@ -2,6 +2,7 @@
 // the budget), signs a voucher for the price and retries once. Later requests to the same origin
 // carry the next voucher from the start, so a paid request costs no extra round trip.
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
+import type { TxResult } from "../chain/adapter.ts";
 import { InsufficientFundsError, WrongChainError } from "../errors.ts";
 import type { Payer } from "../payer.ts";
 import {
@@ -40,6 +41,8 @@ export interface PayingFetchChannel {
   signed: bigint;
   /** The payee refused the channel as closing or finished: it is no longer used. */
   retired: boolean;
+  /** What this fetch sent on-chain for the channel: the open, then any top-ups. */
+  transactions: TxResult[];
 }
 
 export type PayingFetch = ((input: string | URL | Request, init?: RequestInit) => Promise<Response>) & {
@@ -114,12 +117,13 @@ class PayingFetcher {
   }
 
   channels(): PayingFetchChannel[] {
-    return [...this.#retired, ...this.#entries.values()].map(({ channelId, config, deposit, signed, retired }) => ({
+    return [...this.#retired, ...this.#entries.values()].map(({ channelId, config, deposit, signed, retired, transactions }) => ({
       channelId,
       config: { ...config },
       deposit,
       signed,
       retired,
+      transactions: [...transactions],
     }));
   }
 
@@ -225,6 +229,7 @@ class PayingFetcher {
         deposit,
         signed: 0n,
         retired: false,
+        transactions: [channel.transaction],
         confirmed: false,
         queue: Promise.resolve(),
       };
@@ -276,7 +281,7 @@ class PayingFetcher {
     const wanted = price * this.#requestsPerDeposit;
     const amount = this.#reserve(wanted > needed ? wanted : needed, needed, price);
     try {
-      await this.#payer.topUp(entry.channelId, amount);
+      entry.transactions.push(await this.#payer.topUp(entry.channelId, amount));
       entry.deposit += amount;
     } catch (error) {
       this.#committed -= amount;

@@ -292,16 +292,7 @@ export class PaymentGate {
     if (amount <= ledger.floor || ledger.used.has(amount)) {
       throw new Refusal("NOT_INCREASING", `voucher ${amount} was already used; the payee holds ${ledger.best}`, id, ledger.best);
     }
-    if (amount <= ledger.best) {
-      // Parallel requests reach the server out of order: a higher voucher of this payer, durable
-      // already, paid for this one's request too. Never more requests than `best / price`.
-      if (ledger.served + price > ledger.best) {
-        throw new Refusal("NOT_INCREASING", `the payee already holds ${ledger.best} for this channel`, id, ledger.best);
-      }
-      this.#verify(voucher, ledger.config);
-      this.#use(ledger, amount, price);
-      return this.#receipt(ledger, id, price);
-    }
+    if (amount <= ledger.best) return this.#fromCredit(ledger, voucher, price);
     if (amount - ledger.best < price) {
       throw new Refusal("INSUFFICIENT_PAYMENT", `the voucher adds ${amount - ledger.best}, this request costs ${price}`, id, ledger.best);
     }
@@ -309,6 +300,12 @@ export class PaymentGate {
     try {
       accepted = await this.#accept(ledger, voucher);
     } catch (error) {
+      if (error instanceof TrickleError && error.code === "NOT_INCREASING") {
+        // A higher voucher of the same payer was committed first (same group commit or just before).
+        const best = error.details.best;
+        if (typeof best === "bigint" && best > ledger.best) ledger.best = best;
+        if (amount <= ledger.best) return this.#fromCredit(ledger, voucher, price);
+      }
       throw this.#asRefusal(error, id, ledger.best);
     }
     if (accepted.amount > ledger.best) ledger.best = accepted.amount;
@@ -318,6 +315,20 @@ export class PaymentGate {
       throw new Refusal("INSUFFICIENT_PAYMENT", `the vouchers cover ${ledger.best - ledger.served}, this request costs ${price}`, id, ledger.best);
     }
     this.#use(ledger, amount, price);
+    return this.#receipt(ledger, id, price);
+  }
+
+  /**
+   * Parallel requests reach the server out of order: a higher voucher of this payer, durable
+   * already, may have paid for this one's request too. Never more requests than `best / price`.
+   */
+  #fromCredit(ledger: Ledger, voucher: Voucher, price: bigint): Promise<PaymentReceipt> {
+    const id = voucher.channelId;
+    if (voucher.amount <= ledger.floor || ledger.used.has(voucher.amount) || ledger.served + price > ledger.best) {
+      throw new Refusal("NOT_INCREASING", `the payee already holds ${ledger.best} for this channel`, id, ledger.best);
+    }
+    this.#verify(voucher, ledger.config);
+    this.#use(ledger, voucher.amount, price);
     return this.#receipt(ledger, id, price);
   }
 
