@@ -15,7 +15,7 @@ import { viemChain } from "../src/chain/viem.ts";
 import { addressOfPrivateKey } from "../src/payer.ts";
 import { Payee } from "../src/payee.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
-import { signVoucher, voucherCryptoBackend, type Voucher } from "../src/voucher.ts";
+import { signVoucher, voucherCryptoBackend, VoucherVerifier, type Voucher } from "../src/voucher.ts";
 
 export interface DurableAcceptsResult {
   durableAcceptsPerSecond: number;
@@ -26,6 +26,8 @@ export interface DurableAcceptsResult {
   commits: number;
   seconds: number;
   backend: string;
+  /** `VoucherVerifier.verify` alone on the same vouchers in the same run: the share of an accept that is signature recovery. */
+  verifyOnlyPerSecond: number;
 }
 
 export async function measureDurableAccepts(options: { accepts?: number; channels?: number } = {}): Promise<DurableAcceptsResult> {
@@ -80,6 +82,11 @@ export async function measureDurableAccepts(options: { accepts?: number; channel
       }),
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+
+    const verifier = new VoucherVerifier(domain);
+    const verifyStarted = process.hrtime.bigint();
+    for (const channelVouchers of vouchers) for (const voucher of channelVouchers) verifier.verify(voucher, signer);
+    const verifySeconds = Number(process.hrtime.bigint() - verifyStarted) / 1e9;
     return {
       durableAcceptsPerSecond: Math.round(accepted / seconds),
       accepts: accepted,
@@ -88,6 +95,7 @@ export async function measureDurableAccepts(options: { accepts?: number; channel
       commits: store.commits - commitsBefore,
       seconds: Number(seconds.toFixed(3)),
       backend: voucherCryptoBackend,
+      verifyOnlyPerSecond: Math.round((vouchers.length * vouchers[0].length) / verifySeconds),
     };
   } finally {
     await store.close();

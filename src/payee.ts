@@ -351,7 +351,11 @@ export class Payee {
     const now = Date.now();
     const known = this.#known.get(id, now);
     if (known !== undefined) return known;
-    if (this.#unknown.get(id, now) !== undefined) throw new UnknownChannelError("no such channel on this contract", { channelId: id });
+    if (this.#unknown.get(id, now) !== undefined) {
+      // It may have opened since: the event pull (at most one per interval) forgets ids it sees opened.
+      await this.#maybeSync();
+      if (this.#unknown.get(id, Date.now()) !== undefined) throw new UnknownChannelError("no such channel on this contract", { channelId: id });
+    }
     const pending = this.#lookups.get(id);
     if (pending !== undefined) return pending;
     if (!this.#takeLookupToken(now)) {

@@ -2,7 +2,8 @@
 // concurrent lookups share one call, lookups of new ids are rate-limited, and state follows the contract's events.
 import { expect } from "chai";
 import { generatePrivateKey } from "viem/accounts";
-import { ChannelStatus, type Hex } from "../../src/channel.ts";
+import { channelId, ChannelStatus, ETH, type Hex } from "../../src/channel.ts";
+import { addressOfPrivateKey } from "../../src/payer.ts";
 import { signVoucher } from "../../src/voucher.ts";
 import { ADAPTERS, salt } from "../chain/fixture.ts";
 import { sdkSetup, type SdkSetup } from "./setup.ts";
@@ -63,8 +64,8 @@ for (const kind of ADAPTERS) {
       expect(lookups).to.be.lessThanOrEqual(1 + 20 + Math.ceil(10 * seconds) + 1);
       expect(s.payeeChain.total()).to.be.lessThan(2 * lookups + 10);
 
-      // A channel opened later is found once the id's memory expires or its ChannelOpened event is pulled.
-      const fresh = s.newPayee({ limits: { syncIntervalMs: 0 } });
+      // Concurrent first vouchers of a new channel share one lookup.
+      const fresh = s.newPayee({ limits: { syncIntervalMs: 60_000 } });
       const opened = await s.payer.open({ payee: s.payeeAddress, amount: ONE, salt: salt(1) });
       s.payeeChain.calls.clear();
       const vouchers = await Promise.all(Array.from({ length: 20 }, (_, i) => s.payer.payUpTo(opened.channelId, BigInt(i + 1))));
@@ -72,6 +73,17 @@ for (const kind of ADAPTERS) {
       expect(results.filter((r) => r.status === "fulfilled").length).to.be.greaterThan(0);
       expect(s.payeeChain.calls.get("findChannelConfig")).to.equal(1);
       expect(s.payeeChain.calls.get("readChannel")).to.equal(1);
+    });
+
+    it("finds a channel remembered as unknown once its ChannelOpened event is pulled", async () => {
+      const payee = s.newPayee({ limits: { syncIntervalMs: 0 } });
+      const key = generatePrivateKey();
+      const config = { payer: s.payerAddress, payee: s.payeeAddress, token: ETH, signer: addressOfPrivateKey(key), closeDelay: 3600n, salt: salt(4242) };
+      const domain = { chainId: s.d.chainId, verifyingContract: s.d.contract };
+      const voucher = signVoucher(domain, channelId(config), 10n, key);
+      expect(await codeOf(payee.accept(voucher))).to.equal("UNKNOWN_CHANNEL");
+      await s.payerChain.open(config, ONE);
+      expect(await payee.accept(voucher)).to.deep.equal({ channelId: channelId(config), amount: 10n, increment: 10n });
     });
 
     it("learns a close request and a top-up from the contract's events", async () => {
@@ -91,18 +103,16 @@ for (const kind of ADAPTERS) {
     it("accepts vouchers of an ERC-1271 wallet signer that approves them", async () => {
       const payee = s.newPayee();
       const ownerKey = generatePrivateKey();
-      const { addressOfPrivateKey } = await import("../../src/payer.ts");
       const wallet = await s.d.connection.ethers.deployContract("ERC1271Wallet", [addressOfPrivateKey(ownerKey)]);
       const config = {
         payer: s.payerAddress,
         payee: s.payeeAddress,
-        token: "0x0000000000000000000000000000000000000000" as const,
+        token: ETH,
         signer: (await wallet.getAddress()) as Hex,
         closeDelay: 3600n,
         salt: salt(1272),
       };
       await s.payerChain.open(config, ONE);
-      const { channelId } = await import("../../src/channel.ts");
       const id = channelId(config);
       const domain = { chainId: s.d.chainId, verifyingContract: s.d.contract };
       expect(await payee.accept(signVoucher(domain, id, 100n, ownerKey), config)).to.deep.equal({ channelId: id, amount: 100n, increment: 100n });
