@@ -404,6 +404,25 @@ export class VoucherVerifier {
   }
 }
 
+const MAX_SHARED_VERIFIERS = 64;
+const sharedVerifiers = new Map<string, VoucherVerifier>();
+
+/**
+ * One-call form of {@link VoucherVerifier.verify}, with one shared verifier (and key cache) per domain.
+ * Throws MalformedVoucherError, BadSignatureError or InvalidArgumentError.
+ */
+export function verifyVoucher(domain: VoucherDomain, voucher: Voucher, signer: Address): void {
+  separatorOf(domain); // validates the domain before it is used as a cache key
+  const key = `${domain.chainId}:${domain.verifyingContract.toLowerCase()}`;
+  let verifier = sharedVerifiers.get(key);
+  if (verifier === undefined) {
+    verifier = new VoucherVerifier(domain);
+    if (sharedVerifiers.size >= MAX_SHARED_VERIFIERS) sharedVerifiers.clear();
+    sharedVerifiers.set(key, verifier);
+  }
+  verifier.verify(voucher, signer);
+}
+
 // ------------------------------------------------------------------------------------------------ wire
 
 /**

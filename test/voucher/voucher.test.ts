@@ -15,6 +15,7 @@ import {
   encodeVoucher,
   recoverVoucherSigner,
   signVoucher,
+  verifyVoucher,
   voucherDigest,
   type Voucher,
   type VoucherDomain,
@@ -254,5 +255,18 @@ describe("voucher: wire format", () => {
     }
     expect(() => decodeVoucher(42 as unknown as string)).to.throw(MalformedVoucherError);
     expect(() => encodeVoucher({ ...voucher, signature: withV(voucher.signature, 0) })).to.throw(MalformedVoucherError);
+  });
+});
+
+describe("voucher: verifyVoucher", () => {
+  it("verifies like a VoucherVerifier of the same domain, and validates the domain", () => {
+    const voucher = signVoucher(DOMAIN, CHANNEL, 42n, KEY);
+    verifyVoucher(DOMAIN, voucher, SIGNER);
+    verifyVoucher({ ...DOMAIN, verifyingContract: DOMAIN.verifyingContract.toLowerCase() as Hex }, voucher, SIGNER);
+    expect(rejectionOf(() => verifyVoucher(DOMAIN, { ...voucher, amount: 43n }, SIGNER))).to.equal("BAD_SIGNATURE");
+    expect(rejectionOf(() => verifyVoucher({ ...DOMAIN, chainId: 1n }, voucher, SIGNER))).to.equal("BAD_SIGNATURE");
+    expect(() => verifyVoucher({ ...DOMAIN, chainId: 31337 as unknown as bigint }, voucher, SIGNER)).to.throw(
+      InvalidArgumentError,
+    );
   });
 });
