@@ -3,7 +3,6 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { AbiCoder, getCreate2Address, keccak256, zeroPadValue } from "ethers";
-import hre from "hardhat";
 import type { NetworkConnection } from "hardhat/types/network";
 import PaymentChannelsModule, { PAYMENT_CHANNELS_SALT } from "../../ignition/modules/PaymentChannels.ts";
 import type { PaymentChannels } from "../../typechain-types/index.ts";
@@ -89,6 +88,9 @@ export async function deployPaymentChannels(
   if (connection.networkConfig.type === "http" && chainId === HARDHAT_CHAIN_ID) {
     // A journal under ignition/deployments/ for a local node whose chain has no contract at the
     // address was written for an earlier run of the node: Ignition would trust it and deploy nothing.
+    // Imported here, not at the top: Hardhat tasks load this module, and the global runtime environment
+    // exists by the time a deployment runs.
+    const { default: hre } = await import("hardhat");
     await rm(path.join(hre.config.paths.ignition, "deployments", `chain-${chainId}`), { recursive: true, force: true });
   }
 
