@@ -25,7 +25,6 @@ import type { ChainWriter } from "../../src/chain/adapter.ts";
 import { viemChain } from "../../src/chain/viem.ts";
 import { ContractNotFoundError, MissingKeyError, WrongChainError } from "../../src/errors.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
-import { paymentChannelsAddress } from "../../scripts/lib/deploy.ts";
 import { configuredKey, KEY_VARIABLES, LOCAL_ACCOUNT_INDEX, type Role } from "./keys.ts";
 
 /** Hardhat's chain id: the in-process network and `npx hardhat node`. */
@@ -134,6 +133,8 @@ export class TaskContext {
   }
 
   async #deterministicAddress(): Promise<Address> {
+    // Loaded only here: the deploy helper pulls in ethers and Ignition, which most tasks never need.
+    const { paymentChannelsAddress } = await import("../../scripts/lib/deploy.ts");
     const artifact = await this.hre.artifacts.readArtifact("PaymentChannels");
     return paymentChannelsAddress(artifact.bytecode) as Address;
   }
