@@ -272,3 +272,16 @@ const out = join(dirname(fileURLToPath(import.meta.url)), "..", "bench", "result
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 console.log(`\nwrote ${out}`);
+
+// ------------------------------------------------------------------------------------------------ durable accepts
+// Appended by the payee side (scripts/bench-accepts.ts): the full Payee.accept path, durable on the SQLite
+// store with group commit, many channels accepting at once, their state preloaded on an in-process chain.
+// Measured in this same run, on the same core, and merged into the file written above.
+const { measureDurableAccepts, mergeVoucherResults } = await import("./bench-accepts.ts");
+const accepts = await measureDurableAccepts();
+mergeVoucherResults({ durableAcceptsPerSecond: accepts.durableAcceptsPerSecond, durableAccepts: accepts });
+console.log(
+  `durable accepts: ${accepts.durableAcceptsPerSecond.toLocaleString("en-US")}/s (target >= 5,000), ` +
+    `${accepts.accepts.toLocaleString("en-US")} accepts on ${accepts.channels} channels in ${accepts.commits} commits; ` +
+    `verify alone ${accepts.verifyOnlyPerSecond.toLocaleString("en-US")}/s`,
+);
