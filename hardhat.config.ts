@@ -53,6 +53,10 @@ export default defineConfig({
   ignition: {
     strategyConfig: { create2: { salt: PAYMENT_CHANNELS_SALT } },
   },
+  // `npm run coverage` measures the contracts, not the test doubles.
+  coverage: {
+    skipFiles: ["contracts/mocks/**"],
+  },
   typechain: {
     outDir: "typechain-types",
   },

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title Trickle payment channels
+/// @author Trickle
 /// @notice One contract holds every unidirectional payment channel. A payer locks a deposit once,
 /// then pays a payee off-chain with cumulative EIP-712 vouchers; the payee claims or closes on-chain.
 /// @dev Declares the types, events and errors of {PaymentChannels} so integrators can decode them.
@@ -36,7 +37,8 @@ interface IPaymentChannels {
     /// @notice The mutable state of a channel, packed in one storage slot.
     /// @param deposit Everything deposited so far (what arrived, for fee-on-transfer tokens).
     /// @param claimed Cumulative amount paid to the payee so far.
-    /// @param closesAt While `Closing`: the first second at which the payer can withdraw. Zero otherwise.
+    /// @param closesAt Set by `requestClose`: the first second at which the payer can withdraw. Zero until
+    /// then; kept once the channel is finished.
     /// @param status See {ChannelStatus}.
     struct Channel {
         uint104 deposit;
@@ -46,6 +48,9 @@ interface IPaymentChannels {
     }
 
     /// @notice One entry of {claimMany}.
+    /// @param config The channel's config.
+    /// @param amount The voucher's cumulative amount.
+    /// @param signature The channel signer's signature of the voucher.
     struct Claim {
         ChannelConfig config;
         uint256 amount;
@@ -53,6 +58,14 @@ interface IPaymentChannels {
     }
 
     /// @notice A channel was opened. Carries the full config so an indexer can rebuild the channel from logs.
+    /// @param channelId The new channel's id, `channelId(config)`.
+    /// @param payer The config's payer.
+    /// @param payee The config's payee.
+    /// @param token The config's token, `address(0)` for ETH.
+    /// @param signer The config's voucher signer.
+    /// @param closeDelay The config's close delay, in seconds.
+    /// @param salt The config's salt.
+    /// @param deposit What arrived as the first deposit.
     event ChannelOpened(
         bytes32 indexed channelId,
         address indexed payer,
@@ -64,59 +77,122 @@ interface IPaymentChannels {
         uint256 deposit
     );
     /// @notice `amount` was added to the deposit, which is now `deposit`.
+    /// @param channelId The channel.
+    /// @param amount What arrived with this top-up.
+    /// @param deposit The channel's total deposit after it.
     event ChannelToppedUp(bytes32 indexed channelId, uint256 amount, uint256 deposit);
     /// @notice The payee's cumulative claimed amount on this channel is now `claimed`.
+    /// @param channelId The channel.
+    /// @param claimed The new cumulative claimed amount (the voucher's amount).
     event ChannelClaimed(bytes32 indexed channelId, uint256 claimed);
     /// @notice The payer asked to close; the payer can withdraw from `closesAt` on.
+    /// @param channelId The channel.
+    /// @param closesAt The first second at which `withdraw` works and `claim`/`close` no longer do.
     event ChannelCloseRequested(bytes32 indexed channelId, uint256 closesAt);
     /// @notice The payee closed the channel: `claimed` in total went to the payee, `refund` back to the payer.
+    /// @param channelId The channel, now finished.
+    /// @param claimed The final cumulative amount paid to the payee.
+    /// @param refund What went back to the payer (or was credited to it).
     event ChannelClosed(bytes32 indexed channelId, uint256 claimed, uint256 refund);
     /// @notice The payer withdrew `refund` after the close delay; the channel is finished.
+    /// @param channelId The channel, now finished.
+    /// @param refund What went back to the payer (or was credited to it).
     event ChannelWithdrawn(bytes32 indexed channelId, uint256 refund);
     /// @notice A payout to `account` failed (reverting receiver, blocklisted address) and was credited instead.
+    /// @param token The payout's token, `address(0)` for ETH.
+    /// @param account Who the payout was for and who can withdraw the credit.
+    /// @param amount The credited amount.
     event PayoutCredited(address indexed token, address indexed account, uint256 amount);
     /// @notice `account` took its credited `amount` of `token`, sent to `to`.
+    /// @param token The credit's token, `address(0)` for ETH.
+    /// @param account The credit's owner.
+    /// @param to Where the credit was sent.
+    /// @param amount The amount sent.
     event CreditWithdrawn(address indexed token, address indexed account, address to, uint256 amount);
 
     /// @notice A channel with this id exists or existed; ids are never reused.
+    /// @param channelId The id.
     error ChannelExists(bytes32 channelId);
     /// @notice The channel is not open (never opened, or finished).
+    /// @param channelId The channel.
+    /// @param status Its status: `None` or `Finished`.
     error ChannelNotOpen(bytes32 channelId, ChannelStatus status);
     /// @notice The payer already asked to close this channel.
+    /// @param channelId The channel.
+    /// @param closesAt Its close deadline.
     error ChannelClosing(bytes32 channelId, uint256 closesAt);
     /// @notice The close deadline has passed: the payee can no longer claim or close.
+    /// @param channelId The channel.
+    /// @param closesAt Its close deadline.
     error ChannelCloseDeadlinePassed(bytes32 channelId, uint256 closesAt);
     /// @notice `withdraw` needs a close request first.
+    /// @param channelId The channel.
     error ChannelCloseNotRequested(bytes32 channelId);
     /// @notice `withdraw` before the close deadline.
+    /// @param channelId The channel.
+    /// @param closesAt Its close deadline.
     error ChannelCloseDelayNotElapsed(bytes32 channelId, uint256 closesAt);
-    /// @notice A config field is unusable: a zero payer, payee or signer, or a close delay above the maximum.
+    /// @notice A config field is unusable: a zero payer, payee or signer, a close delay above the maximum, or a
+    /// token address without code (for `openWithPermit`, ETH's `address(0)` too).
     error ChannelConfigInvalid();
     /// @notice Only the channel's payee can do this.
+    /// @param caller The caller.
+    /// @param payee The channel's payee.
     error CallerNotPayee(address caller, address payee);
     /// @notice Only the channel's payer can do this.
+    /// @param caller The caller.
+    /// @param payer The channel's payer.
     error CallerNotPayer(address caller, address payer);
     /// @notice The voucher does not raise the claimed amount.
+    /// @param amount The voucher's cumulative amount.
+    /// @param claimed What the channel has already paid the payee.
     error VoucherAmountNotIncreasing(uint256 amount, uint256 claimed);
     /// @notice The voucher is for more than the deposit.
+    /// @param amount The voucher's cumulative amount.
+    /// @param deposit The channel's deposit.
     error VoucherAmountTooHigh(uint256 amount, uint256 deposit);
     /// @notice The signature is not the channel signer's for this voucher.
+    /// @param channelId The channel.
+    /// @param signer The config's signer, who should have signed.
     error VoucherSignatureInvalid(bytes32 channelId, address signer);
     /// @notice A deposit would exceed the stored width (`type(uint104).max`); it is refused, never truncated.
+    /// @param deposit The total deposit the call would have made.
+    /// @param max The largest deposit a channel can hold.
     error DepositTooLarge(uint256 deposit, uint256 max);
     /// @notice `msg.value` must equal the amount for ETH channels and be zero for token channels.
+    /// @param sent The `msg.value` sent.
+    /// @param expected The `msg.value` expected.
     error EthValueMismatch(uint256 sent, uint256 expected);
     /// @notice `claimMany` takes between 1 and `MAX_CLAIM_BATCH` claims.
+    /// @param size The number of claims given.
+    /// @param max `MAX_CLAIM_BATCH`.
     error ClaimBatchSizeInvalid(uint256 size, uint256 max);
     /// @notice There is no credit to withdraw.
+    /// @param token The token asked for.
+    /// @param account The caller.
     error CreditEmpty(address token, address account);
     /// @notice Sending credited ETH to `to` failed.
+    /// @param to The recipient.
+    /// @param amount The amount it refused.
     error EthTransferFailed(address to, uint256 amount);
 
-    /// @notice Opens a channel with its first deposit, taken from the caller.
+    /// @notice Opens a channel with its first deposit, taken from the caller. Anyone may fund a channel; its
+    /// refunds always go to the config's payer. An id that exists or ever existed cannot be opened again.
+    /// @param config The channel's immutable parameters; their hash is the id.
+    /// @param amount The first deposit: `msg.value` for ETH, pulled with `transferFrom` for a token (a
+    /// fee-on-transfer token is credited with what arrived). At most `MAX_DEPOSIT`.
+    /// @return channelId The new channel's id.
     function open(ChannelConfig calldata config, uint256 amount) external payable returns (bytes32 channelId);
 
-    /// @notice Opens an EIP-2612 token channel: approval and deposit in one transaction.
+    /// @notice Opens an EIP-2612 token channel: approval and deposit in one transaction. Succeeds also when the
+    /// permit was front-run, as long as the allowance is in place.
+    /// @param config The channel's immutable parameters; `config.token` must support EIP-2612.
+    /// @param amount The first deposit, pulled from the caller, who signed the permit.
+    /// @param deadline The permit's deadline.
+    /// @param v The permit signature's `v`.
+    /// @param r The permit signature's `r`.
+    /// @param s The permit signature's `s`.
+    /// @return channelId The new channel's id.
     function openWithPermit(
         ChannelConfig calldata config,
         uint256 amount,
@@ -126,39 +202,68 @@ interface IPaymentChannels {
         bytes32 s
     ) external returns (bytes32 channelId);
 
-    /// @notice Adds to the deposit of an open channel.
+    /// @notice Adds to the deposit of an open channel, from anyone. Refused once the payer asked to close.
+    /// @param config The channel's config.
+    /// @param amount What to add, as for {open}; the total stays at most `MAX_DEPOSIT`.
     function topUp(ChannelConfig calldata config, uint256 amount) external payable;
 
     /// @notice Pays the payee `amount - claimed` for a voucher of cumulative `amount`; the channel stays open.
+    /// Payee only; allowed while open and during the close countdown strictly before `closesAt`.
+    /// @param config The channel's config.
+    /// @param amount The voucher's cumulative amount: above what was claimed, at most the deposit.
+    /// @param signature The config signer's EIP-712 signature of `Voucher(channelId, amount)`.
     function claim(ChannelConfig calldata config, uint256 amount, bytes calldata signature) external;
 
-    /// @notice Claims on many channels of the caller in one transaction.
+    /// @notice Claims on many channels of the caller in one transaction, paying once per token.
+    /// @param claims Between 1 and `MAX_CLAIM_BATCH` claims, each for a channel whose payee is the caller.
     function claimMany(Claim[] calldata claims) external;
 
     /// @notice Claims with the voucher, refunds the rest of the deposit to the payer, finishes the channel.
+    /// Payee only, strictly before `closesAt` when closing.
+    /// @param config The channel's config.
+    /// @param amount The final cumulative amount: at least what was claimed, at most the deposit.
+    /// @param signature The signer's signature of the voucher; ignored when `amount` equals what was claimed.
     function close(ChannelConfig calldata config, uint256 amount, bytes calldata signature) external;
 
-    /// @notice Starts the close countdown of `closeDelay` seconds.
+    /// @notice Starts the close countdown of `closeDelay` seconds. Payer only, once.
+    /// @param config The channel's config.
     function requestClose(ChannelConfig calldata config) external;
 
-    /// @notice After the countdown, refunds the payer what was not claimed and finishes the channel.
+    /// @notice After the countdown, refunds the payer what was not claimed and finishes the channel. Payer only,
+    /// from `closesAt` on.
+    /// @param config The channel's config.
     function withdraw(ChannelConfig calldata config) external;
 
     /// @notice Sends the caller's credited `token` (failed payouts) to `to`.
+    /// @param token The credit's token, `address(0)` for ETH.
+    /// @param to Where to send it; lets a blocklisted account send its credit elsewhere.
     function withdrawCredit(address token, address to) external;
 
     /// @notice The state of a channel.
+    /// @param channelId The channel.
+    /// @return deposit Everything deposited so far.
+    /// @return claimed Cumulative amount paid to the payee.
+    /// @return closesAt While closing (and after), the close deadline; zero before a close request.
+    /// @return status See {ChannelStatus}.
     function channels(bytes32 channelId)
         external
         view
         returns (uint104 deposit, uint104 claimed, uint40 closesAt, ChannelStatus status);
 
     /// @notice What failed payouts left for `account` in `token`.
+    /// @param token The token, `address(0)` for ETH.
+    /// @param account The credit's owner.
+    /// @return The amount `account` can take with {withdrawCredit}.
     function credits(address token, address account) external view returns (uint256);
 
     /// @notice The id of a config: `keccak256(abi.encode(config))`.
+    /// @param config The config.
+    /// @return The channel id.
     function channelId(ChannelConfig calldata config) external pure returns (bytes32);
 
     /// @notice The EIP-712 digest of `Voucher(bytes32 channelId,uint256 amount)` for this contract and chain.
+    /// @param channelId The voucher's channel.
+    /// @param amount The voucher's cumulative amount.
+    /// @return The digest the signer signs.
     function voucherDigest(bytes32 channelId, uint256 amount) external view returns (bytes32);
 }
