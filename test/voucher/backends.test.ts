@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
+import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { Wallet } from "ethers";
 import { defaultSecp256k1Backend, loadSecp256k1Backend, nobleBackend } from "../../src/crypto/secp256k1.ts";
 import { BadSignatureError } from "../../src/errors.ts";
@@ -37,6 +39,27 @@ describe("voucher: secp256k1 backends", () => {
       throw new Error("Cannot find module 'secp256k1/bindings'");
     });
     expect(backend.name).to.equal("noble");
+  });
+
+  it("uses noble for the whole SDK when TRICKLE_SECP256K1=noble, and its vouchers are the native ones", () => {
+    const script = [
+      'const m = await import("./src/voucher.ts");',
+      'const d = { chainId: 1n, verifyingContract: "0x0000000000000000000000000000000000000001" };',
+      'console.log(m.voucherCryptoBackend, m.signVoucher(d, "0x" + "00".repeat(32), 5n, "0x" + "11".repeat(32)).signature);',
+    ].join("\n");
+    const run = (env: NodeJS.ProcessEnv) =>
+      execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+        cwd: fileURLToPath(new URL("../..", import.meta.url)),
+        env: { ...process.env, ...env },
+      })
+        .toString()
+        .trim()
+        .split(" ");
+    const [fallbackName, fallbackSignature] = run({ TRICKLE_SECP256K1: "noble" });
+    const [defaultName, defaultSignature] = run({ TRICKLE_SECP256K1: "" });
+    expect([fallbackName, defaultName]).to.deep.equal(["noble", "native"]);
+    expect(fallbackSignature).to.match(/^0x[0-9a-f]{130}$/);
+    expect(fallbackSignature).to.equal(defaultSignature);
   });
 
   it("falls back to noble when the binding loads but signs wrongly (self-test)", () => {
