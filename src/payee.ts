@@ -412,16 +412,21 @@ export class Payee {
   }
 
   async #pullEvents(): Promise<void> {
-    await this.#startSync();
-    const head = await this.#chain.blockNumber();
-    let from = (this.#syncedBlock as bigint) + 1n;
-    while (from <= head) {
-      const to = head < from + this.#maxBlockRange - 1n ? head : from + this.#maxBlockRange - 1n;
-      for (const event of await this.#chain.events(from, to)) this.#apply(event);
-      this.#syncedBlock = to;
-      from = to + 1n;
+    try {
+      await this.#startSync();
+      const head = await this.#chain.blockNumber();
+      let from = (this.#syncedBlock as bigint) + 1n;
+      while (from <= head) {
+        const to = head < from + this.#maxBlockRange - 1n ? head : from + this.#maxBlockRange - 1n;
+        for (const event of await this.#chain.events(from, to)) this.#apply(event);
+        this.#syncedBlock = to;
+        from = to + 1n;
+      }
+    } finally {
+      // Also after a failure: the accept that triggered the pull fails with the RPC's error, and the next
+      // attempt waits for the interval, so an unreachable node does not cost a call per voucher.
+      this.#lastSyncAt = Date.now();
     }
-    this.#lastSyncAt = Date.now();
   }
 
   /**

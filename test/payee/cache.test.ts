@@ -4,6 +4,8 @@ import { expect } from "chai";
 import { generatePrivateKey } from "viem/accounts";
 import { channelId, ChannelStatus, ETH, type Hex } from "../../src/channel.ts";
 import { addressOfPrivateKey } from "../../src/payer.ts";
+import { Payee } from "../../src/payee.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
 import { signVoucher } from "../../src/voucher.ts";
 import { ADAPTERS, salt } from "../chain/fixture.ts";
 import { sdkSetup, type SdkSetup } from "./setup.ts";
@@ -84,6 +86,29 @@ for (const kind of ADAPTERS) {
       expect(await codeOf(payee.accept(voucher))).to.equal("UNKNOWN_CHANNEL");
       await s.payerChain.open(config, ONE);
       expect(await payee.accept(voucher)).to.deep.equal({ channelId: channelId(config), amount: 10n, increment: 10n });
+    });
+
+    it("retries a failed event pull only after the interval, not once per voucher", async () => {
+      let eventCalls = 0;
+      const broken = new Proxy(s.payeeChain.chain, {
+        get(target, property, receiver) {
+          if (property === "events") {
+            return async () => {
+              eventCalls++;
+              throw new Error("node unreachable");
+            };
+          }
+          const value = Reflect.get(target, property, receiver);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const payee = new Payee({ chain: broken, store: new MemoryStore(), payee: s.payeeAddress, limits: { syncIntervalMs: 60_000 } });
+      const { channelId: id } = await s.payer.open({ payee: s.payeeAddress, amount: ONE });
+      await payee.accept(await s.payer.pay(id, 1n));
+      await s.payer.topUp(id, 1n); // a new block, so the pull has something to fetch
+      expect(await codeOf(payee.sync())).to.equal("Error: node unreachable");
+      for (let i = 0; i < 200; i++) await payee.accept(await s.payer.pay(id, 1n));
+      expect(eventCalls).to.equal(1);
     });
 
     it("learns a close request and a top-up from the contract's events", async () => {
