@@ -1,4 +1,5 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { getAddress } from "viem";
 import { ETH, type Address } from "../src/channel.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
 import { Payer } from "../src/payer.ts";
@@ -35,10 +36,10 @@ export default async function open(args: OpenArguments, hre: HardhatRuntimeEnvir
       console.log(`Opened channel ${channel.channelId}`);
       console.log(
         table([
-          ["payer", channel.config.payer],
-          ["payee", channel.config.payee],
+          ["payer", getAddress(channel.config.payer)],
+          ["payee", getAddress(channel.config.payee)],
           ["deposit", formatAmount(amount, units)],
-          ["voucher signer", `${channel.config.signer} (session key in ${context.dataDir}/payer.sqlite)`],
+          ["voucher signer", `${getAddress(channel.config.signer)} (session key in ${context.dataDir}/payer.sqlite)`],
           ["close delay", `${channel.config.closeDelay} s`],
           ["transaction", `${channel.transaction.hash} (gas ${channel.transaction.gasUsed})`],
         ]),

@@ -1,4 +1,5 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { getAddress } from "viem";
 import { feeBumpingSender } from "../src/chain/fee-bumping.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
 import { Watchtower, type WatchtowerAlert } from "../src/watchtower.ts";
@@ -39,7 +40,7 @@ export default async function watchTask(args: WatchArguments, hre: HardhatRuntim
       },
     );
     console.log(
-      `[trickle watchtower] watching ${payee.address} on ${context.networkName} (chain id ${context.chainId}), contract ${await context.contract()}, data in ${context.dataDir}`,
+      `[trickle watchtower] watching ${getAddress(payee.address)} on ${context.networkName} (chain id ${context.chainId}), contract ${await context.contract()}, data in ${context.dataDir}`,
     );
     const first = await watchtower.start();
     console.log(`[trickle watchtower] caught up to block ${first.toBlock ?? (await watchtower.lastProcessedBlock()) ?? "head"}`);
