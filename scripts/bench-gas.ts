@@ -14,7 +14,10 @@
 // - `claimManyPerChannelN` claims one voucher on each of N channels of one payee in one token
 //   (one payout), divided by N.
 // ETH unless the key says Erc20.
-import { mkdir, writeFile } from "node:fs/promises";
+//
+// It also rewrites the gas table of README.md between the `bench:gas` markers, so the README always
+// shows the figures of the last run.
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { network } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
@@ -221,6 +224,30 @@ const outFile = path.join("bench", "results", "gas.json");
 await mkdir(path.dirname(outFile), { recursive: true });
 await writeFile(outFile, JSON.stringify(Object.fromEntries(ordered.map(([key, used]) => [key, Number(used)])), null, 2) + "\n");
 console.log(`\nwrote ${outFile} (solc ${await solcVersion()}, chain ${chainId}, PaymentChannels at ${channelsAddress})`);
+
+await updateReadme();
+
+/** Replaces the README block between the bench:gas markers with this run's table and address. */
+async function updateReadme(): Promise<void> {
+  const begin = "<!-- bench:gas:begin (written by npm run bench:gas) -->";
+  const end = "<!-- bench:gas:end -->";
+  const readme = await readFile("README.md", "utf8");
+  const from = readme.indexOf(begin);
+  const to = readme.indexOf(end);
+  if (from < 0 || to < from) {
+    console.log("README.md has no bench:gas markers: its gas table was left as it is");
+    return;
+  }
+  const lines = [
+    "| operation | gasUsed | DESIGN.md target | |",
+    "|---|---:|---:|---|",
+    ...rows.map((row) => `| \`${row.operation}\` | ${row.gasUsed} | ${row.target} | ${row.verdict.toLowerCase()} |`),
+    "",
+    `PaymentChannels was at \`${channelsAddress}\` for this build (solc ${await solcVersion()}).`,
+  ];
+  await writeFile("README.md", `${readme.slice(0, from + begin.length)}\n${lines.join("\n")}\n${readme.slice(to)}`);
+  console.log("updated the gas table of README.md");
+}
 
 async function solcVersion(): Promise<string> {
   const { createRequire } = await import("node:module");
