@@ -334,7 +334,9 @@ export class PaymentGate {
 
   async #accept(ledger: Ledger, voucher: Voucher): Promise<AcceptReceipt> {
     try {
-      return await this.#options.payee.accept(voucher, ledger.config);
+      // The config only for the first payment: afterwards the Payee has it cached, and hashing it
+      // again on every request would cost a keccak each.
+      return await this.#options.payee.accept(voucher, ledger.proving === undefined ? undefined : ledger.config);
     } catch (error) {
       if (!(error instanceof TrickleError && error.code === "EXCEEDS_DEPOSIT")) throw error;
       // The payer may have topped up since the payee's last pull of events. Only the channel's signer
@@ -344,7 +346,7 @@ export class PaymentGate {
       if (now - ledger.depositRefreshedAt < DEPOSIT_REFRESH_MS) throw error;
       ledger.depositRefreshedAt = now;
       await this.#options.payee.sync();
-      return await this.#options.payee.accept(voucher, ledger.config);
+      return await this.#options.payee.accept(voucher);
     }
   }
 
