@@ -17,6 +17,7 @@ import {
   type OpenedChannel,
 } from "./helpers/fixtures.ts";
 import type { Wallet } from "ethers";
+import type { IPaymentChannels } from "../../typechain-types/PaymentChannels.ts";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 
 async function claimOf(f: Fixture, channel: OpenedChannel, amount: bigint, key: Wallet | HardhatEthersSigner = f.payer) {
@@ -70,7 +71,7 @@ describe("PaymentChannels.claimMany", () => {
         const asset = f.asset(kind);
         // A local session key signs the 256 vouchers: signing through the node would dominate the run time.
         const channel = await openChannel(f, asset, { signer: f.sessionKey.address });
-        const claims = [];
+        const claims: IPaymentChannels.ClaimStruct[] = [];
         for (let amount = 1n; amount <= MAX_CLAIM_BATCH; amount++) {
           claims.push(await claimOf(f, channel, amount, f.sessionKey));
         }

@@ -1,6 +1,7 @@
 // Money property 8: re-entering through an ETH receiver changes nothing. Every entry point is
 // nonReentrant, so the re-entry fails whatever the attacker does with the failure.
 import { expect } from "chai";
+import type { Interface } from "ethers";
 import type { ReentrantReceiver } from "../../../typechain-types/index.ts";
 import {
   DEPOSIT,
@@ -22,7 +23,8 @@ function reentryGuardError(f: Fixture): string {
 }
 
 async function arm(f: Fixture, attacker: ReentrantReceiver, fn: string, args: readonly unknown[], bubble: boolean) {
-  await attacker.arm(f.channelsAddress, f.channels.interface.encodeFunctionData(fn, args), bubble);
+  const channels: Interface = f.channels.interface;
+  await attacker.arm(f.channelsAddress, channels.encodeFunctionData(fn, args), bubble);
 }
 
 /** An ETH channel whose payee is the attacker contract. */

@@ -22,7 +22,8 @@ async function tokenAsset<T extends FeeOnTransferToken | FalseReturningToken>(
   f: Fixture,
   name: "FeeOnTransferToken" | "FalseReturningToken",
 ): Promise<{ token: T; asset: Asset }> {
-  const token = (await ethers.deployContract(name)) as T;
+  // The name decides the contract type; deployContract cannot infer it from a union of names.
+  const token = (await ethers.deployContract(name)) as unknown as T;
   const address = await token.getAddress();
   await token.mint(f.payer.address, DEPOSIT * 10n);
   await token.connect(f.payer).approve(f.channelsAddress, ethers.MaxUint256);

@@ -1,5 +1,5 @@
 // Contract accounts that act as payer or payee through `execute`, for the receiver and reentrancy cases.
-import type { ContractTransactionResponse } from "ethers";
+import type { ContractTransactionResponse, Interface } from "ethers";
 import type { ReceiverAccount, ReentrantReceiver } from "../../../typechain-types/index.ts";
 import { ethers, type Fixture } from "./fixtures.ts";
 
@@ -24,6 +24,7 @@ export function callFrom(
   args: readonly unknown[],
   value = 0n,
 ): Promise<ContractTransactionResponse> {
-  const data = f.channels.interface.encodeFunctionData(fn, args);
+  const channels: Interface = f.channels.interface;
+  const data = channels.encodeFunctionData(fn, args);
   return account.execute(f.channelsAddress, data, { value });
 }
