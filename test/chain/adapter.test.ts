@@ -165,3 +165,22 @@ for (const kind of ADAPTERS) {
     });
   });
 }
+
+describe("chain adapter (ethers Wallet over an EIP-1193 provider, as a dApp uses it)", function () {
+  it("opens, reads, and decodes reverts raised by the wallet's own gas estimation", async () => {
+    const { BrowserProvider, Wallet } = await import("ethers");
+    const { ethersChain } = await import("../../src/chain/ethers.ts");
+    const d = await deploy("ethers");
+    const provider = new BrowserProvider(d.connection.provider);
+    const wallet = Wallet.createRandom().connect(provider);
+    await d.connection.networkHelpers.setBalance(wallet.address, 10n ** 20n);
+    const chain = ethersChain({ runner: wallet, contract: d.contract });
+    expect(chain.account).to.equal(wallet.address);
+    const config: ChannelConfig = { payer: wallet.address as Address, payee: d.accounts[2], token: ETH, signer: wallet.address as Address, closeDelay: 60n, salt: salt(1) };
+    // The wallet's first transaction reverts in its own gas estimation (ethers hands back raw revert data).
+    // (Only its first: the in-process node reports a stale "pending" nonce after a mined transaction.)
+    await expectRevert(chain.withdraw(config), "ChannelNotOpen");
+    await chain.open(config, ONE);
+    expect(await chain.readChannel(channelId(config))).to.include({ deposit: ONE, status: ChannelStatus.Open });
+  });
+});
