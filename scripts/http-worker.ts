@@ -72,12 +72,18 @@ export async function startPaidApiWorker(settings: PaidApiSettings, chain: Chain
   const [ready] = (await once(worker, "message")) as [{ port: number }];
   return {
     url: `http://127.0.0.1:${ready.port}`,
-    async stop() {
-      worker.postMessage("stop");
-      const [counts] = (await once(worker, "message")) as [{ served: number; paidServed: number }];
-      await once(worker, "exit");
-      port1.close();
-      return counts;
+    stop() {
+      return new Promise((resolve, reject) => {
+        let counts: { served: number; paidServed: number } | undefined;
+        worker.once("message", (message: { served: number; paidServed: number }) => (counts = message));
+        worker.once("error", reject);
+        worker.once("exit", (code) => {
+          port1.close();
+          if (counts !== undefined) resolve(counts);
+          else reject(new Error(`the paid API worker exited with code ${code} before reporting`));
+        });
+        worker.postMessage("stop");
+      });
     },
   };
 }
