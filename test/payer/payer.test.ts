@@ -1,11 +1,15 @@
 import { expect } from "chai";
 import fc from "fast-check";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { channelId, ETH, type Hex } from "../../src/channel.ts";
 import type { ChainWriter } from "../../src/chain/adapter.ts";
 import { StoreError } from "../../src/errors.ts";
 import { addressOfPrivateKey, Payer } from "../../src/payer.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
+import { SqliteStore } from "../../src/store/sqlite.ts";
 import type { PayerChannelRecord, PayerStore } from "../../src/store/store.ts";
 import { recoverVoucherSigner, type Voucher } from "../../src/voucher.ts";
 import { ADAPTERS, deploy, salt, type Deployment } from "../chain/fixture.ts";
@@ -125,8 +129,10 @@ for (const kind of ADAPTERS) {
       expect(await codeOf(payer.open({ payee, amount: 1n, salt: "0x12" }))).to.equal("INVALID_ARGUMENT");
     });
 
-    it("property: across restarts, no cumulative amount is ever signed twice, and it continues from the store", async () => {
-      const store = new MemoryStore();
+    it("property: across restarts (SQLite store reopened), no cumulative amount is ever signed twice, and it continues from the store", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "trickle-payer-"));
+      const path = join(dir, "payer.sqlite");
+      let store = SqliteStore.open(path);
       const deposit = 10n ** 12n;
       const { channelId: id } = await new Payer({ chain, store }).open({ payee: d.accounts[2], amount: deposit });
       const handedOut = new Map<bigint, Hex>();
@@ -152,7 +158,11 @@ for (const kind of ADAPTERS) {
               last = voucher.amount;
             };
             for (const step of steps) {
-              if (step.op === "restart") payer = new Payer({ chain, store });
+              if (step.op === "restart") {
+                await store.close();
+                store = SqliteStore.open(path);
+                payer = new Payer({ chain, store });
+              }
               else if (step.op === "pay") take(await payer.pay(id, step.value));
               else if (step.op === "payUpTo") {
                 const target = last + step.value - 1000n;
@@ -166,10 +176,12 @@ for (const kind of ADAPTERS) {
             }
           },
         ),
-        { numRuns: process.env.TRICKLE_DEEP === "1" ? 500 : 60 },
+        { numRuns: process.env.TRICKLE_DEEP === "1" ? 500 : 30 },
       );
       expect(handedOut.size).to.be.greaterThan(0);
       expect((await store.payerChannel(id))?.signature).to.equal(handedOut.get(last));
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
     });
   });
 }
