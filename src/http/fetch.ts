@@ -272,7 +272,11 @@ class PayingFetcher {
         ...(entry.confirmed ? {} : { config: entry.config }),
       });
     });
-    entry.queue = signing.catch(() => undefined);
+    entry.queue = signing.catch((error: unknown) => {
+      // The Payer refuses to sign on a channel it asked to close (or that is finished): drop it.
+      const code = (error as { code?: unknown } | null)?.code;
+      if (code === "CHANNEL_CLOSING" || code === "CHANNEL_NOT_OPEN") this.#retire(entry);
+    });
     return signing;
   }
 

@@ -211,6 +211,7 @@ describe("http: paid API end to end", function () {
       thrown = error;
     }
     expect(thrown).to.have.property("code", "CHANNEL_CLOSING");
+    expect(client.paidFetch.channels().map((c) => c.retired)).to.deep.equal([true]);
     const late = signVoucher({ chainId: chain.chainId, verifyingContract: chain.contract }, channelId, 5n * PRICE, sessionKey);
     const payment = encodePaymentPayload({ scheme: TRICKLE_SCHEME, chainId: chain.chainId, contract: chain.contract, ...late });
     expect(await refusalOf(await sendPayment(api, payment))).to.equal("CHANNEL_CLOSING");
