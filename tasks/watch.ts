@@ -42,14 +42,15 @@ export default async function watchTask(args: WatchArguments, hre: HardhatRuntim
     console.log(
       `[trickle watchtower] watching ${getAddress(payee.address)} on ${context.networkName} (chain id ${context.chainId}), contract ${await context.contract()}, data in ${context.dataDir}`,
     );
+    // Listening before the first pass, so a signal during the catch-up still stops cleanly after it.
+    const signalled = new Promise<void>((resolve) => {
+      if (args.once) return;
+      process.once("SIGINT", () => resolve());
+      process.once("SIGTERM", () => resolve());
+    });
     const first = await watchtower.start();
     console.log(`[trickle watchtower] caught up to block ${first.toBlock ?? (await watchtower.lastProcessedBlock()) ?? "head"}`);
-    if (!args.once) {
-      await new Promise<void>((resolve) => {
-        process.once("SIGINT", resolve);
-        process.once("SIGTERM", resolve);
-      });
-    }
+    if (!args.once) await signalled;
     await watchtower.stop();
     await store.close();
     if (args.once && alerts.some((alert) => alert.severity === "critical")) process.exitCode = 1;

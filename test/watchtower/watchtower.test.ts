@@ -210,6 +210,24 @@ describe("Watchtower against a hardhat node", function () {
     await watch2.store.close();
   });
 
+  it("acts on a close request only once it is `confirmations` blocks deep", async () => {
+    const deep = tower(path.join(dir, "confirmations.sqlite"), { confirmations: 2n });
+    await deep.watchtower.start();
+    const { config, id } = await openChannel(3600n, ETHER);
+    await deep.store.saveChannel(config);
+    await deep.store.saveVoucherIfHigher(await d.sign(payer.key, id, parseEther("0.1")));
+    const request = await payer.chain.requestClose(config);
+    const shallow = await deep.watchtower.tick();
+    expect(shallow.toBlock).to.equal(request.blockNumber - 2n);
+    expect(shallow.closed).to.deep.equal([]);
+    await node.rpc("evm_mine");
+    expect((await deep.watchtower.tick()).closed).to.deep.equal([]);
+    await node.rpc("evm_mine");
+    expect((await deep.watchtower.tick()).closed).to.deep.equal([id]);
+    await deep.watchtower.stop();
+    await deep.store.close();
+  });
+
   it("retries RPC failures with backoff, and reports an outage that outlasts the retries", async () => {
     let failures = 0;
     const flaky = new Proxy(payee.chain, {
