@@ -12,6 +12,7 @@ import { network } from "hardhat";
 import { channelId as computeChannelId } from "../../src/channel.ts";
 import type { ChannelConfig, Hex } from "../../src/channel.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
+import { signVoucher } from "../../src/voucher.ts";
 import { seededRandom } from "./fixtures/crash-child.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/crash-child.ts", import.meta.url));
@@ -84,6 +85,7 @@ describe("store/SqliteStore crash safety", () => {
     const channels = await ethers.deployContract("PaymentChannels");
     const contract = (await channels.getAddress()) as Hex;
     const wallet = ethers.Wallet.createRandom();
+    const signerKey = wallet.privateKey as Hex;
     const config: ChannelConfig = {
       payer: payer.address as Hex,
       payee: payee.address as Hex,
@@ -97,15 +99,16 @@ describe("store/SqliteStore crash safety", () => {
     const id = computeChannelId(config);
     expect(await channels.getFunction("channelId")(config)).to.equal(id);
 
-    // The stream: strictly increasing cumulative amounts, each signed by the wallet (EIP-712).
+    // The stream: strictly increasing cumulative amounts, each signed by the channel's signer (EIP-712).
+    // Long enough that no run reaches its end: a child killed on a timer may store a few hundred
+    // vouchers first, and a child that runs out of stream exits without being killed.
     const { chainId } = await ethers.provider.getNetwork();
-    const domain = { name: "Trickle", version: "1", chainId, verifyingContract: contract };
-    const types = { Voucher: [{ name: "channelId", type: "bytes32" }, { name: "amount", type: "uint256" }] };
-    const count = KILLS * 16 + 64;
+    const domain = { chainId, verifyingContract: contract };
+    const count = KILLS * 64 + 2048;
     const vouchers: { channelId: Hex; amount: bigint; signature: Hex }[] = [];
     for (let i = 0; i < count; i++) {
       const amount = BigInt(i + 1) * 10n ** 12n + BigInt(i);
-      vouchers.push({ channelId: id, amount, signature: (await wallet.signTypedData(domain, types, { channelId: id, amount })) as Hex });
+      vouchers.push(signVoucher(domain, id, amount, signerKey));
     }
     const path = join(dir, "payee.db");
     const planPath = join(dir, "plan.json");
@@ -155,7 +158,9 @@ describe("store/SqliteStore crash safety", () => {
       expect(bestIndex, context).to.be.at.least(0);
       expect(best).to.deep.equal({ ...vouchers[bestIndex], signature: vouchers[bestIndex].signature.toLowerCase() });
     }
-    expect(kills, "most runs end with a SIGKILL").to.be.greaterThan(KILLS * 0.9);
+    expect(kills, `most runs end with a SIGKILL (the stream reached voucher ${bestIndex} of ${count})`).to.be.greaterThan(
+      KILLS * 0.9,
+    );
     expect(acknowledged).to.be.greaterThan(KILLS);
 
     // The best stored voucher is a real one: the payee claims it and receives exactly its amount.
@@ -167,6 +172,6 @@ describe("store/SqliteStore crash safety", () => {
     const balanceAfter = await ethers.provider.getBalance(payee.address);
     expect(balanceAfter - balanceBefore + receipt!.fee).to.equal(best.amount);
     expect((await channels.getFunction("channels")(id)).claimed).to.equal(best.amount);
-    console.log(`      ${kills} kills, ${acknowledged} acknowledged saves, best ${best.amount} wei claimed (${context})`);
+    console.log(`      ${kills} kills, ${acknowledged} acknowledged saves, voucher ${bestIndex} of ${count} stored, best ${best.amount} wei claimed (${context})`);
   });
 });
