@@ -28,7 +28,7 @@ const { values: args } = parseArgs({
   options: {
     requests: { type: "string", default: "10000" },
     network: { type: "string" },
-    concurrency: { type: "string", default: "8" },
+    concurrency: { type: "string", default: "32" },
     "payer-store": { type: "string", default: "memory" },
   },
 });
