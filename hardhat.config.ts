@@ -18,6 +18,10 @@ const compilerProfile = {
   settings: {
     optimizer: { enabled: true, runs: 10_000 },
     evmVersion: "cancun",
+    // The IR pipeline: about 900 gas less per claim of a batch, 1,000 to 4,000 less per operation
+    // (npm run bench:gas). Tests that change the chain id or the time keep no copy of them in locals
+    // (see test/solidity/utils/TrickleTestBase.sol).
+    viaIR: true,
   },
 };
 

@@ -7,17 +7,42 @@ interface StepResult {
   failed: number;
 }
 
-function run(command: string, args: string[]): Promise<{ code: number; output: string }> {
+// Hardhat's last summary line, "N passing (a solidity, b mocha)": every test has run once it is printed.
+const SUMMARY = /^\d+ passing \(\d+ solidity, \d+ mocha\)/m;
+// How long `hardhat test` may take to exit after its summary. A test that leaves a timer or a socket open
+// would otherwise keep the run alive until CI's own limit.
+const EXIT_GRACE_MS = 60_000;
+
+function run(command: string, args: string[]): Promise<{ code: number; output: string; hung: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: process.env });
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env: process.env, detached: true });
     let output = "";
+    let hung = false;
+    let grace: NodeJS.Timeout | undefined;
     const forward = (chunk: Buffer, to: NodeJS.WriteStream) => {
       output += chunk.toString();
       to.write(chunk);
+      if (grace === undefined && SUMMARY.test(output)) {
+        grace = setTimeout(() => {
+          hung = true;
+          console.log(`\n${command} ${args.join(" ")} did not exit ${EXIT_GRACE_MS / 1000} s after its summary: a test left a handle open`);
+          process.kill(-child.pid!, "SIGKILL"); // the whole process group: hardhat and what it started
+        }, EXIT_GRACE_MS);
+      }
     };
+    // Detached, so a hung run can be killed as a group; a Ctrl-C or a CI stop still reaches it.
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.once(signal, () => {
+        process.kill(-child.pid!, signal);
+        process.exit(1);
+      });
+    }
     child.stdout.on("data", (chunk: Buffer) => forward(chunk, process.stdout));
     child.stderr.on("data", (chunk: Buffer) => forward(chunk, process.stderr));
-    child.on("close", (code) => resolve({ code: code ?? 1, output }));
+    child.on("close", (code) => {
+      clearTimeout(grace);
+      resolve({ code: code ?? 1, output, hung });
+    });
   });
 }
 
@@ -28,13 +53,14 @@ async function lintSolidity(): Promise<StepResult> {
 }
 
 async function hardhatTests(): Promise<StepResult> {
-  const { code, output } = await run("npx", ["hardhat", "test"]);
+  const { code, output, hung } = await run("npx", ["hardhat", "test"]);
   // Hardhat closes with "N passing (a solidity, b mocha)" and, when something failed, "M failing".
   const passing = [...output.matchAll(/^(\d+) passing \(/gm)].at(-1);
   const failing = [...output.matchAll(/^(\d+) failing/gm)].at(-1);
   const passed = passing ? Number(passing[1]) : 0;
   let failed = failing ? Number(failing[1]) : 0;
-  if (code !== 0 && failed === 0) failed = 1; // a crash before the summary still counts as a failure
+  if (hung) failed += 1;
+  else if (code !== 0 && failed === 0) failed = 1; // a crash before the summary still counts as a failure
   return { passed, failed };
 }
 

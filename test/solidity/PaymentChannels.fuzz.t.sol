@@ -179,7 +179,7 @@ contract PaymentChannelsFuzzTest is TrickleTestBase {
     function testFuzz_voucherIsBoundToItsChannelContractAndChain(uint256 amount, uint64 otherChain) public {
         amount = _bound(amount, 1, 1e30);
         otherChain = uint64(_bound(otherChain, 1, type(uint64).max / 2));
-        vm.assume(otherChain != block.chainid);
+        vm.assume(otherChain != HOME_CHAIN_ID);
         (IPaymentChannels.ChannelConfig memory config, bytes32 id) = _openFunded(false, PAYER_KEY, amount, 1 days);
         (IPaymentChannels.ChannelConfig memory sibling, bytes32 siblingId) =
             _openFunded(false, PAYER_KEY, amount, 2 days);
@@ -198,11 +198,10 @@ contract PaymentChannelsFuzzTest is TrickleTestBase {
         vm.prank(payee);
         otherDeployment.claim(config, amount, voucher);
 
-        uint256 homeChain = block.chainid;
         vm.chainId(otherChain);
         vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.VoucherSignatureInvalid.selector, id, config.signer));
         _claim(config, amount, voucher);
-        vm.chainId(homeChain);
+        vm.chainId(HOME_CHAIN_ID);
 
         _claim(config, amount, voucher);
         vm.assertEq(payee.balance, amount, "the voucher pays once, on its own channel, contract and chain");
@@ -293,8 +292,9 @@ contract PaymentChannelsFuzzTest is TrickleTestBase {
 
         vm.prank(payer);
         channels.requestClose(config);
-        uint256 closesAt = block.timestamp + closeDelay;
-        _assertChannel(id, deposit, claimedBefore, closesAt, IPaymentChannels.ChannelStatus.Closing);
+        _assertChannel(id, deposit, claimedBefore, block.timestamp + closeDelay, IPaymentChannels.ChannelStatus.Closing);
+        // Read back from the contract (just checked) rather than kept in a local: see HOME_CHAIN_ID.
+        (,, uint40 closesAt,) = channels.channels(id);
 
         // One second before the deadline the payee can still claim and the payer cannot withdraw.
         vm.warp(closesAt - 1);

@@ -36,7 +36,18 @@ describe("Watchtower against a hardhat node", function () {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  /** A watchtower over a store file; `alerts` and `actions` collect what it reported. */
+  // Every watchtower a test starts is stopped after it, even when an assertion failed first: a polling
+  // timer left behind would keep the test process alive.
+  const towers: Watchtower[] = [];
+  afterEach(async () => {
+    await Promise.all(towers.splice(0).map((watchtower) => watchtower.stop()));
+  });
+
+  /**
+   * A watchtower over a store file; `alerts` and `actions` collect what it reported. It polls only once a
+   * minute, so the passes that run are the ones a test asks for with `tick()` and each assertion sees the
+   * pass it started (a test of polling itself sets `pollIntervalMs`).
+   */
   function tower(storePath: string, options: WatchOptions = {}, chain: ChainWriter = payee.chain) {
     const store = SqliteStore.open(storePath);
     const alerts: WatchtowerAlert[] = [];
@@ -46,7 +57,7 @@ describe("Watchtower against a hardhat node", function () {
       { chain, store, payee: payee.address },
       {
         confirmations: 0n,
-        pollIntervalMs: 50,
+        pollIntervalMs: 60_000,
         retry: { attempts: 3, baseDelayMs: 10 },
         onAlert: (alert) => alerts.push(alert),
         onAction: (action) => actions.push(action),
@@ -54,6 +65,7 @@ describe("Watchtower against a hardhat node", function () {
         ...options,
       },
     );
+    towers.push(watchtower);
     return { store, watchtower, alerts, actions, lines };
   }
 
@@ -114,7 +126,7 @@ describe("Watchtower against a hardhat node", function () {
 
   it("while polling, closes as soon as the payer asks, and a restarted watcher does not close twice", async () => {
     const storePath = path.join(dir, "polling.sqlite");
-    const running = tower(storePath);
+    const running = tower(storePath, { pollIntervalMs: 50 });
     const { config, id } = await openChannel(3600n, ETHER);
     await running.store.saveChannel(config);
     await running.store.saveVoucherIfHigher(await d.sign(payer.key, id, parseEther("0.4")));

@@ -478,8 +478,7 @@ contract ChannelsHandler is TrickleTestBase {
         uint256 amount = _bound(amountSeed, m.claimed + 1, m.deposit);
         // Signed for the home chain: a valid voucher there, which must be worthless anywhere else.
         bytes memory signature = _addVoucher(i, amount);
-        uint256 homeChain = block.chainid;
-        vm.chainId(homeChain + 1 + amountSeed % 1000);
+        vm.chainId(HOME_CHAIN_ID + 1 + amountSeed % 1000);
 
         uint256 before = _received(m.config.token, m.config.payee);
         vm.prank(m.config.payee);
@@ -488,7 +487,7 @@ contract ChannelsHandler is TrickleTestBase {
         } catch {
             ++successes["replayRefused"];
         }
-        vm.chainId(homeChain);
+        vm.chainId(HOME_CHAIN_ID);
     }
 
     /// @dev A finished id can be neither opened again nor claimed on with its old vouchers.

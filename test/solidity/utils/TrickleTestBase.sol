@@ -18,6 +18,11 @@ abstract contract TrickleTestBase {
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     bytes32 internal constant VOUCHER_TYPEHASH = keccak256("Voucher(bytes32 channelId,uint256 amount)");
 
+    /// @dev The chain the tests run on, read once at deployment. The via-IR optimizer takes `block.chainid`
+    /// and `block.timestamp` as constant within a call and may read them again where a local copy is used,
+    /// after a `vm.chainId` or `vm.warp` changed them: tests never keep them in locals across a cheatcode.
+    uint256 internal immutable HOME_CHAIN_ID = block.chainid;
+
     /// @dev Maps any fuzzed `x` into `[min, max]`, keeping in-range values as they are so the fuzzer's
     /// edge values (0, 1, max) still land on the edges of the range.
     function _bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
