@@ -246,8 +246,10 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IPaymentChannels
+    /// @dev Through `abi.encode`, which validates every field: the view reverts on a non-canonical encoding
+    /// (dirty high bits) instead of returning an id that no `open` could create. Same id as {_channelId}.
     function channelId(ChannelConfig calldata config) external pure returns (bytes32) {
-        return _channelId(config);
+        return keccak256(abi.encode(config));
     }
 
     /// @inheritdoc IPaymentChannels

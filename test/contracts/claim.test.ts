@@ -6,6 +6,7 @@ import {
   Status,
   channelIdOf,
   deploy,
+  ethers,
   expectBalanceChanges,
   expectChannel,
   expectSolvent,
@@ -88,6 +89,24 @@ describe("PaymentChannels.claim", () => {
             .to.be.revertedWithCustomError(f.channels, "VoucherAmountNotIncreasing")
             .withArgs(amount, 100n);
         }
+      });
+
+      it("reverts ChannelNotOpen for a config encoded with dirty high bits, and pays nothing", async () => {
+        // The claim path hashes the config's calldata as it is: a non-canonical encoding of a real
+        // channel's config names an id that no open created.
+        const f = await deploy();
+        const asset = f.asset(kind);
+        const { config, id } = await openChannel(f, asset);
+        const signature = await signVoucher(f, f.payer, id, 100n);
+        const calldata = f.channels.interface.encodeFunctionData("claim", [config, 100n, signature]);
+        const dirty = `${calldata.slice(0, 10)}01${calldata.slice(12)}`; // highest byte of the payer word
+        const dirtyId = ethers.keccak256(`0x${dirty.slice(10, 10 + 6 * 64)}`);
+        const held = await asset.balanceOf(f.channelsAddress);
+        await expect(f.payee.sendTransaction({ to: f.channelsAddress, data: dirty }))
+          .to.be.revertedWithCustomError(f.channels, "ChannelNotOpen")
+          .withArgs(dirtyId, Status.None);
+        expect(await asset.balanceOf(f.channelsAddress)).to.equal(held);
+        await expectChannel(f, id, { deposit: DEPOSIT, claimed: 0n, status: Status.Open });
       });
 
       it("reverts VoucherAmountNotIncreasing for a zero voucher on a fresh channel", async () => {

@@ -23,6 +23,16 @@ describe("PaymentChannels views", () => {
     });
   }
 
+  it("channelId(config) reverts on a non-canonical encoding (dirty high bits in an address) instead of hashing it", async () => {
+    const f = await deploy();
+    const config = makeConfig(f, f.asset("ETH"));
+    const calldata = f.channels.interface.encodeFunctionData("channelId", [config]);
+    expect(await f.channels.channelId(config)).to.equal(channelIdOf(config));
+    // Byte 4 is the highest byte of the payer word: non-zero there is no address.
+    const dirty = `${calldata.slice(0, 10)}01${calldata.slice(12)}`;
+    await expect(ethers.provider.call({ to: f.channelsAddress, data: dirty })).to.be.rejected;
+  });
+
   it("voucherDigest is the EIP-712 hash of Voucher(channelId, amount) for this contract and chain", async () => {
     const f = await deploy();
     const id = ethers.id("some channel");
