@@ -30,17 +30,19 @@ function run(command: string, args: string[]): Promise<{ code: number; output: s
         }, EXIT_GRACE_MS);
       }
     };
-    // Detached, so a hung run can be killed as a group; a Ctrl-C or a CI stop still reaches it.
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      process.once(signal, () => {
-        process.kill(-child.pid!, signal);
-        process.exit(1);
-      });
-    }
+    // Detached, so a hung run can be killed as a group; a Ctrl-C or a CI stop still reaches it while it runs.
+    const forwardSignal = (signal: NodeJS.Signals) => {
+      process.kill(-child.pid!, signal);
+      process.exit(1);
+    };
+    process.on("SIGINT", forwardSignal);
+    process.on("SIGTERM", forwardSignal);
     child.stdout.on("data", (chunk: Buffer) => forward(chunk, process.stdout));
     child.stderr.on("data", (chunk: Buffer) => forward(chunk, process.stderr));
     child.on("close", (code) => {
       clearTimeout(grace);
+      process.off("SIGINT", forwardSignal);
+      process.off("SIGTERM", forwardSignal);
       resolve({ code: code ?? 1, output, hung });
     });
   });
