@@ -1,0 +1,107 @@
+// The IndexedDB store against the shared store behaviour, in Node on fake-indexeddb (a test in
+// test/browser/ runs it in Chromium). Each harness gets its own database name.
+import { expect } from "chai";
+import { IDBFactory } from "fake-indexeddb";
+import { IndexedDbStore } from "../../src/store/browser.ts";
+import { channelOf, jsonOf, MAX_UINT256, payerRecordOf, shouldBehaveLikeAStore, signatureOf } from "./behaviour.ts";
+
+describe("store/IndexedDbStore", () => {
+  let databases = 0;
+  const factory = new IDBFactory();
+  const nextName = () => `trickle-test-${databases++}`;
+
+  /** Every row of every object store, through a raw IndexedDB connection. */
+  async function dump(name: string): Promise<string> {
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const request = factory.open(name);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const names = Array.from({ length: db.objectStoreNames.length }, (_, i) => db.objectStoreNames.item(i) as string).sort();
+    const tx = db.transaction(names, "readonly");
+    const rows = await Promise.all(
+      names.map(
+        (store) =>
+          new Promise<unknown[]>((resolve, reject) => {
+            const request = tx.objectStore(store).getAll();
+            request.onsuccess = () => resolve(request.result);
+            request.onerror = () => reject(request.error);
+          }),
+      ),
+    );
+    db.close();
+    return jsonOf(Object.fromEntries(names.map((store, i) => [store, rows[i]])));
+  }
+
+  shouldBehaveLikeAStore(
+    async () => {
+      const name = nextName();
+      const store = await IndexedDbStore.open(name, { indexedDB: factory });
+      return { store, snapshot: () => dump(name), dispose: () => store.close() };
+    },
+    { propertyRuns: 50 },
+  );
+
+  describe("durability", () => {
+    it("keeps the session key, the signed amount, vouchers and meta across close and reopen (a page reload)", async () => {
+      const name = nextName();
+      const record = payerRecordOf(0);
+      let store = await IndexedDbStore.open(name, { indexedDB: factory });
+      await store.savePayerChannel(record);
+      await store.recordSigned(record.channelId, 12n, signatureOf(12));
+      await store.saveVoucherIfHigher({ channelId: channelOf(0), amount: MAX_UINT256, signature: signatureOf(1) });
+      await store.setMeta("lastBlock", "7");
+      await store.close();
+      store = await IndexedDbStore.open(name, { indexedDB: factory });
+      expect(await store.payerChannel(record.channelId)).to.deep.equal({ ...record, signedAmount: 12n, signature: signatureOf(12) });
+      expect((await store.payerChannel(record.channelId))?.sessionKey).to.equal(record.sessionKey);
+      await expectRefused(store.recordSigned(record.channelId, 12n, signatureOf(13)));
+      expect(await store.bestVoucher(channelOf(0))).to.deep.equal({ channelId: channelOf(0), amount: MAX_UINT256, signature: signatureOf(1) });
+      expect(await store.getMeta("lastBlock")).to.equal("7");
+      await store.close();
+    });
+
+    it("two connections to one database (two tabs) never both record the same amount", async () => {
+      const name = nextName();
+      const record = payerRecordOf(1);
+      const tabA = await IndexedDbStore.open(name, { indexedDB: factory });
+      const tabB = await IndexedDbStore.open(name, { indexedDB: factory });
+      await tabA.savePayerChannel(record);
+      const amounts = [5n, 5n, 6n, 6n, 7n, 7n];
+      const outcomes = await Promise.allSettled(amounts.map((amount, i) => (i % 2 === 0 ? tabA : tabB).recordSigned(record.channelId, amount, signatureOf(Number(amount)))));
+      const recorded = amounts.filter((_, i) => outcomes[i].status === "fulfilled");
+      expect(new Set(recorded).size, "an amount recorded by both tabs").to.equal(recorded.length);
+      expect((await tabB.payerChannel(record.channelId))?.signedAmount).to.equal(7n);
+      await tabA.close();
+      await tabB.close();
+    });
+
+    it("refuses a database written by a newer layout", async () => {
+      const name = nextName();
+      await new Promise<void>((resolve, reject) => {
+        const request = factory.open(name, 99);
+        request.onsuccess = () => {
+          request.result.close();
+          resolve();
+        };
+        request.onerror = () => reject(request.error);
+      });
+      try {
+        await IndexedDbStore.open(name, { indexedDB: factory });
+        expect.fail("opened a newer database");
+      } catch (error) {
+        expect((error as { code?: string }).code).to.equal("STORE");
+      }
+    });
+  });
+});
+
+async function expectRefused(promise: Promise<unknown>): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    expect((error as { code?: string }).code).to.equal("NOT_INCREASING");
+    return;
+  }
+  expect.fail("expected NOT_INCREASING");
+}
