@@ -1,4 +1,5 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
+import { toHex } from "./crypto/encoding.ts";
 
 /** A 0x-prefixed hex string. */
 export type Hex = `0x${string}`;
@@ -70,7 +71,7 @@ function writeUint(out: Uint8Array, index: number, value: bigint): void {
 }
 
 export function bytesToHex(bytes: Uint8Array): Hex {
-  return `0x${Buffer.from(bytes).toString("hex")}`;
+  return toHex(bytes);
 }
 
 /** `abi.encode(config)`: six 32-byte words. */

@@ -3,6 +3,7 @@
 // after a voucher left) continues from the last signed amount and never signs one cumulative amount twice.
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
+import { parseHexInto } from "./crypto/encoding.ts";
 import {
   bytesToHex,
   channelId as computeChannelId,
@@ -71,7 +72,8 @@ const ZERO_SALT: Hex = `0x${"00".repeat(32)}`;
 /** The Ethereum address of a secp256k1 private key. */
 export function addressOfPrivateKey(privateKey: Hex): Address {
   if (!/^0x[0-9a-fA-F]{64}$/.test(privateKey)) throw new InvalidArgumentError("a private key is 32 bytes of 0x-prefixed hex");
-  const secret = Buffer.from(privateKey.slice(2), "hex");
+  const secret = new Uint8Array(32);
+  parseHexInto(privateKey, secret, 0, 32, false); // the regex above has checked the shape
   if (!secp256k1.utils.isValidSecretKey(secret)) throw new InvalidArgumentError("not a valid secp256k1 private key");
   const publicKey = secp256k1.getPublicKey(secret, false);
   return bytesToHex(keccak_256(publicKey.subarray(1)).subarray(12)) as Address;

@@ -89,3 +89,65 @@ export function fromBase64UrlTriplets(text: unknown, byteLength: number): Uint8A
   }
   return out;
 }
+
+const BASE64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const BASE64_SEXTET = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) BASE64_SEXTET[BASE64_ALPHABET.charCodeAt(i)] = i;
+
+/** Padded standard base64 (RFC 4648 section 4) of any bytes: the HTTP headers' encoding. */
+export function toBase64(bytes: Uint8Array): string {
+  let out = "";
+  const whole = bytes.length - (bytes.length % 3);
+  for (let i = 0; i < whole; i += 3) {
+    const triplet = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    out +=
+      BASE64_ALPHABET[triplet >>> 18] +
+      BASE64_ALPHABET[(triplet >>> 12) & 63] +
+      BASE64_ALPHABET[(triplet >>> 6) & 63] +
+      BASE64_ALPHABET[triplet & 63];
+  }
+  const rest = bytes.length - whole;
+  if (rest === 1) {
+    const value = bytes[whole] << 16;
+    out += BASE64_ALPHABET[value >>> 18] + BASE64_ALPHABET[(value >>> 12) & 63] + "==";
+  } else if (rest === 2) {
+    const value = (bytes[whole] << 16) | (bytes[whole + 1] << 8);
+    out += BASE64_ALPHABET[value >>> 18] + BASE64_ALPHABET[(value >>> 12) & 63] + BASE64_ALPHABET[(value >>> 6) & 63] + "=";
+  }
+  return out;
+}
+
+/**
+ * Strict inverse of {@link toBase64}: `undefined` unless `text` is exactly what `toBase64` writes for some
+ * bytes (padded to a multiple of 4, no stray characters, zero padding bits), so one payload has one spelling.
+ */
+export function fromBase64(text: unknown): Uint8Array | undefined {
+  if (typeof text !== "string" || text.length % 4 !== 0) return undefined;
+  const padding = text.endsWith("==") ? 2 : text.endsWith("=") ? 1 : 0;
+  const out = new Uint8Array((text.length / 4) * 3 - padding);
+  let j = 0;
+  for (let i = 0; i < text.length; i += 4) {
+    const last = i + 4 === text.length;
+    const a = BASE64_SEXTET[text.charCodeAt(i)];
+    const b = BASE64_SEXTET[text.charCodeAt(i + 1)];
+    // Padding may only stand in the last group's final one or two places.
+    const c = last && padding === 2 ? 0 : BASE64_SEXTET[text.charCodeAt(i + 2)];
+    const d = last && padding >= 1 ? 0 : BASE64_SEXTET[text.charCodeAt(i + 3)];
+    if (!(a >= 0 && b >= 0 && c >= 0 && d >= 0)) return undefined;
+    const triplet = (a << 18) | (b << 12) | (c << 6) | d;
+    if (last && padding === 2) {
+      if ((triplet & 0xffff) !== 0) return undefined; // stray bits under the padding
+      out[j] = triplet >>> 16;
+    } else if (last && padding === 1) {
+      if ((triplet & 0xff) !== 0) return undefined;
+      out[j] = triplet >>> 16;
+      out[j + 1] = (triplet >>> 8) & 0xff;
+    } else {
+      out[j] = triplet >>> 16;
+      out[j + 1] = (triplet >>> 8) & 0xff;
+      out[j + 2] = triplet & 0xff;
+    }
+    j += 3;
+  }
+  return out;
+}

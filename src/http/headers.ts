@@ -3,6 +3,7 @@
 // headers comes from whoever is on the other side of the socket.
 import { MAX_CLOSE_DELAY } from "../channel.ts";
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
+import { fromBase64, toBase64 } from "../crypto/encoding.ts";
 import { MalformedVoucherError } from "../errors.ts";
 
 /** Server → client, with status 402: what to pay, and why the last payment was refused. */
@@ -121,8 +122,10 @@ function toJson(value: unknown): Json {
   return value as Json;
 }
 
+const utf8Encoder = new TextEncoder();
+
 function encode(value: object): string {
-  return Buffer.from(JSON.stringify(toJson(value)), "utf8").toString("base64");
+  return toBase64(utf8Encoder.encode(JSON.stringify(toJson(value))));
 }
 
 export function encodePaymentRequired(requirements: PaymentRequirements): string {
@@ -153,9 +156,9 @@ function malformed(header: string, reason: string): MalformedVoucherError {
 function decodeObject(header: string, value: string, maxBytes: number): Record<string, unknown> {
   if (value.length > maxBytes) throw malformed(header, `longer than ${maxBytes} bytes`);
   if (value.length === 0 || value.length % 4 !== 0 || !BASE64.test(value)) throw malformed(header, "not base64");
-  const bytes = Buffer.from(value, "base64");
-  // Non-canonical base64 (stray bits in the padding) would let two strings mean one payload.
-  if (bytes.toString("base64") !== value) throw malformed(header, "not canonical base64");
+  // Strict: non-canonical base64 (stray bits in the padding) would let two strings mean one payload.
+  const bytes = fromBase64(value);
+  if (bytes === undefined) throw malformed(header, "not canonical base64");
   let parsed: unknown;
   try {
     parsed = JSON.parse(utf8.decode(bytes));

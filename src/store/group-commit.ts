@@ -38,8 +38,10 @@ export class GroupCommit {
       this.#pending.push({ op, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        // setImmediate (not a microtask) so that callers still in their own awaits this turn join in.
-        setImmediate(() => this.#flush());
+        // setImmediate (not a microtask) so that callers still in their own awaits this turn join in; browsers
+        // have no setImmediate, and a zero timeout is their next turn.
+        if (typeof globalThis.setImmediate === "function") globalThis.setImmediate(() => this.#flush());
+        else setTimeout(() => this.#flush(), 0);
       }
     });
   }

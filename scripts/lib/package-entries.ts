@@ -1,0 +1,33 @@
+// The package's entry points, in one place: package.json `exports` must list exactly these (a test checks),
+// the browser bundle test and `npm run bench:bundle` bundle the browser-safe ones, and the consumer test
+// imports every one from the installed tarball. Adding an entry point is one line here plus its `exports`.
+
+export interface PackageEntry {
+  /** The `exports` key: `.` or `./sub/path`. */
+  subpath: string;
+  /** The source file, from the repository root; the build writes it to `dist/` with the same path under `src/`. */
+  source: string;
+  /** Nothing it reaches may use a Node built-in: it is bundled for `platform: "browser"`. */
+  browserSafe: boolean;
+  /** Names the entry must export (what the consumer test and the exports test look for). */
+  exports: string[];
+}
+
+export const PACKAGE_ENTRIES: readonly PackageEntry[] = [
+  {
+    subpath: ".",
+    source: "src/index.ts",
+    browserSafe: true,
+    exports: ["Payer", "Payee", "MemoryStore", "signVoucher", "VoucherVerifier", "channelId", "ContractRevertError", "PAYMENT_CHANNELS_ABI"],
+  },
+  { subpath: "./store/memory", source: "src/store/memory.ts", browserSafe: true, exports: ["MemoryStore"] },
+  { subpath: "./store/sqlite", source: "src/store/sqlite.ts", browserSafe: false, exports: ["SqliteStore"] },
+  { subpath: "./chain/viem", source: "src/chain/viem.ts", browserSafe: false, exports: ["viemChain"] },
+  { subpath: "./chain/ethers", source: "src/chain/ethers.ts", browserSafe: false, exports: ["ethersChain"] },
+  { subpath: "./http", source: "src/http/index.ts", browserSafe: false, exports: ["paymentGate", "PayingFetch"] },
+];
+
+/** The import specifier of an entry, as a consumer writes it. */
+export function specifierOf(entry: PackageEntry): string {
+  return entry.subpath === "." ? "trickle" : `trickle${entry.subpath.slice(1)}`;
+}
