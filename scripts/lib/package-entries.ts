@@ -22,6 +22,7 @@ export const PACKAGE_ENTRIES: readonly PackageEntry[] = [
   },
   { subpath: "./store/memory", source: "src/store/memory.ts", browserSafe: true, exports: ["MemoryStore"] },
   { subpath: "./store/browser", source: "src/store/browser.ts", browserSafe: true, exports: ["IndexedDbStore"] },
+  { subpath: "./browser", source: "src/browser/index.ts", browserSafe: true, exports: ["connectWallet", "reconnectWallet", "BrowserWallet", "IndexedDbStore", "WalletRejectedError"] },
   { subpath: "./stream", source: "src/stream/index.ts", browserSafe: false, exports: ["MeteredStream", "readMeteredStream", "StreamMeter"] },
   { subpath: "./stream/client", source: "src/stream/client.ts", browserSafe: true, exports: ["readMeteredStream", "payStreamFrom"] },
   { subpath: "./store/sqlite", source: "src/store/sqlite.ts", browserSafe: false, exports: ["SqliteStore"] },

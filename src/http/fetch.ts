@@ -30,6 +30,22 @@ export interface PayingFetchOptions {
   closeDelay?: bigint;
   /** The payer's chain: 402s of payees elsewhere are refused with {@link WrongChainError} before anything is opened. */
   chain?: { chainId: bigint; contract: Address };
+  /**
+   * Open channels of this payer to pay from before opening new ones (for instance after a page reload):
+   * their deposits count against the budget.
+   */
+  channels?: ResumedChannel[];
+}
+
+/** A channel opened earlier, as {@link PayingFetchOptions.channels} takes it. */
+export interface ResumedChannel {
+  channelId: Hex;
+  config: ChannelConfig;
+  chainId: bigint;
+  contract: Address;
+  deposit: bigint;
+  /** Cumulative amount signed so far (the payer store's `signedAmount`). */
+  signed: bigint;
 }
 
 /** One channel of this fetch, as {@link PayingFetch.channels} reports it. */
@@ -110,6 +126,14 @@ class PayingFetcher {
     this.#requestsPerDeposit = options.requestsPerDeposit ?? 1000n;
     this.#closeDelay = options.closeDelay;
     this.#chain = options.chain && { chainId: options.chain.chainId, contract: options.chain.contract.toLowerCase() as Address };
+    for (const resumed of options.channels ?? []) {
+      const key = payeeKey({ chainId: resumed.chainId, contract: resumed.contract, payee: resumed.config.payee, token: resumed.config.token });
+      if (this.#entries.has(key)) continue;
+      this.#committed += resumed.deposit;
+      const { channelId, config, chainId, contract, deposit, signed } = resumed;
+      // Not confirmed: the first payment carries the config, in case the payee has not seen the channel.
+      this.#entries.set(key, { key, channelId, config, chainId, contract, deposit, signed, retired: false, transactions: [], confirmed: false, queue: Promise.resolve() });
+    }
   }
 
   budgetLeft(): bigint {
