@@ -1,0 +1,71 @@
+// What `npm run demo:web` starts, also used by the Chromium test: a `hardhat node` child process with
+// PaymentChannels deployed on it, and the paid site in front of it.
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { createPublicClient, createWalletClient, http, type Abi } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import type { Address, Hex } from "../../src/channel.ts";
+import { HARDHAT_KEYS, startHardhatNode, type HardhatNode } from "./hardhat-node.ts";
+import { startWebSite, type WebSite, type WebSiteOptions } from "./web-site.ts";
+
+const ARTIFACT = path.resolve("artifacts", "contracts", "PaymentChannels.sol", "PaymentChannels.json");
+
+export interface WebDemo {
+  node: HardhatNode;
+  site: WebSite;
+  contract: Address;
+  chainId: bigint;
+  /** The funded account the reader's wallet uses (Hardhat's account #1). */
+  readerAccount: Address;
+  stop(): Promise<void>;
+}
+
+/** Compiles the contracts when their artifact is missing (a fresh clone), saying so. */
+function ensureArtifact(log: (line: string) => void): void {
+  if (existsSync(ARTIFACT)) return;
+  log("Compiling the contracts (first run only)...");
+  const cli = path.resolve("node_modules", "hardhat", "dist", "src", "cli.js");
+  const result = spawnSync(process.execPath, [cli, "build", "--quiet"], { stdio: ["ignore", "ignore", "inherit"] });
+  if (result.status !== 0 || !existsSync(ARTIFACT)) throw new Error("hardhat build failed: run `npm run build` to see why");
+}
+
+async function deploy(node: HardhatNode): Promise<Address> {
+  const artifact = JSON.parse(await readFile(ARTIFACT, "utf8")) as { abi: Abi; bytecode: Hex };
+  const transport = http(node.url);
+  const deployer = createWalletClient({ account: privateKeyToAccount(HARDHAT_KEYS[0]), transport });
+  const publicClient = createPublicClient({ transport, pollingInterval: 100 });
+  const hash = await deployer.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode, chain: null });
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.contractAddress === null || receipt.contractAddress === undefined) throw new Error("PaymentChannels was not deployed");
+  return receipt.contractAddress as Address;
+}
+
+export async function startWebDemo(options: Partial<Omit<WebSiteOptions, "rpcUrl" | "chainId" | "contract" | "payeeKey">> & { log?: (line: string) => void } = {}): Promise<WebDemo> {
+  const log = options.log ?? (() => undefined);
+  ensureArtifact(log);
+  log("Starting a local chain (hardhat node)...");
+  const node = await startHardhatNode();
+  try {
+    const chainId = BigInt(await node.rpc<string>("eth_chainId"));
+    const contract = await deploy(node);
+    log(`PaymentChannels deployed at ${contract} on chain ${chainId}`);
+    const readerAccount = privateKeyToAccount(HARDHAT_KEYS[1]).address;
+    const site = await startWebSite({ ...options, rpcUrl: node.url, chainId, contract, payeeKey: HARDHAT_KEYS[2], demoAccount: readerAccount });
+    return {
+      node,
+      site,
+      contract,
+      chainId,
+      readerAccount,
+      async stop() {
+        await site.stop();
+        await node.stop();
+      },
+    };
+  } catch (error) {
+    await node.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,214 @@
+// The reader page: connect a wallet, open one channel (the only wallet prompt after connecting), then
+// read paid articles and watch the paid live stream, each payment a voucher signed by the session key
+// kept in IndexedDB. A reload finds the channel again and goes on paying from it.
+import { formatEther } from "viem";
+import { connectWallet, reconnectWallet, readMeteredStream, payStreamFrom, IndexedDbStore, type BrowserWallet, type WalletChannel } from "../src/browser/index.ts";
+import type { Address, Hex } from "../src/channel.ts";
+import type { PayingFetch } from "../src/http/fetch.ts";
+import { demoWallet } from "./demo-wallet.ts";
+
+interface SiteConfig {
+  chainId: string;
+  contract: Address;
+  payee: Address;
+  articlePrice: string;
+  unitPrice: string;
+  unitMs: number;
+  minCloseDelay: string;
+  /** A funded account of the local node, for the stand-in wallet when the browser has none. */
+  demoAccount: Address;
+}
+
+interface ArticleSummary {
+  id: number;
+  title: string;
+  paid: boolean;
+  price: string;
+}
+
+const DEPOSIT = 10n ** 16n; // 0.01 ETH: a hundred articles
+const BUDGET = 10n ** 17n; // the most the paying fetch may lock, over every deposit
+const LIVE_SECONDS = 30n;
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.querySelector(`[data-testid="${id}"]`) as T;
+
+let config: SiteConfig;
+let store: IndexedDbStore;
+let wallet: BrowserWallet | undefined;
+let channel: WalletChannel | undefined;
+let paidFetch: PayingFetch | undefined;
+let signedHere = 0;
+let live: AbortController | undefined;
+
+function eth(wei: bigint): string {
+  return `${formatEther(wei)} ETH`;
+}
+
+function say(message: string): void {
+  $("status").textContent = message;
+}
+
+function showError(error: unknown): void {
+  const code = (error as { code?: unknown }).code;
+  $("error").textContent = typeof code === "string" ? `${code}: ${(error as Error).message.split("\n")[0]}` : String(error);
+  console.error(error);
+}
+
+async function guarded(action: () => Promise<void>): Promise<void> {
+  $("error").textContent = "";
+  try {
+    await action();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function refreshChannel(): Promise<void> {
+  channel = wallet === undefined ? undefined : await wallet.openChannelTo(config.payee);
+  if (channel === undefined && wallet !== undefined) {
+    // A closing channel is shown too, so that its withdraw button stays reachable.
+    const all = await wallet.channels();
+    channel = all.find((c) => c.state.status === 2);
+  }
+  render();
+}
+
+function render(): void {
+  $("account").textContent = wallet?.account ?? "not connected";
+  $("channel").textContent = channel === undefined ? "none" : `${channel.record.channelId.slice(0, 18)}... (${["none", "open", "closing", "finished"][channel.state.status]})`;
+  $("deposit").textContent = channel === undefined ? "-" : eth(channel.state.deposit);
+  $("spent").textContent = channel === undefined ? "-" : eth(channel.record.signedAmount);
+  $("payments").textContent = `${signedHere} signed in this page, no prompt`;
+  const open = channel?.state.status === 1;
+  $<HTMLButtonElement>("connect").disabled = wallet !== undefined;
+  $<HTMLButtonElement>("open").disabled = wallet === undefined || open;
+  $<HTMLButtonElement>("top-up").disabled = !open;
+  $<HTMLButtonElement>("request-close").disabled = !open;
+  $<HTMLButtonElement>("withdraw").disabled = channel?.state.status !== 2;
+  $<HTMLButtonElement>("watch").disabled = !open || live !== undefined;
+  $<HTMLButtonElement>("stop").disabled = live === undefined;
+  document.body.dataset.ready = String(wallet !== undefined && open);
+}
+
+async function afterConnect(connected: BrowserWallet): Promise<void> {
+  wallet = connected;
+  await refreshChannel();
+  paidFetch = await connected.payingFetch({ budget: BUDGET });
+  say(channel === undefined ? "Connected. Open a channel to read paid articles." : "Channel found in this browser: paying from it, no new deposit.");
+}
+
+async function read(article: ArticleSummary, item: HTMLLIElement): Promise<void> {
+  const fetcher = article.paid ? paidFetch : fetch;
+  if (fetcher === undefined) throw new Error("connect a wallet and open a channel to read paid articles");
+  const response = await fetcher(`/api/articles/${article.id}`);
+  if (!response.ok) throw new Error(`the article answered ${response.status}: ${await response.text()}`);
+  const body = (await response.json()) as { title: string; body: string };
+  if (article.paid) signedHere++;
+  const view = $("article");
+  view.replaceChildren();
+  const title = document.createElement("h3");
+  title.textContent = body.title;
+  const text = document.createElement("p");
+  text.textContent = body.body;
+  view.append(title, text);
+  view.dataset.articleId = String(article.id);
+  item.classList.add("read");
+  await refreshChannel();
+}
+
+async function watch(): Promise<void> {
+  if (wallet === undefined || channel === undefined) return;
+  const controller = new AbortController();
+  live = controller;
+  render();
+  $("live-state").textContent = "playing";
+  let units = 0n;
+  let paid = 0n;
+  const { record } = channel;
+  const result = await readMeteredStream({
+    url: "/api/live",
+    paymentUrl: "/api/live/pay",
+    pay: payStreamFrom(wallet.payer, { channelId: record.channelId, config: record.config, chainId: record.chainId, contract: record.contract }),
+    budget: LIVE_SECONDS * BigInt(config.unitPrice),
+    signal: controller.signal,
+    onUnit: (unit) => {
+      const tick = JSON.parse(unit.data) as { symbol: string; price: number };
+      $("ticker").textContent = `${tick.symbol} ${tick.price.toFixed(2)}`;
+      $("live-units").textContent = String(++units);
+    },
+    onPayment: (payment) => {
+      paid += payment.amount;
+      signedHere++;
+      $("live-paid").textContent = eth(paid);
+    },
+  }).finally(() => {
+    live = undefined;
+  });
+  $("live-state").textContent = `ended (${result.reason}) after ${result.units} s, ${eth(result.paid)}`;
+  await refreshChannel();
+}
+
+async function main(): Promise<void> {
+  config = (await (await fetch("/api/config")).json()) as SiteConfig;
+  store = await IndexedDbStore.open("trickle-reader");
+  const injected = (window as { ethereum?: unknown }).ethereum !== undefined;
+  if (!injected) say("No wallet in this browser: the demo wallet (a funded account of the local node) stands in.");
+  const params = { provider: injected ? undefined : demoWallet(config.demoAccount), chainId: BigInt(config.chainId), contract: config.contract, store, pollingIntervalMs: 200 };
+
+  const articles = (await (await fetch("/api/articles")).json()) as ArticleSummary[];
+  const list = $("articles");
+  for (const article of articles) {
+    const item = document.createElement("li");
+    item.dataset.articleId = String(article.id);
+    const title = document.createElement("span");
+    title.textContent = article.title;
+    const price = document.createElement("span");
+    price.className = article.paid ? "price" : "price free";
+    price.textContent = article.paid ? eth(BigInt(article.price)) : "free";
+    const button = document.createElement("button");
+    button.className = "secondary";
+    button.textContent = "Read";
+    button.dataset.testid = `read-${article.id}`;
+    button.addEventListener("click", () => void guarded(() => read(article, item)));
+    item.append(title, price, button);
+    list.append(item);
+  }
+
+  $("connect").addEventListener("click", () => void guarded(async () => afterConnect(await connectWallet(params))));
+  $("open").addEventListener("click", () =>
+    void guarded(async () => {
+      if (wallet === undefined) return;
+      say("Confirm the deposit in your wallet...");
+      await wallet.open({ payee: config.payee, amount: DEPOSIT, closeDelay: BigInt(config.minCloseDelay) });
+      await afterConnect(wallet);
+      say("Channel open: every payment from now on is signed in this page, without a prompt.");
+    }),
+  );
+  $("top-up").addEventListener("click", () => void guarded(async () => {
+    if (wallet === undefined || channel === undefined) return;
+    await wallet.topUp(channel.record.channelId, DEPOSIT);
+    await afterConnect(wallet);
+  }));
+  $("request-close").addEventListener("click", () => void guarded(async () => {
+    if (wallet === undefined || channel === undefined) return;
+    await wallet.requestClose(channel.record.channelId as Hex);
+    say(`Close requested: withdraw after ${config.minCloseDelay} s; the payee closes before that with its best voucher.`);
+    await refreshChannel();
+  }));
+  $("withdraw").addEventListener("click", () => void guarded(async () => {
+    if (wallet === undefined || channel === undefined) return;
+    await wallet.withdraw(channel.record.channelId as Hex);
+    say("Withdrawn: what the payee did not claim is back in the wallet.");
+    await refreshChannel();
+  }));
+  $("watch").addEventListener("click", () => void guarded(watch));
+  $("stop").addEventListener("click", () => live?.abort());
+
+  // After a reload: the wallet still allows this site, and the store still has the channel's session key.
+  const again = await reconnectWallet(params).catch(() => undefined);
+  if (again !== undefined) await afterConnect(again);
+  render();
+  document.body.dataset.loaded = "true";
+}
+
+void guarded(main);
