@@ -12,20 +12,25 @@ interface Suite {
   afterEach: Hook[];
 }
 
+// Mocha loads every file under test/ in Node too: the describe/it stand-ins are installed only when
+// runStoreBehaviour runs (in the page), so loading this file changes nothing.
 const root: Suite = { name: "", tests: [], suites: [], beforeEach: [], afterEach: [] };
 let current = root;
-const g = globalThis as Record<string, unknown>;
-g.describe = (name: string, body: () => void) => {
-  const suite: Suite = { name, tests: [], suites: [], beforeEach: [], afterEach: [] };
-  current.suites.push(suite);
-  const parent = current;
-  current = suite;
-  body();
-  current = parent;
-};
-g.it = (name: string, run: Hook) => current.tests.push({ name, run });
-g.beforeEach = (hook: Hook) => current.beforeEach.push(hook);
-g.afterEach = (hook: Hook) => current.afterEach.push(hook);
+
+function installRunner(): void {
+  const g = globalThis as Record<string, unknown>;
+  g.describe = (name: string, body: () => void) => {
+    const suite: Suite = { name, tests: [], suites: [], beforeEach: [], afterEach: [] };
+    current.suites.push(suite);
+    const parent = current;
+    current = suite;
+    body();
+    current = parent;
+  };
+  g.it = (name: string, run: Hook) => current.tests.push({ name, run });
+  g.beforeEach = (hook: Hook) => current.beforeEach.push(hook);
+  g.afterEach = (hook: Hook) => current.afterEach.push(hook);
+}
 
 async function dump(name: string): Promise<string> {
   const db = await new Promise<IDBDatabase>((resolve, reject) => {
@@ -76,6 +81,7 @@ async function runSuite(suite: Suite, prefix: string, hooks: { before: Hook[]; a
 
 let databases = 0;
 export async function runStoreBehaviour(): Promise<StoreBehaviourResult> {
+  installRunner();
   shouldBehaveLikeAStore(
     async () => {
       const name = `behaviour-${databases++}`;
