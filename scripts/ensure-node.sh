@@ -8,8 +8,8 @@ set -eu
 MIN_MAJOR=22
 MIN_MINOR=18
 
-# npm_config_user_agent is "npm/<v> node/v<major>.<minor>.<patch> <os> <arch> ...": the Node that ran npm.
-installer=$(printf '%s\n' "${npm_config_user_agent:-}" | sed -n 's/.*node\/v\([0-9]*\.[0-9]*\)\..*/\1/p')
+# npm_node_execpath is the Node that runs this npm (set by npm itself for each script it runs).
+installer=$("${npm_node_execpath:-node}" -p 'process.versions.node.split(".").slice(0, 2).join(".")' 2>/dev/null || true)
 recent() {
   major=${1%%.*}
   minor=${1#*.}
