@@ -1,7 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { Address } from "../src/channel.ts";
 import { deployPaymentChannels } from "../scripts/lib/deploy.ts";
-import { buildContracts } from "./lib/build.ts";
+import { buildContracts } from "../scripts/lib/build-contracts.ts";
 import { TaskContext } from "./lib/context.ts";
 import { configuredKey, KEY_VARIABLES } from "./lib/keys.ts";
 import { runTask, table } from "./lib/output.ts";

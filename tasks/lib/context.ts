@@ -26,7 +26,7 @@ import { viemChain } from "../../src/chain/viem.ts";
 import { ContractNotFoundError, MissingKeyError, WrongChainError } from "../../src/errors.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { configuredKey, KEY_VARIABLES, LOCAL_ACCOUNT_INDEX, type Role } from "./keys.ts";
-import { buildContracts } from "./build.ts";
+import { buildContracts } from "../../scripts/lib/build-contracts.ts";
 
 /** Hardhat's chain id: the in-process network and `npx hardhat node`. */
 export const HARDHAT_CHAIN_ID = 31337n;
