@@ -22,6 +22,7 @@ import { Payer } from "../src/payer.ts";
 import { MemoryStore } from "../src/store/memory.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
 import { startPaidApiWorker } from "./http-worker.ts";
+import { buildContracts } from "./lib/build-contracts.ts";
 import { deployPaymentChannels } from "./lib/deploy.ts";
 
 const { values: args } = parseArgs({
@@ -40,7 +41,7 @@ if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new Error(`--co
 /** One request costs 0.000001 ETH. */
 const PRICE = parseEther("0.000001");
 
-await hre.tasks.getTask("build").run({ quiet: true });
+await buildContracts(hre);
 const connection = await network.create(args.network);
 const { ethers } = connection;
 const [deployer, payeeSigner, payerSigner] = await ethers.getSigners();

@@ -1,5 +1,6 @@
-// The README's test command: solhint with zero findings, then every Solidity and TypeScript test
-// through `hardhat test`. Prints one closing line, `N passed, M failed`, and exits non-zero on failure.
+// The README's test command: solhint with zero findings, every Solidity and TypeScript test through
+// `hardhat test`, then a strict `tsc --noEmit` over src/, test/, scripts/ and tasks/. Prints one closing line,
+// `N passed, M failed`, and exits non-zero on failure.
 import { spawn } from "node:child_process";
 
 interface StepResult {
@@ -54,6 +55,14 @@ async function lintSolidity(): Promise<StepResult> {
   return code === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
 }
 
+// One step like solhint: a type error anywhere fails the run. `hardhat test` compiles the contracts first,
+// so typechain-types/ (which tests import) is current by the time tsc runs after it.
+async function typeCheck(): Promise<StepResult> {
+  const { code } = await run("npx", ["tsc", "--noEmit", "-p", "tsconfig.json"]);
+  console.log(code === 0 ? "tsc --noEmit: no type errors" : "tsc --noEmit: type errors above");
+  return code === 0 ? { passed: 1, failed: 0 } : { passed: 0, failed: 1 };
+}
+
 async function hardhatTests(): Promise<StepResult> {
   const { code, output, hung } = await run("npx", ["hardhat", "test"]);
   // Hardhat closes with "N passing (a solidity, b mocha)" and, when something failed, "M failing".
@@ -66,7 +75,7 @@ async function hardhatTests(): Promise<StepResult> {
   return { passed, failed };
 }
 
-const results = [await lintSolidity(), await hardhatTests()];
+const results = [await lintSolidity(), await hardhatTests(), await typeCheck()];
 const passed = results.reduce((sum, r) => sum + r.passed, 0);
 const failed = results.reduce((sum, r) => sum + r.failed, 0);
 console.log(`\n${passed} passed, ${failed} failed`);

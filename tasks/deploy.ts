@@ -1,6 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { Address } from "../src/channel.ts";
 import { deployPaymentChannels } from "../scripts/lib/deploy.ts";
+import { buildContracts } from "../scripts/lib/build-contracts.ts";
 import { TaskContext } from "./lib/context.ts";
 import { configuredKey, KEY_VARIABLES } from "./lib/keys.ts";
 import { runTask, table } from "./lib/output.ts";
@@ -17,6 +18,7 @@ export default async function deploy(args: { dataDir: string }, hre: HardhatRunt
     }
     // With a configured key, the deployment is sent from it; otherwise from the local chain's account #0.
     const connection = key === undefined ? context.connection : await hre.network.create({ override: { accounts: [key] } });
+    await buildContracts(hre);
     const result = await deployPaymentChannels(connection);
     context.saveDeployment(result.address as Address);
     console.log(result.alreadyDeployed ? "PaymentChannels is already deployed" : "PaymentChannels deployed");

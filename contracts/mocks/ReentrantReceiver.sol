@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-/// @notice An attacker account: when it receives ETH it re-enters `target` with `reentryData`, reports the
+/// @notice An attacker account: when it receives ETH it re-enters `reentryTarget` with `reentryData`, reports the
 /// outcome in `Reentered` (an event, so it fits the gas of a payout), and then either accepts the payment
 /// (`bubble == false`) or reverts with the re-entry's error.
 contract ReentrantReceiver {
     event Reentered(bool succeeded, bytes result);
 
-    address public target;
+    // Not `target`: TypeChain would type that getter over ethers' `BaseContract.target` and fail to compile.
+    address public reentryTarget;
     bytes public reentryData;
     bool public bubble;
 
     function arm(address target_, bytes calldata reentryData_, bool bubble_) external {
-        target = target_;
+        reentryTarget = target_;
         reentryData = reentryData_;
         bubble = bubble_;
     }
@@ -30,7 +31,7 @@ contract ReentrantReceiver {
     }
 
     receive() external payable {
-        address target_ = target;
+        address target_ = reentryTarget;
         if (target_ == address(0)) return;
         // solhint-disable-next-line avoid-low-level-calls
         (bool ok, bytes memory result) = target_.call(reentryData);

@@ -28,8 +28,19 @@ export const PACKAGE_ENTRIES: readonly PackageEntry[] = [
   { subpath: "./store/sqlite", source: "src/store/sqlite.ts", browserSafe: false, exports: ["SqliteStore"] },
   { subpath: "./chain/viem", source: "src/chain/viem.ts", browserSafe: false, exports: ["viemChain"] },
   { subpath: "./chain/ethers", source: "src/chain/ethers.ts", browserSafe: false, exports: ["ethersChain"] },
-  { subpath: "./http", source: "src/http/index.ts", browserSafe: false, exports: ["paymentGate", "PayingFetch"] },
+  { subpath: "./http", source: "src/http/index.ts", browserSafe: false, exports: ["paymentGate", "PaymentGate", "createPayingFetch", "withPayment"] },
+  { subpath: "./watchtower", source: "src/exports/watchtower.ts", browserSafe: false, exports: ["Watchtower", "watch", "feeBumpingSender"] },
+  { subpath: "./abi", source: "src/chain/abi.ts", browserSafe: true, exports: ["PAYMENT_CHANNELS_ABI"] },
+  { subpath: "./typechain", source: "src/chain/typechain/index.ts", browserSafe: false, exports: ["PaymentChannels__factory"] },
 ];
+
+/** `exports` keys that are not compiled entry points (the artifact and package.json). */
+export const OTHER_EXPORTS: readonly string[] = ["./artifacts/PaymentChannels.json", "./package.json"];
+
+/** The built file of an entry: its source's path under dist/, as `.js` or `.d.ts`. */
+export function builtPathOf(entry: PackageEntry, extension: ".js" | ".d.ts"): string {
+  return `./dist/${entry.source.slice("src/".length).replace(/\.ts$/, extension)}`;
+}
 
 /** The import specifier of an entry, as a consumer writes it. */
 export function specifierOf(entry: PackageEntry): string {

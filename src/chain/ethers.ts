@@ -1,8 +1,8 @@
 import { Contract, Interface as EthersInterface, Signature, type ContractTransactionResponse, type Interface, type Provider, type Signer } from "ethers";
-// Types only: TypeChain's generated contract type (typechain-types/, written by `hardhat build`). Nothing from
-// there is loaded at run time, so a dApp needs neither Hardhat nor the generated files to use this adapter.
-import type { PaymentChannels } from "../../typechain-types/PaymentChannels.ts";
-import type { PaymentChannels__factory } from "../../typechain-types/factories/PaymentChannels__factory.ts";
+// Types only: TypeChain's generated contract type (the copy in ./typechain/, shipped in the package). Nothing from
+// there is loaded at run time: the adapter never loads the factory and its bytecode.
+import type { PaymentChannels } from "./typechain/PaymentChannels.ts";
+import type { PaymentChannels__factory } from "./typechain/factories/PaymentChannels__factory.ts";
 import { ETH, type Address, type ChannelConfig, type Hex } from "../channel.ts";
 import { ContractRevertError, InvalidArgumentError } from "../errors.ts";
 import type { ChainWriter, ChannelEvent, TxResult } from "./adapter.ts";

@@ -26,6 +26,7 @@ import { viemChain } from "../../src/chain/viem.ts";
 import { ContractNotFoundError, MissingKeyError, WrongChainError } from "../../src/errors.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { configuredKey, KEY_VARIABLES, LOCAL_ACCOUNT_INDEX, type Role } from "./keys.ts";
+import { buildContracts } from "../../scripts/lib/build-contracts.ts";
 
 /** Hardhat's chain id: the in-process network and `npx hardhat node`. */
 export const HARDHAT_CHAIN_ID = 31337n;
@@ -135,6 +136,7 @@ export class TaskContext {
   async #deterministicAddress(): Promise<Address> {
     // Loaded only here: the deploy helper pulls in ethers and Ignition, which most tasks never need.
     const { paymentChannelsAddress } = await import("../../scripts/lib/deploy.ts");
+    await buildContracts(this.hre);
     const artifact = await this.hre.artifacts.readArtifact("PaymentChannels");
     return paymentChannelsAddress(artifact.bytecode) as Address;
   }

@@ -30,7 +30,11 @@ describe("PaymentChannels views", () => {
     expect(await f.channels.channelId(config)).to.equal(channelIdOf(config));
     // Byte 4 is the highest byte of the payer word: non-zero there is no address.
     const dirty = `${calldata.slice(0, 10)}01${calldata.slice(12)}`;
-    await expect(ethers.provider.call({ to: f.channelsAddress, data: dirty })).to.be.rejected;
+    const refused = await ethers.provider.call({ to: f.channelsAddress, data: dirty }).then(
+      () => false,
+      () => true,
+    );
+    expect(refused).to.equal(true);
   });
 
   it("voucherDigest is the EIP-712 hash of Voucher(channelId, amount) for this contract and chain", async () => {
