@@ -5,9 +5,12 @@
 //   npm run demo:web -- --port 8080    # a fixed port
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
+import hre from "hardhat";
+import { buildContracts } from "./lib/build-contracts.ts";
 import { startWebDemo } from "./lib/web-demo.ts";
 
 const { values } = parseArgs({ options: { port: { type: "string" }, "no-open": { type: "boolean" } } });
+await buildContracts(hre);
 const demo = await startWebDemo({ port: values.port === undefined ? undefined : Number(values.port), log: (line) => console.log(line) });
 console.log(`
 Trickle demo site: ${demo.site.url}

@@ -87,14 +87,15 @@ function render(): void {
   $<HTMLButtonElement>("withdraw").disabled = channel?.state.status !== 2;
   $<HTMLButtonElement>("watch").disabled = !open || live !== undefined;
   $<HTMLButtonElement>("stop").disabled = live === undefined;
-  document.body.dataset.ready = String(wallet !== undefined && open);
 }
 
-async function afterConnect(connected: BrowserWallet): Promise<void> {
+async function afterConnect(connected: BrowserWallet, message?: string): Promise<void> {
   wallet = connected;
   await refreshChannel();
   paidFetch = await connected.payingFetch({ budget: BUDGET });
-  say(channel === undefined ? "Connected. Open a channel to read paid articles." : "Channel found in this browser: paying from it, no new deposit.");
+  say(message ?? (channel === undefined ? "Connected. Open a channel to read paid articles." : "Channel found in this browser: paying from it, no new deposit."));
+  // Set last: the paying fetch exists, so everything on the page can pay now.
+  document.body.dataset.ready = String(channel?.state.status === 1);
 }
 
 async function read(article: ArticleSummary, item: HTMLLIElement): Promise<void> {
@@ -180,14 +181,13 @@ async function main(): Promise<void> {
       if (wallet === undefined) return;
       say("Confirm the deposit in your wallet...");
       await wallet.open({ payee: config.payee, amount: DEPOSIT, closeDelay: BigInt(config.minCloseDelay) });
-      await afterConnect(wallet);
-      say("Channel open: every payment from now on is signed in this page, without a prompt.");
+      await afterConnect(wallet, "Channel open: every payment from now on is signed in this page, without a prompt.");
     }),
   );
   $("top-up").addEventListener("click", () => void guarded(async () => {
     if (wallet === undefined || channel === undefined) return;
     await wallet.topUp(channel.record.channelId, DEPOSIT);
-    await afterConnect(wallet);
+    await afterConnect(wallet, "Topped up: the same channel, a larger deposit.");
   }));
   $("request-close").addEventListener("click", () => void guarded(async () => {
     if (wallet === undefined || channel === undefined) return;

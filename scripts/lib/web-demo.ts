@@ -1,8 +1,6 @@
 // What `npm run demo:web` starts, also used by the Chromium test: a `hardhat node` child process with
 // PaymentChannels deployed on it, and the paid site in front of it.
-import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { createPublicClient, createWalletClient, http, type Abi } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -10,6 +8,7 @@ import type { Address, Hex } from "../../src/channel.ts";
 import { HARDHAT_KEYS, startHardhatNode, type HardhatNode } from "./hardhat-node.ts";
 import { startWebSite, type WebSite, type WebSiteOptions } from "./web-site.ts";
 
+// Compiled by the caller: `npm run demo:web` builds the contracts first, `hardhat test` before any test.
 const ARTIFACT = path.resolve("artifacts", "contracts", "PaymentChannels.sol", "PaymentChannels.json");
 
 export interface WebDemo {
@@ -20,15 +19,6 @@ export interface WebDemo {
   /** The funded account the reader's wallet uses (Hardhat's account #1). */
   readerAccount: Address;
   stop(): Promise<void>;
-}
-
-/** Compiles the contracts when their artifact is missing (a fresh clone), saying so. */
-function ensureArtifact(log: (line: string) => void): void {
-  if (existsSync(ARTIFACT)) return;
-  log("Compiling the contracts (first run only)...");
-  const cli = path.resolve("node_modules", "hardhat", "dist", "src", "cli.js");
-  const result = spawnSync(process.execPath, [cli, "build", "--quiet"], { stdio: ["ignore", "ignore", "inherit"] });
-  if (result.status !== 0 || !existsSync(ARTIFACT)) throw new Error("hardhat build failed: run `npm run build` to see why");
 }
 
 async function deploy(node: HardhatNode): Promise<Address> {
@@ -44,7 +34,6 @@ async function deploy(node: HardhatNode): Promise<Address> {
 
 export async function startWebDemo(options: Partial<Omit<WebSiteOptions, "rpcUrl" | "chainId" | "contract" | "payeeKey">> & { log?: (line: string) => void } = {}): Promise<WebDemo> {
   const log = options.log ?? (() => undefined);
-  ensureArtifact(log);
   log("Starting a local chain (hardhat node)...");
   const node = await startHardhatNode();
   try {

@@ -137,7 +137,7 @@ describe("browser: the demo site in Chromium", function () {
 
     await page.reload();
     await page.locator("body[data-ready=true]").waitFor();
-    expect(await text("status")).to.contain("no new deposit");
+    await page.locator('[data-testid="status"]', { hasText: "no new deposit" }).waitFor();
     for (const article of paid.slice(20, 25)) await read(article.id);
     expect((await walletLog()).prompts, "a reload needs no prompt and no deposit").to.have.length(2);
     expect(await text("deposit")).to.equal("0.01 ETH");
