@@ -43,27 +43,34 @@ export interface WalletChannel {
 const USER_REJECTED = 4001;
 const UNRECOGNIZED_CHAIN = 4902;
 
-/** The EIP-1193 error code somewhere in an error's cause chain (viem wraps the wallet's error). */
-function walletCode(error: unknown): number | undefined {
-  for (let e: unknown = error, depth = 0; e !== null && typeof e === "object" && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "number") return code;
-  }
-  return undefined;
+/** The errors of a failure's cause chain (viem wraps the wallet's own error several levels deep). */
+function causes(error: unknown): object[] {
+  const chain: object[] = [];
+  for (let e: unknown = error; e !== null && typeof e === "object" && chain.length < 10; e = (e as { cause?: unknown }).cause) chain.push(e);
+  return chain;
 }
 
+/** The EIP-1193 error codes in a failure's cause chain. */
+function walletCodes(error: unknown): number[] {
+  return causes(error)
+    .map((e) => (e as { code?: unknown }).code)
+    .filter((code): code is number => typeof code === "number");
+}
+
+// Wallets and nodes word it differently: "insufficient funds for gas * price + value" (geth, most
+// wallets), "Sender doesn't have enough funds to send tx" (Hardhat).
+const NOT_ENOUGH_FUNDS = /insufficient funds|enough funds/i;
+
 function mentionsInsufficientFunds(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e !== null && typeof e === "object" && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
-    if ((e as { name?: unknown }).name === "InsufficientFundsError") return true;
-    const message = (e as { message?: unknown }).message;
-    if (typeof message === "string" && /insufficient funds/i.test(message)) return true;
-  }
-  return false;
+  return causes(error).some((e) => {
+    const { name, message, details } = e as { name?: unknown; message?: unknown; details?: unknown };
+    return name === "InsufficientFundsError" || [message, details].some((text) => typeof text === "string" && NOT_ENOUGH_FUNDS.test(text));
+  });
 }
 
 /** Turns a wallet failure into a typed error, or returns it unchanged. */
 function walletError(error: unknown, action: string): unknown {
-  if (walletCode(error) === USER_REJECTED) return new WalletRejectedError(`the wallet's prompt to ${action} was rejected`, { action }, { cause: error });
+  if (walletCodes(error).includes(USER_REJECTED)) return new WalletRejectedError(`the wallet's prompt to ${action} was rejected`, { action }, { cause: error });
   if (mentionsInsufficientFunds(error)) return new WalletInsufficientBalanceError(`the account cannot pay to ${action}`, { action }, { cause: error });
   return error;
 }
@@ -89,9 +96,9 @@ async function ensureChain(provider: Eip1193Provider, chainId: bigint): Promise<
   try {
     await provider.request({ method: "wallet_switchEthereumChain", params: [{ chainId: `0x${chainId.toString(16)}` }] });
   } catch (error) {
-    const code = walletCode(error);
-    if (code === USER_REJECTED) throw new WalletRejectedError("the wallet's prompt to switch chain was rejected", { chainId: current, expected: chainId }, { cause: error });
-    const reason = code === UNRECOGNIZED_CHAIN ? "the wallet does not know chain" : "the wallet could not switch to chain";
+    const codes = walletCodes(error);
+    if (codes.includes(USER_REJECTED)) throw new WalletRejectedError("the wallet's prompt to switch chain was rejected", { chainId: current, expected: chainId }, { cause: error });
+    const reason = codes.includes(UNRECOGNIZED_CHAIN) ? "the wallet does not know chain" : "the wallet could not switch to chain";
     throw new WalletWrongChainError(`${reason} ${chainId} (it is on ${current})`, { chainId: current, expected: chainId }, { cause: error });
   }
   const switched = BigInt(await ask<string>(provider, "read the chain", "eth_chainId"));

@@ -7,6 +7,7 @@ import { network } from "hardhat";
 import { ChannelStatus, type Address } from "../../src/channel.ts";
 import { connectWallet, reconnectWallet, type Eip1193Provider } from "../../src/browser/wallet.ts";
 import { IndexedDbStore } from "../../src/store/browser.ts";
+import { PRICE, startPaidApi } from "../http/fixture.ts";
 
 type Connection = Awaited<ReturnType<typeof network.create>>;
 
@@ -145,6 +146,47 @@ describe("browser/BrowserWallet", function () {
     provider.switchAnswer = 4001;
     expect(await codeOf(connectWallet({ provider, chainId, contract, store }))).to.equal("WALLET_REJECTED");
     expect(await codeOf(reconnectWallet({ provider, chainId, contract, store }))).to.equal("WALLET_REJECTED");
+    await store.close();
+  });
+
+  it("its paying fetch pays from the channel the store holds: after a reload, no new channel and no prompt", async () => {
+    const api = await startPaidApi({ connection, contract, chainId }, 2);
+    try {
+      const name = `wallet-${databases++}`;
+      const provider = testWallet(connection, accounts[6]);
+      let store = await openStore(name);
+      const wallet = await connectWallet({ provider, chainId, contract, store, pollingIntervalMs: 50 });
+      const { channelId } = await wallet.open({ payee: api.payeeAddress, amount: 100n * PRICE, closeDelay: 3600n });
+      const paidFetch = await wallet.payingFetch({ budget: 1000n * PRICE });
+      expect(paidFetch.budgetLeft(), "the resumed deposit counts against the budget").to.equal(900n * PRICE);
+      for (let i = 0; i < 3; i++) expect((await paidFetch(`${api.url}/paid`)).status).to.equal(200);
+      expect(paidFetch.channels().map((c) => c.channelId)).to.deep.equal([channelId]);
+
+      await store.close();
+      store = await openStore(name);
+      const reloaded = await reconnectWallet({ provider, chainId, contract, store, pollingIntervalMs: 50 });
+      const again = await reloaded!.payingFetch({ budget: 1000n * PRICE });
+      for (let i = 0; i < 3; i++) expect((await again(`${api.url}/paid`)).status).to.equal(200);
+      expect(again.channels().map((c) => c.channelId)).to.deep.equal([channelId]);
+      expect(again.channels()[0].transactions, "no open, no top-up").to.deep.equal([]);
+      expect((await store.payerChannel(channelId))?.signedAmount).to.equal(6n * PRICE);
+      expect((await api.payeeStore.bestVoucher(channelId))?.amount).to.equal(6n * PRICE);
+      expect(provider.prompts).to.deep.equal(["eth_requestAccounts", "eth_sendTransaction"]);
+      await store.close();
+    } finally {
+      await api.stop();
+    }
+  });
+
+  it("a balance that covers the deposit but not its gas is WALLET_INSUFFICIENT_BALANCE, and nothing moves", async () => {
+    const store = await openStore(`wallet-${databases++}`);
+    const provider = testWallet(connection, accounts[7]);
+    const wallet = await connectWallet({ provider, chainId, contract, store, pollingIntervalMs: 50 });
+    const amount = 10n ** 15n;
+    await connection.provider.request({ method: "hardhat_setBalance", params: [accounts[7], `0x${amount.toString(16)}`] });
+    const refused = await wallet.open({ payee: accounts[2], amount }).catch((error: unknown) => error);
+    expect(refused).to.have.property("code", "WALLET_INSUFFICIENT_BALANCE");
+    expect(await wallet.balance()).to.equal(amount);
     await store.close();
   });
 

@@ -14,6 +14,8 @@ import { startWebDemo, type WebDemo } from "../../scripts/lib/web-demo.ts";
 const CHROMIUM = process.env.TRICKLE_CHROMIUM ?? "/usr/bin/chromium";
 const OUTPUT = path.resolve("test-output", "browser");
 const UNIT_MS = 40;
+/** With TRICKLE_README_SCREENSHOTS=1 the reader and dashboard shots are also written where the README shows them. */
+const README_IMAGES = process.env.TRICKLE_README_SCREENSHOTS === "1" ? path.resolve("docs", "images") : undefined;
 
 /** What the test wallet counts: every request a real wallet would show the user. */
 interface WalletLog {
@@ -57,9 +59,10 @@ describe("browser: the demo site in Chromium", function () {
   let page: Page;
   let shots = 0;
 
-  const shoot = async (name: string) => {
+  const shoot = async (name: string, readmeName?: string) => {
     const file = path.join(OUTPUT, `${String(++shots).padStart(2, "0")}-${name}.png`);
     await page.screenshot({ path: file, fullPage: true });
+    if (README_IMAGES !== undefined && readmeName !== undefined) await page.screenshot({ path: path.join(README_IMAGES, readmeName) });
     return file;
   };
   const walletLog = async (): Promise<WalletLog> => page.evaluate(() => JSON.parse(localStorage.getItem("test-wallet") ?? '{"prompts":[]}') as { prompts: string[] });
@@ -133,7 +136,7 @@ describe("browser: the demo site in Chromium", function () {
     const session = demo.site.stream.sessions()[0];
     expect(session).to.include({ servedUnits: 30n, paidUnits: 30n, credited: 30n * unitPrice });
     expect((await walletLog()).prompts, "the stream needs no prompt").to.have.length(2);
-    await shoot("watched-30-seconds");
+    await shoot("watched-30-seconds", "demo-web-reader.png");
 
     await page.reload();
     await page.locator("body[data-ready=true]").waitFor();
@@ -152,7 +155,7 @@ describe("browser: the demo site in Chromium", function () {
     expect(await page.locator('[data-testid="total-accepted"]').getAttribute("data-wei")).to.equal(stored.toString());
     expect(await page.locator('[data-testid="total-at-risk"]').getAttribute("data-wei")).to.equal(stored.toString());
     expect(await page.locator('[data-testid="channels"] tr').count()).to.equal(1);
-    await shoot("dashboard");
+    await shoot("dashboard", "demo-web-dashboard.png");
 
     await page.locator('[data-testid="claim"]').click();
     await page.locator('[data-testid="claim-status"]', { hasText: "claimed" }).waitFor();
