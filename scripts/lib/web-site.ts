@@ -244,8 +244,35 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
     sendJson(response, 200, { ...article, body: articleBody(article) });
   });
 
+  // The page's wallet and reads go through /rpc. The node has every test account unlocked, the payee's
+  // included: only reads, and signing by the reader's demo account, go through.
+  const signingMethods: Record<string, (params: unknown[]) => unknown> = {
+    eth_sendTransaction: (params) => (params[0] as { from?: unknown } | undefined)?.from,
+    eth_signTypedData_v4: (params) => params[0],
+    eth_sign: (params) => params[0],
+    personal_sign: (params) => params[1],
+  };
+  function rpcAllowed(call: { method?: unknown; params?: unknown }): boolean {
+    if (typeof call.method !== "string" || !/^(eth|net|web3)_|^personal_sign$/.test(call.method)) return false;
+    const signer = signingMethods[call.method];
+    if (signer === undefined) return !/^eth_(sign|sendTransaction|accounts|requestAccounts)/.test(call.method);
+    const from = signer(Array.isArray(call.params) ? call.params : []);
+    return options.demoAccount !== undefined && typeof from === "string" && from.toLowerCase() === options.demoAccount.toLowerCase();
+  }
+
   async function proxyRpc(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const body = await readBody(request);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(body));
+    } catch {
+      return sendJson(response, 400, { jsonrpc: "2.0", id: null, error: { code: -32700, message: "parse error" } });
+    }
+    const calls = (Array.isArray(parsed) ? parsed : [parsed]) as { id?: unknown; method?: unknown; params?: unknown }[];
+    const refused = calls.find((call) => call === null || typeof call !== "object" || !rpcAllowed(call));
+    if (refused !== undefined) {
+      return sendJson(response, 200, { jsonrpc: "2.0", id: refused?.id ?? null, error: { code: 4200, message: `the demo site does not relay ${String(refused?.method)}` } });
+    }
     const upstream = await fetch(options.rpcUrl, { method: "POST", headers: { "Content-Type": "application/json" }, body: new Uint8Array(body) });
     response.writeHead(upstream.status, { "Content-Type": "application/json" });
     response.end(Buffer.from(await upstream.arrayBuffer()));

@@ -94,6 +94,19 @@ describe("browser: the demo site in Chromium", function () {
     if (userDataDir !== undefined) rmSync(userDataDir, { recursive: true, force: true });
   });
 
+  it("the site's /rpc relays reads and the reader's own signing, nothing else", async () => {
+    const rpc = async (method: string, params: unknown[]) => {
+      const response = await fetch(`${demo.site.url}/rpc`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+      return (await response.json()) as { result?: unknown; error?: { code: number } };
+    };
+    expect((await rpc("eth_chainId", [])).result).to.equal(`0x${demo.chainId.toString(16)}`);
+    const payeeSends = await rpc("eth_sendTransaction", [{ from: demo.site.payeeAddress, to: demo.readerAccount, value: "0x1" }]);
+    expect(payeeSends.error?.code).to.equal(4200);
+    expect((await rpc("hardhat_setBalance", [demo.readerAccount, "0x0"])).error?.code).to.equal(4200);
+    expect((await rpc("eth_accounts", [])).error?.code).to.equal(4200);
+    expect((await rpc("eth_getBalance", [demo.readerAccount, "latest"])).result).to.match(/^0x[0-9a-f]+$/);
+  });
+
   it("the shared store behaviour passes on Chromium's IndexedDB", async () => {
     const bundle = await build({ entryPoints: [path.resolve("test/browser/store-page.ts")], bundle: true, format: "iife", platform: "browser", write: false, logLevel: "silent" });
     const storePage = await context.newPage();
