@@ -9,13 +9,14 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { network } from "hardhat";
+import hre, { network } from "hardhat";
 import { ETH, channelId, type Address, type ChannelConfig, type Hex } from "../src/channel.ts";
 import { viemChain } from "../src/chain/viem.ts";
 import { addressOfPrivateKey } from "../src/payer.ts";
 import { Payee } from "../src/payee.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
 import { signVoucher, voucherCryptoBackend, VoucherVerifier, type Voucher } from "../src/voucher.ts";
+import { buildContracts } from "./lib/build-contracts.ts";
 
 export interface DurableAcceptsResult {
   durableAcceptsPerSecond: number;
@@ -33,6 +34,7 @@ export interface DurableAcceptsResult {
 export async function measureDurableAccepts(options: { accepts?: number; channels?: number } = {}): Promise<DurableAcceptsResult> {
   const channelCount = options.channels ?? 200;
   const perChannel = Math.ceil((options.accepts ?? 20_000) / channelCount);
+  await buildContracts(hre);
   const { viem } = await network.create();
   const publicClient = await viem.getPublicClient();
   const [deployer, payer, payeeWallet] = await viem.getWalletClients();

@@ -3,7 +3,7 @@
 // `tsc --strict` and run with Node against a `hardhat node`, and every entry point is imported.
 import { expect } from "chai";
 import { execFile, type ExecFileOptions } from "node:child_process";
-import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -113,6 +113,27 @@ describe("the packed package in a new app", function () {
     const { stdout } = await node(["http.ts"], app, { RPC_URL: chain.url });
     expect(stdout.match(/^200 \{"quote":42,"paid":"10000000000000"\}$/gm), stdout).to.have.length(3);
     expect(stdout).to.match(/^closed channel 0x[0-9a-f]{64}: the payee was paid 30000000000000 wei$/m);
+  });
+
+  it("signs the same vouchers with the optional native secp256k1 and without it (@noble/curves)", async () => {
+    await writeFile(
+      path.join(app, "sign.ts"),
+      `import { signVoucher, voucherCryptoBackend } from "trickle";\n` +
+        `const domain = { chainId: 31337n, verifyingContract: "0x${"11".repeat(20)}" } as const;\n` +
+        `const voucher = signVoucher(domain, "0x${"22".repeat(32)}", 1000n, "0x${"33".repeat(32)}");\n` +
+        `console.log(voucherCryptoBackend, voucher.signature);\n`,
+    );
+    const native = (await node(["sign.ts"], app)).stdout.trim().split(" ");
+    const nativeModule = path.join(app, "node_modules/secp256k1");
+    await rename(nativeModule, `${nativeModule}.away`); // as where the optional dependency did not install
+    try {
+      const fallback = (await node(["sign.ts"], app)).stdout.trim().split(" ");
+      expect(native[0]).to.equal("native");
+      expect(fallback[0]).to.equal("noble");
+      expect(fallback[1]).to.match(/^0x[0-9a-f]{130}$/).and.equal(native[1]);
+    } finally {
+      await rename(`${nativeModule}.away`, nativeModule);
+    }
   });
 
   it("a malformed voucher gets the installed package's typed error", async () => {
