@@ -76,6 +76,36 @@ describe("store/IndexedDbStore", () => {
       await tabB.close();
     });
 
+    it("a transaction that fails half-way writes nothing: every op of its commit is refused with STORE", async () => {
+      const name = nextName();
+      const record = payerRecordOf(2);
+      const store = await IndexedDbStore.open(name, { indexedDB: factory });
+      await store.savePayerChannel(record);
+      await store.recordSigned(record.channelId, 5n, signatureOf(5));
+      const before = await dump(name);
+      // The second put of the next commit throws, as a full disk or a quota error would.
+      const { IDBObjectStore } = await import("fake-indexeddb");
+      const put = IDBObjectStore.prototype.put;
+      let puts = 0;
+      IDBObjectStore.prototype.put = function (this: IDBObjectStore, ...args: Parameters<typeof put>) {
+        if (++puts === 2) throw new DOMException("quota exceeded", "QuotaExceededError");
+        return put.apply(this, args);
+      };
+      try {
+        const outcomes = await Promise.allSettled([
+          store.saveVoucherIfHigher({ channelId: channelOf(5), amount: 9n, signature: signatureOf(9) }),
+          store.recordSigned(record.channelId, 6n, signatureOf(6)),
+        ]);
+        expect(outcomes.map((o) => (o.status === "rejected" ? (o.reason as { code?: string }).code : "fulfilled"))).to.deep.equal(["STORE", "STORE"]);
+      } finally {
+        IDBObjectStore.prototype.put = put;
+      }
+      expect(await dump(name), "nothing of the failed commit is stored").to.equal(before);
+      await store.recordSigned(record.channelId, 6n, signatureOf(6));
+      expect((await store.payerChannel(record.channelId))?.signedAmount).to.equal(6n);
+      await store.close();
+    });
+
     it("refuses a database written by a newer layout", async () => {
       const name = nextName();
       await new Promise<void>((resolve, reject) => {

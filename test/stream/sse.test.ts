@@ -212,6 +212,19 @@ describe("stream/MeteredStream over node:http", function () {
     expect((await site.payeeStore.bestVoucher(channel.channelId))?.amount).to.equal(3n * UNIT_PRICE);
   });
 
+  it("bounds its sessions: beyond maxSessions a new one is refused with 503 and its voucher is not accepted", async () => {
+    const site = await startSite({ maxSessions: 1 });
+    const a = await openChannel(9);
+    const b = await openChannel(10);
+    const post = (header: string) => fetch(`${site.url}/live/pay`, { method: "POST", headers: { "PAYMENT-SIGNATURE": header } });
+    expect((await post(await payStreamFrom(a.payer, a.channel)(UNIT_PRICE))).status).to.equal(200);
+    const busy = await post(await payStreamFrom(b.payer, b.channel)(UNIT_PRICE));
+    expect(busy.status).to.equal(503);
+    expect(((await busy.json()) as { error: string }).error).to.equal("BUSY");
+    expect(await site.payeeStore.bestVoucher(b.channel.channelId), "no charge for a session not served").to.equal(undefined);
+    expect(site.stream.sessions()).to.have.length(1);
+  });
+
   it("property: for any price, prepayment and budget, the stream serves exactly the units the accepted payments cover", async () => {
     await fc.assert(
       fc.asyncProperty(fc.bigInt({ min: 1n, max: 5n }), fc.bigInt({ min: 1n, max: 6n }), fc.bigInt({ min: 1n, max: 20n }), fc.bigInt({ min: 0n, max: 999n }), async (priceK, prepay, wholeUnits, change) => {
