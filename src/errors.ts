@@ -172,3 +172,11 @@ export class PayeeNotServingError extends TrickleError {
 export class StoreNotFoundError extends TrickleError {
   readonly code = "STORE_NOT_FOUND";
 }
+
+/**
+ * The payee's view of the chain is older than its policy can vouch for (event pulls keep failing): no
+ * voucher is accepted until a pull succeeds, since one accepted now might no longer be claimable.
+ */
+export class StaleChainStateError extends TrickleError {
+  readonly code = "STALE_CHAIN_STATE";
+}

@@ -7,7 +7,7 @@ import { ETH, type Address, type ChannelConfig, type Hex } from "../channel.ts";
 import { ContractRevertError, InvalidArgumentError } from "../errors.ts";
 import type { ChainWriter, ChannelEvent, TxResult } from "./adapter.ts";
 import { PAYMENT_CHANNELS_ABI } from "./abi.ts";
-import { toChannelStatus } from "./codec.ts";
+import { codeHashOf, toChannelStatus } from "./codec.ts";
 import { DEFAULT_PERMIT_WINDOW, ERC1271_ABI, ERC1271_MAGIC_VALUE, ERC20_ERRORS_ABI, ERC20_PERMIT_ABI, PERMIT_TYPES } from "./erc20.ts";
 
 export interface EthersChainParameters {
@@ -149,6 +149,9 @@ export function ethersChain(params: EthersChainParameters): ChainWriter {
     },
     async hasCode(address) {
       return (await provider.getCode(address)) !== "0x";
+    },
+    async codeHash(address) {
+      return codeHashOf(await provider.getCode(address));
     },
     async isValidErc1271Signature(signerAddress, digest, signature) {
       try {

@@ -13,7 +13,7 @@ import { ContractRevertError, InvalidArgumentError } from "../errors.ts";
 import type { ChainWriter, ChannelEvent, TxResult } from "./adapter.ts";
 import { PAYMENT_CHANNELS_ABI } from "./abi.ts";
 import { DEFAULT_PERMIT_WINDOW, ERC1271_ABI, ERC1271_MAGIC_VALUE, ERC20_ERRORS_ABI, ERC20_PERMIT_ABI, PERMIT_TYPES } from "./erc20.ts";
-import { splitSignature, toChannelStatus } from "./codec.ts";
+import { codeHashOf, splitSignature, toChannelStatus } from "./codec.ts";
 
 export interface ViemChainParameters {
   publicClient: PublicClient<Transport, Chain | undefined>;
@@ -156,6 +156,9 @@ export function viemChain(params: ViemChainParameters): ChainWriter {
     async hasCode(address) {
       const code = await publicClient.getCode({ address });
       return code !== undefined && code !== "0x";
+    },
+    async codeHash(address) {
+      return codeHashOf(await publicClient.getCode({ address }));
     },
     async isValidErc1271Signature(signer, digest, signature) {
       try {
