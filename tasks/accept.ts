@@ -1,4 +1,5 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
+import { ETH, type Address } from "../src/channel.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
 import { Payee } from "../src/payee.ts";
 import { decodeVoucher } from "../src/voucher.ts";
@@ -9,6 +10,16 @@ import { formatAmount, runTask, tokenUnits } from "./lib/output.ts";
 interface AcceptArguments extends CommonTaskArguments {
   voucher: string | undefined;
   minCloseDelay: bigint;
+  tokens: string;
+  create: boolean;
+}
+
+/** `--tokens 0x..,0x..`: the ERC-20s taken besides ETH; ETH only when empty. */
+function tokensOption(tokens: string): { tokens?: Address[] } {
+  if (tokens.trim() === "") return {};
+  const list = tokens.split(",").map((t) => t.trim());
+  if (!list.every((t) => /^0x[0-9a-fA-F]{40}$/.test(t))) throw new InvalidArgumentError("--tokens is a comma-separated list of token addresses", { tokens });
+  return { tokens: [ETH, ...(list as Address[])] };
 }
 
 export default async function accept(args: AcceptArguments, hre: HardhatRuntimeEnvironment): Promise<void> {
@@ -19,9 +30,9 @@ export default async function accept(args: AcceptArguments, hre: HardhatRuntimeE
     const payee = await context.wallet("payee");
     const channel = await loadChannel(payee.chain, voucher.channelId);
     assertPayee(channel, payee.address);
-    const store = context.openStore("payee");
+    const store = context.openStore("payee", { create: args.create });
     try {
-      const receipt = await new Payee({ chain: payee.chain, store, payee: payee.address, policy: { minCloseDelay: args.minCloseDelay } }).accept(
+      const receipt = await new Payee({ chain: payee.chain, store, payee: payee.address, policy: { minCloseDelay: args.minCloseDelay, ...tokensOption(args.tokens) } }).accept(
         voucher,
         channel.config,
       );

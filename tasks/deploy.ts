@@ -18,7 +18,7 @@ export default async function deploy(args: { dataDir: string }, hre: HardhatRunt
     // With a configured key, the deployment is sent from it; otherwise from the local chain's account #0.
     const connection = key === undefined ? context.connection : await hre.network.create({ override: { accounts: [key] } });
     const result = await deployPaymentChannels(connection);
-    context.saveDeployment(result.address as Address);
+    context.saveDeployment(result.address as Address, result.blockNumber);
     console.log(result.alreadyDeployed ? "PaymentChannels is already deployed" : "PaymentChannels deployed");
     console.log(
       table([
@@ -26,6 +26,7 @@ export default async function deploy(args: { dataDir: string }, hre: HardhatRunt
         ["contract", result.address],
         ["transaction", result.transactionHash ?? "-"],
         ["gas used", result.gasUsed.toString()],
+        ["deployment block", result.blockNumber?.toString() ?? "unknown (the node keeps no history)"],
         ["recorded in", context.deploymentFile],
       ]),
     );
