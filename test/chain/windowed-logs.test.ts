@@ -2,6 +2,7 @@
 // `maxBlockRange` blocks per call, never below the deployment block, and find a channel's config and
 // events with a bounded number of calls.
 import { expect } from "chai";
+import fc from "fast-check";
 import { BrowserProvider, type Eip1193Provider } from "ethers";
 import { network } from "hardhat";
 import { createPublicClient, custom } from "viem";
@@ -111,4 +112,30 @@ describe("chain adapters: windowed log queries", function () {
       expect(BigInt(limited.ranges.length)).to.equal((head - deploymentBlock) / MAX_RANGE + 1n);
     });
   }
+});
+
+describe("chain adapters: log query windows (property)", () => {
+  it("cover [from, to] exactly once, in order, each at most maxBlockRange blocks", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 9n }), fc.bigInt({ min: 0n, max: 5_000n }), fc.bigInt({ min: 1n, max: 1_200n }), (from, length, size) => {
+        const to = from + length - 1n; // length 0: an empty range
+        const forward = [...windowsForward(from, to, size)];
+        const backward = [...windowsBackward(from, to, size)];
+        for (const windows of [forward, backward]) {
+          const sorted = [...windows].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+          let next = from;
+          for (const [start, end] of sorted) {
+            expect(start).to.equal(next);
+            expect(end >= start).to.equal(true);
+            expect(end - start + 1n <= size).to.equal(true);
+            next = end + 1n;
+          }
+          expect(next).to.equal(length === 0n ? from : to + 1n);
+        }
+        // Newest first really is newest first.
+        for (let i = 1; i < backward.length; i++) expect(backward[i][1] < backward[i - 1][0]).to.equal(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

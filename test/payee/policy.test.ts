@@ -2,6 +2,7 @@
 // one policy object read by the Payee and the HTTP gate, and no voucher stored that the chain would
 // refuse at that moment (a close delay shorter than the payee's view can be old is refused by policy).
 import { expect } from "chai";
+import fc from "fast-check";
 import { keccak256 } from "ethers";
 import { generatePrivateKey } from "viem/accounts";
 import { channelId, ETH, type ChannelConfig, type Hex } from "../../src/channel.ts";
@@ -178,5 +179,29 @@ describe("Payee policy: safe defaults", function () {
     await sleep(600);
     expect((await payee.accept(await s.payer.pay(opened.channelId, 1n))).amount).to.equal(4n);
 
+  });
+});
+
+describe("Payee policy: checkConfig (property)", () => {
+  const PAYEE = "0x00000000000000000000000000000000000000b1";
+  const TOKENS = [ETH, "0x00000000000000000000000000000000000000e2", "0x00000000000000000000000000000000000000e3"] as const;
+  it("accepts a config exactly when its payee, token and close delay are within the policy, and refuses with the first failing code", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(PAYEE, "0x00000000000000000000000000000000000000b2"),
+        fc.constantFrom(...TOKENS),
+        fc.subarray([...TOKENS], { minLength: 1 }),
+        fc.bigInt({ min: 0n, max: 200_000n }),
+        fc.bigInt({ min: 61n, max: 100_000n }),
+        (payee, token, listed, closeDelay, minCloseDelay) => {
+          const policy = new AcceptancePolicy(PAYEE, { tokens: [...listed], minCloseDelay }, 1000);
+          const config = { payer: PAYEE, payee, token, signer: PAYEE, closeDelay, salt: salt(1) } as ChannelConfig;
+          const expected =
+            payee !== PAYEE ? "WRONG_PAYEE" : !listed.includes(token) ? "WRONG_TOKEN" : closeDelay < minCloseDelay ? "CLOSE_DELAY_TOO_SHORT" : "returned";
+          expect(codeOfSync(() => policy.checkConfig(channelId(config), config))).to.equal(expected);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
