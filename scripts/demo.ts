@@ -72,6 +72,7 @@ const budget = PRICE * BigInt(requests) > MIN_DEPOSIT ? PRICE * BigInt(requests)
 const paidFetch = createPayingFetch({
   payer,
   budget,
+  maxPrice: PRICE,
   maxDeposit: budget,
   originBudget: budget,
   requestsPerDeposit: BigInt(requests),

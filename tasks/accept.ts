@@ -1,9 +1,8 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
-import { ETH, type Address } from "../src/channel.ts";
 import { InvalidArgumentError } from "../src/errors.ts";
 import { Payee } from "../src/payee.ts";
 import { decodeVoucher } from "../src/voucher.ts";
-import { assertPayee, loadChannel } from "./lib/checks.ts";
+import { assertPayee, loadChannel, parseTokens } from "./lib/checks.ts";
 import { TaskContext, type CommonTaskArguments } from "./lib/context.ts";
 import { formatAmount, runTask, tokenUnits } from "./lib/output.ts";
 
@@ -14,25 +13,18 @@ interface AcceptArguments extends CommonTaskArguments {
   create: boolean;
 }
 
-/** `--tokens 0x..,0x..`: the ERC-20s taken besides ETH; ETH only when empty. */
-function tokensOption(tokens: string): { tokens?: Address[] } {
-  if (tokens.trim() === "") return {};
-  const list = tokens.split(",").map((t) => t.trim());
-  if (!list.every((t) => /^0x[0-9a-fA-F]{40}$/.test(t))) throw new InvalidArgumentError("--tokens is a comma-separated list of token addresses", { tokens });
-  return { tokens: [ETH, ...(list as Address[])] };
-}
-
 export default async function accept(args: AcceptArguments, hre: HardhatRuntimeEnvironment): Promise<void> {
   await runTask(async () => {
     if (args.voucher === undefined) throw new InvalidArgumentError("--voucher is required (the string trickle:pay printed)");
     const voucher = decodeVoucher(args.voucher.trim());
+    const tokens = parseTokens(args.tokens);
     const context = await TaskContext.create(hre, args);
     const payee = await context.wallet("payee");
     const channel = await loadChannel(payee.chain, voucher.channelId);
     assertPayee(channel, payee.address);
     const store = context.openStore("payee", { create: args.create });
     try {
-      const receipt = await new Payee({ chain: payee.chain, store, payee: payee.address, policy: { minCloseDelay: args.minCloseDelay, ...tokensOption(args.tokens) } }).accept(
+      const receipt = await new Payee({ chain: payee.chain, store, payee: payee.address, policy: { minCloseDelay: args.minCloseDelay, tokens } }).accept(
         voucher,
         channel.config,
       );
