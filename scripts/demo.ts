@@ -68,7 +68,18 @@ console.log(`paid API at ${url}, ${formatEther(PRICE)} ETH per request, payee ${
 const payerStore = args["payer-store"] === "sqlite" ? SqliteStore.open(path.join(dir, "payer.sqlite")) : new MemoryStore();
 const payer = new Payer({ chain: ethersChain({ runner: payerSigner, contract }), store: payerStore });
 const budget = PRICE * BigInt(requests) > MIN_DEPOSIT ? PRICE * BigInt(requests) : MIN_DEPOSIT;
-const paidFetch = createPayingFetch({ payer, budget, requestsPerDeposit: BigInt(requests), chain: { chainId, contract } });
+// The demo trusts its own server: one deposit for the whole run, and each route paid at its quoted
+// price up front (one round trip per request; see docs/http.md for the trade-off).
+const paidFetch = createPayingFetch({
+  payer,
+  budget,
+  maxPrice: PRICE,
+  maxDeposit: budget,
+  originBudget: budget,
+  requestsPerDeposit: BigInt(requests),
+  reuseQuotedPrices: true,
+  chain: { chainId, contract },
+});
 
 // What the same payments would cost one by one: measure a real ETH transfer.
 const transfer = await (await deployer.sendTransaction({ to: Wallet.createRandom().address, value: PRICE })).wait();

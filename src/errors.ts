@@ -132,3 +132,51 @@ export class MissingKeyError extends TrickleError {
 export class InsufficientPaymentError extends TrickleError {
   readonly code = "INSUFFICIENT_PAYMENT";
 }
+
+/** A 402 asked for more per request than the paying fetch's `maxPrice`. Nothing was signed or sent. */
+export class PriceTooHighError extends TrickleError {
+  readonly code = "PRICE_TOO_HIGH";
+}
+
+/** Paying this request would take the origin above its `originBudget`. Nothing was signed or sent. */
+export class OriginBudgetExceededError extends TrickleError {
+  readonly code = "ORIGIN_BUDGET_EXCEEDED";
+}
+
+/** The 402 names a payee outside the paying fetch's `payees` list. Nothing was signed or sent. */
+export class PayeeNotAllowedError extends TrickleError {
+  readonly code = "PAYEE_NOT_ALLOWED";
+}
+
+/** The request's origin is outside the paying fetch's `origins` list. Nothing was signed or sent. */
+export class OriginNotAllowedError extends TrickleError {
+  readonly code = "ORIGIN_NOT_ALLOWED";
+}
+
+/** The payee asks for a `closeDelay` above the paying fetch's `maxCloseDelay`. Nothing was opened. */
+export class CloseDelayTooLongError extends TrickleError {
+  readonly code = "CLOSE_DELAY_TOO_LONG";
+}
+
+/** The payee asks for a deposit above the paying fetch's `maxDeposit`. Nothing was opened. */
+export class DepositTooHighError extends TrickleError {
+  readonly code = "DEPOSIT_TOO_HIGH";
+}
+
+/** The origin took `maxUnservedPayments` paid requests in a row without serving one: the fetch pays it no more. */
+export class PayeeNotServingError extends TrickleError {
+  readonly code = "PAYEE_NOT_SERVING";
+}
+
+/** A payee data directory holds no store and was not told to create one (`--create`). */
+export class StoreNotFoundError extends TrickleError {
+  readonly code = "STORE_NOT_FOUND";
+}
+
+/**
+ * The payee's view of the chain is older than its policy can vouch for (event pulls keep failing): no
+ * voucher is accepted until a pull succeeds, since one accepted now might no longer be claimable.
+ */
+export class StaleChainStateError extends TrickleError {
+  readonly code = "STALE_CHAIN_STATE";
+}

@@ -8,6 +8,7 @@ export * from "./voucher.ts";
 export { Payer, addressOfPrivateKey, DEFAULT_CLOSE_DELAY } from "./payer.ts";
 export type { OpenChannelParameters, PayerChannel, PayerParameters } from "./payer.ts";
 export { Payee, DEFAULT_MIN_CLOSE_DELAY } from "./payee.ts";
+export { AcceptancePolicy, CLAIM_MARGIN_SECONDS, minSafeCloseDelay } from "./policy.ts";
 export type { AcceptReceipt, AddressedVoucher, PayeeLimits, PayeeParameters, PayeePolicy } from "./payee.ts";
 export { MemoryStore } from "./store/memory.ts";
 export type { PayeeStore, PayerStore, PayerChannelRecord, SaveVoucherResult, StoredVoucher } from "./store/store.ts";

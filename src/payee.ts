@@ -18,25 +18,19 @@ import {
   BadSignatureError,
   ChannelClosingError,
   ChannelNotOpenError,
-  CloseDelayTooShortError,
   ExceedsDepositError,
   InvalidArgumentError,
   MalformedVoucherError,
   NotIncreasingError,
   UnknownChannelError,
   WrongChainError,
-  WrongPayeeError,
-  WrongTokenError,
+  StaleChainStateError,
 } from "./errors.ts";
+import { AcceptancePolicy, type PayeePolicy } from "./policy.ts";
 import type { PayeeStore, StoredVoucher } from "./store/store.ts";
 import { VoucherVerifier, voucherDigest, type Voucher, type VoucherDomain } from "./voucher.ts";
 
-export interface PayeePolicy {
-  /** Shortest `closeDelay` accepted, in seconds: the time the payee has to claim after a close request. Default 3600. */
-  minCloseDelay?: bigint;
-  /** Tokens accepted (`ETH` for ETH); any when omitted. */
-  tokens?: Address[];
-}
+export type { PayeePolicy } from "./policy.ts";
 
 /** How much chain traffic the payee allows itself. The defaults suit a public endpoint. */
 export interface PayeeLimits {
@@ -88,6 +82,8 @@ interface KnownChannel {
   saved?: Promise<void>;
   /** Whether the signer has code (ERC-1271), looked up on the first signature that is not its ECDSA one. */
   signerHasCode?: Promise<boolean>;
+  /** The keccak-256 of the contract signer's code, looked up once when the policy accepts some. */
+  signerCodeHash?: Promise<Hex | undefined>;
 }
 
 /** A small LRU map; entries may expire. */
@@ -132,9 +128,8 @@ function lower(value: string): string {
 export class Payee {
   readonly #chain: ChainReader | ChainWriter;
   readonly #store: PayeeStore;
-  readonly #payee: string;
-  readonly #minCloseDelay: bigint;
-  readonly #tokens: Set<string> | undefined;
+  /** What this payee accepts; the HTTP gate reads it too, so both answer a voucher alike. */
+  readonly policy: AcceptancePolicy;
   readonly #syncIntervalMs: number;
   readonly #maxBlockRange: bigint;
   readonly #lookupsPerSecond: number;
@@ -153,6 +148,8 @@ export class Payee {
   #syncStart: Promise<void> | undefined;
   #syncing: Promise<void> | undefined;
   #lastSyncAt = 0;
+  /** When the view of the chain was last known current (the head read of the last successful pull). */
+  #freshAt = 0;
 
   constructor(params: PayeeParameters) {
     if (typeof params.payee !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(params.payee)) {
@@ -160,11 +157,9 @@ export class Payee {
     }
     this.#chain = params.chain;
     this.#store = params.store;
-    this.#payee = lower(params.payee);
-    this.#minCloseDelay = params.policy?.minCloseDelay ?? DEFAULT_MIN_CLOSE_DELAY;
-    this.#tokens = params.policy?.tokens && new Set(params.policy.tokens.map(lower));
     const limits = params.limits ?? {};
     this.#syncIntervalMs = limits.syncIntervalMs ?? 1000;
+    this.policy = new AcceptancePolicy(params.payee, { minCloseDelay: DEFAULT_MIN_CLOSE_DELAY, ...params.policy }, this.#syncIntervalMs);
     this.#maxBlockRange = limits.maxBlockRange ?? 5000n;
     this.#lookupsPerSecond = limits.lookupsPerSecond ?? 50;
     this.#lookupBurst = limits.lookupBurst ?? 200;
@@ -203,6 +198,13 @@ export class Payee {
 
     const channel = await this.#channel(id, config);
     await this.#maybeSync();
+    if (Date.now() - this.#freshAt > this.policy.maxStalenessMs) {
+      throw new StaleChainStateError("the payee's view of the chain is too old to accept a voucher: event pulls are failing", {
+        channelId: id,
+        freshAt: this.#freshAt,
+        maxStalenessMs: this.policy.maxStalenessMs,
+      });
+    }
     this.#checkPolicy(id, channel.config);
     const state = channel.state;
     if (state.status === ChannelStatus.Closing) {
@@ -297,17 +299,7 @@ export class Payee {
   // ---------------------------------------------------------------- checks
 
   #checkPolicy(id: Hex, config: ChannelConfig): void {
-    if (lower(config.payee) !== this.#payee) throw new WrongPayeeError(`the channel pays ${config.payee}`, { channelId: id, payee: config.payee });
-    if (this.#tokens !== undefined && !this.#tokens.has(lower(config.token))) {
-      throw new WrongTokenError(`this payee does not take token ${config.token}`, { channelId: id, token: config.token });
-    }
-    if (config.closeDelay < this.#minCloseDelay) {
-      throw new CloseDelayTooShortError(`the channel's closeDelay ${config.closeDelay}s is below ${this.#minCloseDelay}s`, {
-        channelId: id,
-        closeDelay: config.closeDelay,
-        minCloseDelay: this.#minCloseDelay,
-      });
-    }
+    this.policy.checkConfig(id, config);
   }
 
   /** ECDSA first, as the contract does; ERC-1271 only when that fails and the signer has code. */
@@ -320,6 +312,19 @@ export class Payee {
       if (!(error instanceof MalformedVoucherError || error instanceof BadSignatureError)) throw error;
       channel.signerHasCode ??= this.#chain.hasCode(signer);
       if (!(await channel.signerHasCode)) throw error;
+    }
+    // A contract signer is trusted only by its code: by default none is (see PayeePolicy).
+    if (this.policy.contractSignerCodeHashes.size === 0) {
+      throw new BadSignatureError(`the signer ${signer} is a contract, and this payee's policy accepts no contract signer`, { channelId: voucher.channelId, signer });
+    }
+    channel.signerCodeHash ??= this.#chain.codeHash?.(signer) ?? Promise.resolve(undefined);
+    const codeHash = await channel.signerCodeHash;
+    if (!this.policy.acceptsContractSigner(codeHash)) {
+      throw new BadSignatureError(`the contract signer ${signer} has code ${codeHash ?? "unknown"}, not one this payee's policy accepts`, {
+        channelId: voucher.channelId,
+        signer,
+        codeHash,
+      });
     }
     // Cheap refusals first: a contract signer costs a call per check.
     if (voucher.amount <= channel.best) {
@@ -397,6 +402,7 @@ export class Payee {
       (block) => {
         this.#syncedBlock ??= block;
         this.#lastSyncAt = Date.now();
+        this.#freshAt = this.#lastSyncAt;
       },
       (error: unknown) => {
         this.#syncStart = undefined;
@@ -414,6 +420,7 @@ export class Payee {
   async #pullEvents(): Promise<void> {
     try {
       await this.#startSync();
+      const pulledAt = Date.now();
       const head = await this.#chain.blockNumber();
       let from = (this.#syncedBlock as bigint) + 1n;
       while (from <= head) {
@@ -422,6 +429,7 @@ export class Payee {
         this.#syncedBlock = to;
         from = to + 1n;
       }
+      this.#freshAt = pulledAt;
     } finally {
       // Also after a failure: the accept that triggered the pull fails with the RPC's error, and the next
       // attempt waits for the interval, so an unreachable node does not cost a call per voucher.

@@ -165,6 +165,13 @@ export class Watchtower {
     if (this.#maxBlockRange < 1n) throw new RangeError("maxBlockRange must be at least 1");
   }
 
+  /** Channels with a stored voucher that are still open or closing, as the last pass saw them. */
+  liveChannels(): number {
+    let live = 0;
+    for (const state of this.#known.values()) if (state.status === ChannelStatus.Open || state.status === ChannelStatus.Closing) live++;
+    return live;
+  }
+
   /** Runs a first pass (catching up from the stored cursor), then polls until {@link stop}. */
   async start(): Promise<TickReport> {
     if (this.#running) throw new Error("watchtower already started");

@@ -7,6 +7,7 @@ import { formatAmount, parseChannelId, runTask, tokenUnits } from "./lib/output.
 
 interface ClaimArguments extends CommonTaskArguments {
   channel: string | undefined;
+  create: boolean;
 }
 
 export default async function claim(args: ClaimArguments, hre: HardhatRuntimeEnvironment): Promise<void> {
@@ -18,7 +19,7 @@ export default async function claim(args: ClaimArguments, hre: HardhatRuntimeEnv
     const channel = await loadChannel(payee.chain, id);
     assertPayee(channel, payee.address);
     assertSettleable(channel, await payee.chain.blockTimestamp());
-    const store = context.openStore("payee");
+    const store = context.openStore("payee", { create: args.create });
     try {
       const best = await store.bestVoucher(id);
       if (best === undefined || best.amount <= channel.state.claimed) {

@@ -20,7 +20,7 @@ export default async function deploy(args: { dataDir: string }, hre: HardhatRunt
     const connection = key === undefined ? context.connection : await hre.network.create({ override: { accounts: [key] } });
     await buildContracts(hre);
     const result = await deployPaymentChannels(connection);
-    context.saveDeployment(result.address as Address);
+    context.saveDeployment(result.address as Address, result.blockNumber);
     console.log(result.alreadyDeployed ? "PaymentChannels is already deployed" : "PaymentChannels deployed");
     console.log(
       table([
@@ -28,6 +28,7 @@ export default async function deploy(args: { dataDir: string }, hre: HardhatRunt
         ["contract", result.address],
         ["transaction", result.transactionHash ?? "-"],
         ["gas used", result.gasUsed.toString()],
+        ["deployment block", result.blockNumber?.toString() ?? "unknown (the node keeps no history)"],
         ["recorded in", context.deploymentFile],
       ]),
     );

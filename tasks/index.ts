@@ -4,6 +4,7 @@ import { task } from "hardhat/config";
 import { ArgumentType } from "hardhat/types/arguments";
 
 const DATA_DIR = { name: "dataDir", description: "Where the payer's and payee's state lives (default: .trickle/<network>/)", defaultValue: "" } as const;
+const CREATE = { name: "create", description: "Create the payee store when the data dir has none (otherwise a missing store is an error)" } as const;
 const CONTRACT = { name: "contract", description: "PaymentChannels address (default: the data dir's deployment.json, else the CREATE2 address)", defaultValue: "" } as const;
 const CHANNEL = { name: "channel", description: "Channel id (0x + 64 hex digits)" } as const;
 
@@ -35,8 +36,10 @@ export const trickleTasks = [
   task("trickle:accept", "Check and store a voucher as the payee (key: TRICKLE_PAYEE_KEY)")
     .addOption({ name: "voucher", description: "The voucher, as trickle:pay printed it", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "minCloseDelay", description: "Shortest close delay accepted, seconds", type: ArgumentType.BIGINT, defaultValue: 3_600n })
+    .addOption({ name: "tokens", description: "ERC-20 tokens accepted besides ETH, comma-separated (default: ETH only)", defaultValue: "" })
     .addOption(DATA_DIR)
     .addOption(CONTRACT)
+    .addFlag(CREATE)
     .setAction(() => import("./accept.ts"))
     .build(),
 
@@ -51,6 +54,7 @@ export const trickleTasks = [
     .addOption({ ...CHANNEL, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption(DATA_DIR)
     .addOption(CONTRACT)
+    .addFlag(CREATE)
     .setAction(() => import("./claim.ts"))
     .build(),
 
@@ -58,6 +62,7 @@ export const trickleTasks = [
     .addOption({ ...CHANNEL, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption(DATA_DIR)
     .addOption(CONTRACT)
+    .addFlag(CREATE)
     .setAction(() => import("./close.ts"))
     .build(),
 
@@ -85,6 +90,7 @@ export const trickleTasks = [
     .addFlag({ name: "once", description: "One pass (catch up, act), then exit; status 1 if a critical alert was raised" })
     .addOption(DATA_DIR)
     .addOption(CONTRACT)
+    .addFlag(CREATE)
     .setAction(() => import("./watch.ts"))
     .build(),
 ];

@@ -14,6 +14,7 @@ interface WatchArguments extends CommonTaskArguments {
   bumpAfter: number;
   closeWithoutGain: boolean;
   once: boolean;
+  create: boolean;
 }
 
 /** Runs until SIGINT or SIGTERM; the cursor and pending closes live in the payee store, so a restart resumes. */
@@ -24,7 +25,7 @@ export default async function watchTask(args: WatchArguments, hre: HardhatRuntim
     }
     const context = await TaskContext.create(hre, args);
     const payee = await context.wallet("payee");
-    const store = context.openStore("payee");
+    const store = context.openStore("payee", { create: args.create });
     const alerts: WatchtowerAlert[] = [];
     const watchtower = new Watchtower(
       { chain: payee.chain, store, payee: payee.address },
@@ -50,6 +51,12 @@ export default async function watchTask(args: WatchArguments, hre: HardhatRuntim
     });
     const first = await watchtower.start();
     console.log(`[trickle watchtower] caught up to block ${first.toBlock ?? (await watchtower.lastProcessedBlock()) ?? "head"}`);
+    if (watchtower.liveChannels() === 0) {
+      // Loud, on stderr: an empty store usually means the wrong --data-dir, and then nothing is watched.
+      console.error(
+        `[trickle watchtower] WARNING NO_OPEN_CHANNEL: the payee store in ${context.dataDir} holds no open channel, so there is nothing to watch. If the payee has channels, this is the wrong --data-dir.`,
+      );
+    }
     if (!args.once) await signalled;
     await watchtower.stop();
     await store.close();

@@ -2,7 +2,7 @@
 // scripts/deploy.ts, the benchmarks, the demo and the Hardhat tasks.
 import { rm } from "node:fs/promises";
 import path from "node:path";
-import { AbiCoder, getCreate2Address, keccak256, zeroPadValue } from "ethers";
+import { AbiCoder, getCreate2Address, keccak256, zeroPadValue, type Provider } from "ethers";
 import type { NetworkConnection } from "hardhat/types/network";
 import PaymentChannelsModule, { PAYMENT_CHANNELS_SALT } from "../../ignition/modules/PaymentChannels.ts";
 import type { PaymentChannels } from "../../typechain-types/index.ts";
@@ -24,6 +24,31 @@ export interface DeployPaymentChannelsResult {
   transactionHash: string | undefined;
   /** True when the contract already existed at its address and nothing was sent. */
   alreadyDeployed: boolean;
+  /**
+   * The block the contract was created in: where log queries start (deployment.json keeps it). For an
+   * existing deployment it is searched with historical `eth_getCode`; undefined when the node cannot
+   * answer those (not an archive node).
+   */
+  blockNumber: bigint | undefined;
+}
+
+/** The first block at which `address` has code, by bisection over `eth_getCode` at past blocks. */
+export async function findDeploymentBlock(provider: Provider, address: string): Promise<bigint | undefined> {
+  try {
+    let high = BigInt(await provider.getBlockNumber());
+    if ((await provider.getCode(address, high)) === "0x") return undefined;
+    let low = 0n;
+    if ((await provider.getCode(address, low)) !== "0x") return 0n;
+    // Invariant: no code at `low`, code at `high`.
+    while (high - low > 1n) {
+      const middle = (low + high) / 2n;
+      if ((await provider.getCode(address, middle)) === "0x") low = middle;
+      else high = middle;
+    }
+    return high;
+  } catch {
+    return undefined; // the node keeps no historical state
+  }
 }
 
 /** The PaymentChannels init code: the artifact's bytecode (the constructor takes no arguments). */
@@ -74,6 +99,7 @@ export async function deployPaymentChannels(
       gasUsed: 0n,
       transactionHash: undefined,
       alreadyDeployed: true,
+      blockNumber: await findDeploymentBlock(ethers.provider, address),
     };
   }
 
@@ -120,5 +146,6 @@ export async function deployPaymentChannels(
     gasUsed: receipt.gasUsed,
     transactionHash: receipt.hash,
     alreadyDeployed: false,
+    blockNumber: BigInt(receipt.blockNumber),
   };
 }

@@ -29,6 +29,8 @@ export interface ChainReader {
   /** The contract's channel events in `[fromBlock, toBlock]`, in chain order. */
   events(fromBlock: bigint, toBlock: bigint): Promise<ChannelEvent[]>;
   hasCode(address: Address): Promise<boolean>;
+  /** keccak-256 of the runtime code at `address`, undefined when it has none. Used to check a contract signer against a payee's policy; a reader without it has every contract signer refused. */
+  codeHash?(address: Address): Promise<Hex | undefined>;
   /** ERC-1271 `isValidSignature(digest, signature)` of a contract signer; false when it reverts or answers otherwise. */
   isValidErc1271Signature(signer: Address, digest: Hex, signature: Hex): Promise<boolean>;
 }

@@ -1,5 +1,7 @@
 import { ChannelStatus, type Hex } from "../channel.ts";
 import { InvalidArgumentError } from "../errors.ts";
+import { parseHexInto, toHex } from "../crypto/encoding.ts";
+import { keccak256 } from "../crypto/keccak.ts";
 
 /** The contract's `ChannelStatus` (a uint8) as the SDK's enum; an unknown value is a contract mismatch. */
 export function toChannelStatus(value: number | bigint): ChannelStatus {
@@ -18,4 +20,12 @@ export function splitSignature(signature: Hex): { v: number; r: Hex; s: Hex } {
   let v = parseInt(signature.slice(130, 132), 16);
   if (v < 27) v += 27; // some signers return the recovery id (0/1) instead of 27/28
   return { v, r, s };
+}
+
+/** keccak-256 of runtime code as `eth_getCode` returns it (`0x` hex); undefined for an account without code. */
+export function codeHashOf(code: string | undefined): Hex | undefined {
+  if (code === undefined || code === "0x" || code.length % 2 !== 0) return undefined;
+  const bytes = new Uint8Array((code.length - 2) / 2);
+  if (!parseHexInto(code, bytes, 0, bytes.length, false)) return undefined;
+  return toHex(keccak256(bytes));
 }

@@ -7,7 +7,8 @@ import { ETH, type Address, type ChannelConfig, type Hex } from "../channel.ts";
 import { ContractRevertError, InvalidArgumentError } from "../errors.ts";
 import type { ChainWriter, ChannelEvent, TxResult } from "./adapter.ts";
 import { PAYMENT_CHANNELS_ABI } from "./abi.ts";
-import { toChannelStatus } from "./codec.ts";
+import { codeHashOf, toChannelStatus } from "./codec.ts";
+import { checkMaxBlockRange, windowsBackward, windowsForward } from "./windows.ts";
 import { DEFAULT_PERMIT_WINDOW, ERC1271_ABI, ERC1271_MAGIC_VALUE, ERC20_ERRORS_ABI, ERC20_PERMIT_ABI, PERMIT_TYPES } from "./erc20.ts";
 
 export interface EthersChainParameters {
@@ -15,8 +16,10 @@ export interface EthersChainParameters {
   runner: Provider | Signer;
   /** The `PaymentChannels` deployment. */
   contract: Address;
-  /** First block to search for `ChannelOpened` logs (the deployment block); 0 by default. */
+  /** First block to search for `ChannelOpened` logs: the deployment block (deployment.json keeps it); 0 by default. */
   fromBlock?: bigint;
+  /** Most blocks per `eth_getLogs` call; {@link DEFAULT_MAX_BLOCK_RANGE} (1,000) by default. */
+  maxBlockRange?: bigint;
 }
 
 /**
@@ -35,6 +38,7 @@ function isSigner(runner: Provider | Signer): runner is Signer {
 export function ethersChain(params: EthersChainParameters): ChainWriter {
   const { runner, contract } = params;
   const fromBlock = params.fromBlock ?? 0n;
+  const maxBlockRange = checkMaxBlockRange(params.maxBlockRange);
   const channels = connect(contract, runner);
   const provider: Provider | null = isSigner(runner) ? runner.provider : runner;
   if (provider === null) throw new InvalidArgumentError("the ethers signer has no provider");
@@ -98,8 +102,14 @@ export function ethersChain(params: EthersChainParameters): ChainWriter {
       return { deposit, claimed, closesAt, status: toChannelStatus(status) };
     },
     async findChannelConfig(channelId) {
-      const logs = await channels.queryFilter(channels.filters.ChannelOpened(channelId), Number(fromBlock), "latest");
-      const opened = logs[0];
+      // Newest window first: the channels a payee is asked about are mostly recent ones.
+      const head = BigInt(await provider.getBlockNumber());
+      let opened;
+      for (const [from, to] of windowsBackward(fromBlock, head, maxBlockRange)) {
+        // The newest window ends at "latest": a channel opened after the head was read is still found.
+        opened = (await channels.queryFilter(channels.filters.ChannelOpened(channelId), Number(from), to === head ? "latest" : Number(to)))[0];
+        if (opened !== undefined) break;
+      }
       if (opened === undefined) return undefined;
       const a = opened.args;
       return {
@@ -111,8 +121,11 @@ export function ethersChain(params: EthersChainParameters): ChainWriter {
         salt: a.salt as Hex,
       } satisfies ChannelConfig;
     },
-    async events(from, to) {
-      const logs = await provider.getLogs({ address: contract, fromBlock: from, toBlock: to });
+    async events(fromWindow, toWindow) {
+      const logs = [];
+      for (const [from, to] of windowsForward(fromWindow, toWindow, maxBlockRange)) {
+        logs.push(...(await provider.getLogs({ address: contract, fromBlock: from, toBlock: to })));
+      }
       const events: ChannelEvent[] = [];
       for (const log of logs) {
         const parsed = channels.interface.parseLog({ topics: [...log.topics], data: log.data });
@@ -149,6 +162,9 @@ export function ethersChain(params: EthersChainParameters): ChainWriter {
     },
     async hasCode(address) {
       return (await provider.getCode(address)) !== "0x";
+    },
+    async codeHash(address) {
+      return codeHashOf(await provider.getCode(address));
     },
     async isValidErc1271Signature(signerAddress, digest, signature) {
       try {

@@ -13,7 +13,8 @@ import { ContractRevertError, InvalidArgumentError } from "../errors.ts";
 import type { ChainWriter, ChannelEvent, TxResult } from "./adapter.ts";
 import { PAYMENT_CHANNELS_ABI } from "./abi.ts";
 import { DEFAULT_PERMIT_WINDOW, ERC1271_ABI, ERC1271_MAGIC_VALUE, ERC20_ERRORS_ABI, ERC20_PERMIT_ABI, PERMIT_TYPES } from "./erc20.ts";
-import { splitSignature, toChannelStatus } from "./codec.ts";
+import { codeHashOf, splitSignature, toChannelStatus } from "./codec.ts";
+import { checkMaxBlockRange, windowsBackward, windowsForward } from "./windows.ts";
 
 export interface ViemChainParameters {
   publicClient: PublicClient<Transport, Chain | undefined>;
@@ -21,8 +22,10 @@ export interface ViemChainParameters {
   walletClient?: WalletClient<Transport, Chain | undefined, Account>;
   /** The `PaymentChannels` deployment. */
   contract: Address;
-  /** First block to search for `ChannelOpened` logs (the deployment block); 0 by default. */
+  /** First block to search for `ChannelOpened` logs: the deployment block (deployment.json keeps it); 0 by default. */
   fromBlock?: bigint;
+  /** Most blocks per `eth_getLogs` call; {@link DEFAULT_MAX_BLOCK_RANGE} (1,000) by default. */
+  maxBlockRange?: bigint;
 }
 
 type FunctionName = "open" | "openWithPermit" | "topUp" | "claim" | "claimMany" | "close" | "requestClose" | "withdraw";
@@ -31,6 +34,7 @@ type FunctionName = "open" | "openWithPermit" | "topUp" | "claim" | "claimMany" 
 export function viemChain(params: ViemChainParameters): ChainWriter {
   const { publicClient, walletClient, contract } = params;
   const fromBlock = params.fromBlock ?? 0n;
+  const maxBlockRange = checkMaxBlockRange(params.maxBlockRange);
   let chainIdPromise: Promise<bigint> | undefined;
 
   function wallet(): WalletClient<Transport, Chain | undefined, Account> {
@@ -106,22 +110,31 @@ export function viemChain(params: ViemChainParameters): ChainWriter {
       return { deposit, claimed, closesAt: BigInt(closesAt), status: toChannelStatus(status) } satisfies ChannelState;
     },
     async findChannelConfig(channelId) {
-      const logs = await publicClient.getContractEvents({
-        address: contract,
-        abi: PAYMENT_CHANNELS_ABI,
-        eventName: "ChannelOpened",
-        args: { channelId },
-        fromBlock,
-        toBlock: "latest",
-        strict: true,
-      });
-      const opened = logs[0];
-      if (opened === undefined) return undefined;
-      const a = opened.args;
-      return { payer: a.payer, payee: a.payee, token: a.token, signer: a.signer, closeDelay: a.closeDelay, salt: a.salt };
+      // Newest window first: the channels a payee is asked about are mostly recent ones.
+      const head = await publicClient.getBlockNumber({ cacheTime: 0 });
+      for (const [from, to] of windowsBackward(fromBlock, head, maxBlockRange)) {
+        const logs = await publicClient.getContractEvents({
+          address: contract,
+          abi: PAYMENT_CHANNELS_ABI,
+          eventName: "ChannelOpened",
+          args: { channelId },
+          fromBlock: from,
+          // The newest window ends at "latest": a channel opened after the head was read is still found.
+          toBlock: to === head ? "latest" : to,
+          strict: true,
+        });
+        const opened = logs[0];
+        if (opened === undefined) continue;
+        const a = opened.args;
+        return { payer: a.payer, payee: a.payee, token: a.token, signer: a.signer, closeDelay: a.closeDelay, salt: a.salt };
+      }
+      return undefined;
     },
-    async events(from, to) {
-      const logs = await publicClient.getContractEvents({ address: contract, abi: PAYMENT_CHANNELS_ABI, fromBlock: from, toBlock: to, strict: true });
+    async events(fromWindow, toWindow) {
+      const logs = [];
+      for (const [from, to] of windowsForward(fromWindow, toWindow, maxBlockRange)) {
+        logs.push(...(await publicClient.getContractEvents({ address: contract, abi: PAYMENT_CHANNELS_ABI, fromBlock: from, toBlock: to, strict: true })));
+      }
       const events: ChannelEvent[] = [];
       for (const log of logs) {
         const at = { blockNumber: log.blockNumber, logIndex: log.logIndex };
@@ -156,6 +169,9 @@ export function viemChain(params: ViemChainParameters): ChainWriter {
     async hasCode(address) {
       const code = await publicClient.getCode({ address });
       return code !== undefined && code !== "0x";
+    },
+    async codeHash(address) {
+      return codeHashOf(await publicClient.getCode({ address }));
     },
     async isValidErc1271Signature(signer, digest, signature) {
       try {

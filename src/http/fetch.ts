@@ -1,9 +1,17 @@
-// A `fetch` that pays. On a 402 from a Trickle payee it opens a channel to that payee (once, within
-// the budget), signs a voucher for the price and retries once. Later requests to the same origin
-// carry the next voucher from the start, so a paid request costs no extra round trip.
+// A `fetch` that pays. On a 402 from a Trickle payee it checks what the 402 asks for against the
+// user's policy (fetch-policy.ts), opens a channel to that payee (once, within the budget), signs a
+// voucher for the price that 402 named and retries once. Nothing is signed before the request's own
+// price is known, unless the user opts into paying routes at their last quoted price.
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
 import type { TxResult } from "../chain/adapter.ts";
-import { InsufficientFundsError, WrongChainError } from "../errors.ts";
+import {
+  DepositTooHighError,
+  InsufficientFundsError,
+  InvalidArgumentError,
+  OriginBudgetExceededError,
+  PayeeNotServingError,
+  WrongChainError,
+} from "../errors.ts";
 import type { Payer } from "../payer.ts";
 import {
   decodePaymentRequired,
@@ -13,28 +21,30 @@ import {
   TRICKLE_SCHEME,
 } from "./headers.ts";
 import type { PaymentErrorCode, PaymentRequirements } from "./headers.ts";
+import { checkRequirements, resolvePayingFetchPolicy } from "./fetch-policy.ts";
+import type { PayingFetchPolicy, ResolvedPayingFetchPolicy } from "./fetch-policy.ts";
 
-export interface PayingFetchOptions {
+export interface PayingFetchOptions extends PayingFetchPolicy {
   payer: Payer;
-  /**
-   * The most this fetch may lock in deposits, over every channel it opens or tops up, in the
-   * smallest unit of the payees' token. Gas is not counted. Going above it throws
-   * {@link InsufficientFundsError}; nothing is signed or sent then.
-   */
-  budget: bigint;
   /** The fetch to wrap; the global one by default. */
   fetch?: typeof globalThis.fetch;
-  /** A new channel's deposit is `max(minDeposit, price × requestsPerDeposit)`, capped by the budget left. 1000 by default. */
+  /** A new channel's deposit is `max(minDeposit, price × requestsPerDeposit)`, capped by the budget left and `maxDeposit`. 1000 by default. */
   requestsPerDeposit?: bigint;
   /** `closeDelay` of new channels, raised to the payee's `minCloseDelay` when shorter. The payee's minimum by default. */
   closeDelay?: bigint;
-  /** The payer's chain: 402s of payees elsewhere are refused with {@link WrongChainError} before anything is opened. */
-  chain?: { chainId: bigint; contract: Address };
   /**
    * Open channels of this payer to pay from before opening new ones (for instance after a page reload):
    * their deposits count against the budget.
    */
   channels?: ResumedChannel[];
+  /**
+   * Pay a route (method, origin and path) at the price its last 402 quoted, without asking again: one
+   * round trip per paid request instead of two. Opt-in: when the route's price changed or it became
+   * free, the voucher sent is refused or ignored, and the payer has signed up to one quoted price for
+   * nothing. Off by default: every request is sent unpaid first, and only the price its own 402 names
+   * is signed.
+   */
+  reuseQuotedPrices?: boolean;
 }
 
 /** A channel opened earlier, as {@link PayingFetchOptions.channels} takes it. */
@@ -64,6 +74,8 @@ export interface PayingFetchChannel {
 export type PayingFetch = ((input: string | URL | Request, init?: RequestInit) => Promise<Response>) & {
   /** What is left of the budget. */
   budgetLeft(): bigint;
+  /** What the requests to `origin` have signed so far (served or not). */
+  originSpent(origin: string): bigint;
   channels(): PayingFetchChannel[];
 };
 
@@ -86,6 +98,8 @@ interface Route {
 const RETIRING: ReadonlySet<PaymentErrorCode> = new Set(["CHANNEL_CLOSING", "CHANNEL_NOT_OPEN"]);
 /** Refusals a fresh voucher can cure. */
 const RETRYABLE: ReadonlySet<PaymentErrorCode> = new Set(["NOT_INCREASING", "INSUFFICIENT_PAYMENT", "UNKNOWN_CHANNEL"]);
+/** Paid attempts per request: the first payment, and one more after a refusal a fresh voucher can cure. */
+const PAID_ATTEMPTS = 2;
 const ROUTES_KEPT = 1024;
 
 function payeeKey(r: { chainId: bigint; contract: Address; payee: Address; token: Address }): string {
@@ -103,29 +117,44 @@ function requirementsOf(response: Response): PaymentRequirements | undefined {
   }
 }
 
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
 class PayingFetcher {
   readonly #payer: Payer;
   readonly #fetch: typeof globalThis.fetch;
-  readonly #budget: bigint;
+  readonly #policy: ResolvedPayingFetchPolicy;
   readonly #requestsPerDeposit: bigint;
   readonly #closeDelay: bigint | undefined;
-  readonly #chain: { chainId: bigint; contract: Address } | undefined;
+  readonly #reuseQuotedPrices: boolean;
   /** Deposits made or being made. */
   #committed = 0n;
   readonly #entries = new Map<string, Entry>();
   readonly #opening = new Map<string, Promise<Entry>>();
   readonly #retired: Entry[] = [];
-  /** The last price and payee seen per origin + path, and per origin (for paths not seen yet). */
+  /** What each origin's requests signed, served or not. */
+  readonly #spent = new Map<string, bigint>();
+  /** Paid requests in a row each origin left unserved. */
+  readonly #unserved = new Map<string, number>();
+  /** The last price and payee quoted per method + origin + path (only with `reuseQuotedPrices`). */
   readonly #routes = new Map<string, Route>();
 
   constructor(options: PayingFetchOptions) {
-    if (options.budget < 0n) throw new InsufficientFundsError("the budget is negative", { budget: options.budget });
+    if (typeof options.budget === "bigint" && options.budget < 0n) throw new InsufficientFundsError("the budget is negative", { budget: options.budget });
+    this.#policy = resolvePayingFetchPolicy(options);
     this.#payer = options.payer;
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
-    this.#budget = options.budget;
     this.#requestsPerDeposit = options.requestsPerDeposit ?? 1000n;
     this.#closeDelay = options.closeDelay;
-    this.#chain = options.chain && { chainId: options.chain.chainId, contract: options.chain.contract.toLowerCase() as Address };
+    if (this.#closeDelay !== undefined && this.#closeDelay > this.#policy.maxCloseDelay) {
+      throw new InvalidArgumentError("closeDelay is above maxCloseDelay", { closeDelay: this.#closeDelay, maxCloseDelay: this.#policy.maxCloseDelay });
+    }
+    this.#reuseQuotedPrices = options.reuseQuotedPrices ?? false;
     for (const resumed of options.channels ?? []) {
       const key = payeeKey({ chainId: resumed.chainId, contract: resumed.contract, payee: resumed.config.payee, token: resumed.config.token });
       if (this.#entries.has(key)) continue;
@@ -137,7 +166,11 @@ class PayingFetcher {
   }
 
   budgetLeft(): bigint {
-    return this.#budget - this.#committed;
+    return this.#policy.budget - this.#committed;
+  }
+
+  originSpent(origin: string): bigint {
+    return this.#spent.get(new URL(origin).origin) ?? 0n;
   }
 
   channels(): PayingFetchChannel[] {
@@ -154,33 +187,57 @@ class PayingFetcher {
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const request = new Request(input, init);
     const url = new URL(request.url);
-    const route = this.#routes.get(url.origin + url.pathname) ?? this.#routes.get(url.origin);
-    const entry = route && this.#entries.get(route.key);
+    const origin = url.origin;
+    const routeKey = `${request.method} ${origin}${url.pathname}`;
+    const route = this.#reuseQuotedPrices ? this.#routes.get(routeKey) : undefined;
+    const quoted = route && this.#entries.get(route.key);
 
     let paidWith: Entry | undefined;
+    let paidAttempts = 0;
     let response: Response;
-    if (entry !== undefined && route !== undefined) {
-      paidWith = entry;
-      response = await this.#send(request.clone(), await this.#sign(entry, route.price));
+    if (quoted !== undefined && route !== undefined) {
+      this.#checkServing(origin);
+      paidWith = quoted;
+      paidAttempts++;
+      response = await this.#send(request.clone(), await this.#sign(quoted, route.price, origin, undefined));
     } else {
       response = await this.#fetch(request.clone());
     }
-    if (response.status !== 402) return this.#served(response, paidWith);
 
-    const requirements = requirementsOf(response);
-    if (requirements === undefined) return response;
-    this.#remember(url, requirements);
-    const refused = requirements.error;
-    if (refused !== undefined && paidWith !== undefined) {
-      if (RETIRING.has(refused)) this.#retire(paidWith);
-      if (refused === "UNKNOWN_CHANNEL") paidWith.confirmed = false;
+    while (response.status === 402 && paidAttempts < PAID_ATTEMPTS) {
+      const requirements = requirementsOf(response);
+      if (requirements === undefined) break;
+      const refused = requirements.error;
+      if (refused !== undefined && paidWith !== undefined) {
+        if (RETIRING.has(refused)) this.#retire(paidWith);
+        if (refused === "UNKNOWN_CHANNEL") paidWith.confirmed = false;
+      }
+      if (refused !== undefined && !RETRYABLE.has(refused)) break;
+      let payment: string;
+      let payWith: Entry;
+      try {
+        // Everything the 402 asks for is checked against the policy before anything is opened or signed.
+        checkRequirements(this.#policy, origin, requirements);
+        this.#checkServing(origin);
+        payWith = await this.#channelFor(requirements);
+        // After INSUFFICIENT_PAYMENT the payee says what it holds: the new voucher starts there, so the
+        // refused one is superseded rather than paid on top of.
+        const holds = refused === "INSUFFICIENT_PAYMENT" && paidWith === payWith ? requirements.cumulative : undefined;
+        payment = await this.#sign(payWith, requirements.price, origin, holds);
+      } catch (error) {
+        await response.body?.cancel();
+        this.#endPaid(origin, paidWith, false);
+        throw error;
+      }
+      if (this.#reuseQuotedPrices) this.#remember(routeKey, requirements);
+      await response.body?.cancel();
+      paidWith = payWith;
+      paidAttempts++;
+      response = await this.#send(request.clone(), payment);
     }
-    if (refused !== undefined && !RETRYABLE.has(refused)) return response;
-
-    const payWith = await this.#channelFor(requirements);
-    const payment = await this.#sign(payWith, requirements.price);
-    await response.body?.cancel();
-    return this.#served(await this.#send(request, payment), payWith);
+    this.#endPaid(origin, paidWith, response.ok);
+    if (paidWith !== undefined && !response.ok) this.#routes.delete(routeKey); // ask for the price again next time
+    return response;
   }
 
   #send(request: Request, payment: string): Promise<Response> {
@@ -189,17 +246,27 @@ class PayingFetcher {
     return this.#fetch(new Request(request, { headers }));
   }
 
-  #served(response: Response, entry: Entry | undefined): Response {
-    if (entry !== undefined && response.ok) entry.confirmed = true;
-    return response;
+  /** Records how a request that carried a payment ended. */
+  #endPaid(origin: string, entry: Entry | undefined, served: boolean): void {
+    if (entry === undefined) return;
+    if (served) {
+      entry.confirmed = true;
+      this.#unserved.delete(origin);
+    } else {
+      this.#unserved.set(origin, (this.#unserved.get(origin) ?? 0) + 1);
+    }
   }
 
-  #remember(url: URL, requirements: PaymentRequirements): void {
-    const route: Route = { key: payeeKey(requirements), price: requirements.price };
-    for (const key of [url.origin + url.pathname, url.origin]) {
-      this.#routes.delete(key); // re-insert: the map's order is the eviction order
-      this.#routes.set(key, route);
+  #checkServing(origin: string): void {
+    const unserved = this.#unserved.get(origin) ?? 0;
+    if (unserved >= this.#policy.maxUnservedPayments) {
+      throw new PayeeNotServingError(`${origin} left ${unserved} paid requests in a row unserved: the paying fetch pays it no more`, { origin, unserved });
     }
+  }
+
+  #remember(routeKey: string, requirements: PaymentRequirements): void {
+    this.#routes.delete(routeKey); // re-insert: the map's order is the eviction order
+    this.#routes.set(routeKey, { key: payeeKey(requirements), price: requirements.price });
     if (this.#routes.size > ROUTES_KEPT) {
       const oldest = this.#routes.keys().next().value;
       if (oldest !== undefined) this.#routes.delete(oldest);
@@ -227,19 +294,13 @@ class PayingFetcher {
   }
 
   async #open(key: string, requirements: PaymentRequirements): Promise<Entry> {
-    if (this.#chain !== undefined && (requirements.chainId !== this.#chain.chainId || requirements.contract.toLowerCase() !== this.#chain.contract)) {
-      throw new WrongChainError(`the payee takes payments on chain ${requirements.chainId}, contract ${requirements.contract}`, {
-        chainId: requirements.chainId,
-        contract: requirements.contract,
-      });
-    }
-    const wanted = requirements.price * this.#requestsPerDeposit;
-    const deposit = this.#reserve(wanted > requirements.minDeposit ? wanted : requirements.minDeposit, requirements.minDeposit, requirements.price);
+    const floor = max(requirements.minDeposit, requirements.price);
+    const deposit = this.#reserve(max(requirements.price * this.#requestsPerDeposit, floor), floor, this.#policy.maxDeposit);
     const closeDelay = this.#closeDelay === undefined || this.#closeDelay < requirements.minCloseDelay ? requirements.minCloseDelay : this.#closeDelay;
     try {
       const channel = await this.#payer.open({ payee: requirements.payee, token: requirements.token, amount: deposit, closeDelay });
       if (channel.chainId !== requirements.chainId || channel.contract.toLowerCase() !== requirements.contract.toLowerCase()) {
-        // Only possible without the `chain` option; the deposit is the payer's to withdraw.
+        // The policy's chain is not the Payer's: the deposit is the payer's to withdraw.
         throw new WrongChainError(`the payer's chain is not the payee's (chain ${requirements.chainId}, contract ${requirements.contract})`, {
           channelId: channel.channelId,
         });
@@ -265,27 +326,42 @@ class PayingFetcher {
     }
   }
 
-  /** Takes up to `wanted` from the budget, at least `minimum`; throws when the budget cannot. */
-  #reserve(wanted: bigint, minimum: bigint, price: bigint): bigint {
+  /** Takes up to `wanted` from the budget, at least `needed`, at most `ceiling`; throws when it cannot. */
+  #reserve(wanted: bigint, needed: bigint, ceiling: bigint): bigint {
     const left = this.budgetLeft();
-    const floor = minimum > price ? minimum : price;
-    if (left < floor) {
-      throw new InsufficientFundsError(`the budget has ${left} left; the payee needs a deposit of at least ${floor}`, {
-        budgetLeft: left,
-        needed: floor,
-      });
+    if (left < needed) {
+      throw new InsufficientFundsError(`the budget has ${left} left; the payee needs a deposit of at least ${needed}`, { budgetLeft: left, needed });
     }
-    const amount = wanted < left ? wanted : left;
+    if (needed > ceiling) {
+      throw new DepositTooHighError(`a deposit of ${needed} more is needed, above maxDeposit`, { needed, ceiling, maxDeposit: this.#policy.maxDeposit });
+    }
+    const amount = min(min(wanted, left), ceiling);
     this.#committed += amount;
     return amount;
   }
 
-  /** Signs the next voucher of `entry` for `price`, topping the deposit up within the budget. */
-  #sign(entry: Entry, price: bigint): Promise<string> {
+  /**
+   * Signs the next voucher of `entry` for `price`, topping the deposit up within the budget. `holds`
+   * is what the payee says it holds after refusing a voucher of this channel as too small.
+   */
+  #sign(entry: Entry, price: bigint, origin: string, holds: bigint | undefined): Promise<string> {
     const signing = entry.queue.then(async () => {
-      if (entry.signed + price > entry.deposit) await this.#topUp(entry, price);
-      const voucher = await this.#payer.pay(entry.channelId, price);
+      let target = entry.signed + price;
+      if (holds !== undefined && min(holds, entry.signed) + price > entry.signed) target = min(holds, entry.signed) + price;
+      const increment = target - entry.signed;
+      const spent = this.#spent.get(origin) ?? 0n;
+      if (spent + increment > this.#policy.originBudget) {
+        throw new OriginBudgetExceededError(`${origin} has signed ${spent}; ${increment} more is above originBudget ${this.#policy.originBudget}`, {
+          origin,
+          spent,
+          increment,
+          originBudget: this.#policy.originBudget,
+        });
+      }
+      if (target > entry.deposit) await this.#topUp(entry, target, price);
+      const voucher = await this.#payer.payUpTo(entry.channelId, target);
       entry.signed = voucher.amount;
+      this.#spent.set(origin, (this.#spent.get(origin) ?? 0n) + increment);
       return encodePaymentPayload({
         scheme: TRICKLE_SCHEME,
         chainId: entry.chainId,
@@ -304,10 +380,9 @@ class PayingFetcher {
     return signing;
   }
 
-  async #topUp(entry: Entry, price: bigint): Promise<void> {
-    const needed = entry.signed + price - entry.deposit;
-    const wanted = price * this.#requestsPerDeposit;
-    const amount = this.#reserve(wanted > needed ? wanted : needed, needed, price);
+  async #topUp(entry: Entry, target: bigint, price: bigint): Promise<void> {
+    const needed = target - entry.deposit;
+    const amount = this.#reserve(max(price * this.#requestsPerDeposit, needed), needed, this.#policy.maxDeposit - entry.deposit);
     try {
       entry.transactions.push(await this.#payer.topUp(entry.channelId, amount));
       entry.deposit += amount;
@@ -319,7 +394,7 @@ class PayingFetcher {
 }
 
 /**
- * A fetch that pays Trickle payees: `const paidFetch = createPayingFetch({ payer, budget });
+ * A fetch that pays Trickle payees: `const paidFetch = createPayingFetch({ payer, budget, chain: { chainId, contract } });
  * const response = await paidFetch("http://api.example/weather");`. Non-402 responses, and 402s
  * that are not Trickle's, come back untouched; a 402 that a payment cannot cure (the payee refuses
  * the channel) comes back with its `PAYMENT-REQUIRED` header for the caller to read.
@@ -328,6 +403,7 @@ export function createPayingFetch(options: PayingFetchOptions): PayingFetch {
   const fetcher = new PayingFetcher(options);
   return Object.assign((input: string | URL | Request, init?: RequestInit) => fetcher.fetch(input, init), {
     budgetLeft: () => fetcher.budgetLeft(),
+    originSpent: (origin: string) => fetcher.originSpent(origin),
     channels: () => fetcher.channels(),
   });
 }

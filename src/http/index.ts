@@ -8,3 +8,4 @@ export { paymentMiddleware as expressPaymentMiddleware } from "./express.ts";
 export { paymentMiddleware as honoPaymentMiddleware } from "./hono.ts";
 export type { PaymentVariables } from "./hono.ts";
 export * from "./fetch.ts";
+export * from "./fetch-policy.ts";

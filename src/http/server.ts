@@ -8,10 +8,11 @@
 // close delay) and signature checked here before the Payee may read the chain for it; after that the
 // Payee answers from its cache (kept current by events, at most one pull per interval). The gate
 // never sends a transaction.
-import { channelId as computeChannelId, ETH } from "../channel.ts";
+import { channelId as computeChannelId } from "../channel.ts";
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
-import { MalformedVoucherError, TrickleError } from "../errors.ts";
+import { InvalidArgumentError, MalformedVoucherError, TrickleError } from "../errors.ts";
 import type { AcceptReceipt, Payee } from "../payee.ts";
+import type { AcceptancePolicy } from "../policy.ts";
 import type { PayeeStore } from "../store/store.ts";
 import { VoucherVerifier } from "../voucher.ts";
 import type { Voucher } from "../voucher.ts";
@@ -50,13 +51,11 @@ export interface PaymentGateOptions {
   contract: Address;
   /** The payee address channels must name (the account that claims). */
   payTo: Address;
-  /** The channel token; ETH by default. */
+  /** The token the 402 asks for; the first of the Payee's `policy.tokens` by default, and one of them always. */
   token?: Address;
   price: RoutePrice;
   /** Smallest deposit the 402 asks for; 1000 × the price by default. */
   minDeposit?: bigint;
-  /** Shortest `closeDelay` accepted, seconds; 3600 by default (the Payee's default policy). */
-  minCloseDelay?: bigint;
   /** Largest `PAYMENT-SIGNATURE` header accepted; {@link MAX_PAYMENT_HEADER_BYTES} by default. */
   maxHeaderBytes?: number;
 }
@@ -130,15 +129,26 @@ class Refusal extends Error {
 
 export class PaymentGate {
   readonly #options: Required<Omit<PaymentGateOptions, "minDeposit">> & { minDeposit: bigint | undefined };
+  /** The Payee's policy: the gate holds none of its own, so both answer a voucher alike. */
+  readonly #policy: AcceptancePolicy;
   readonly #verifier: VoucherVerifier;
   readonly #ledgers = new Map<Hex, Ledger>();
   readonly #sticky = new Map<Hex, { code: PaymentErrorCode; until: number }>();
 
   constructor(options: PaymentGateOptions) {
+    this.#policy = options.payee.policy;
+    if (lower(options.payTo) !== this.#policy.payee) throw new InvalidArgumentError("payTo is not the Payee's address", { payTo: options.payTo, payee: this.#policy.payee });
+    if (options.token !== undefined && !this.#policy.acceptsToken(options.token)) {
+      throw new InvalidArgumentError("the gate's token is not one the Payee's policy accepts", { token: options.token, tokens: this.#policy.tokens });
+    }
+    // Signatures are checked here synchronously (ECDSA only); a contract signer would need the Payee's
+    // chain call on every path, credit included, so a policy that accepts some is refused outright.
+    if (this.#policy.contractSignerCodeHashes.size > 0) {
+      throw new InvalidArgumentError("the HTTP gate does not take contract (ERC-1271) signers: use a Payee policy without contractSignerCodeHashes");
+    }
     this.#options = {
-      token: ETH,
+      token: this.#policy.tokens[0],
       minDeposit: undefined,
-      minCloseDelay: 3600n,
       maxHeaderBytes: MAX_PAYMENT_HEADER_BYTES,
       ...options,
       contract: lower(options.contract),
@@ -165,7 +175,7 @@ export class PaymentGate {
       token: o.token,
       price,
       minDeposit: o.minDeposit ?? price * 1000n,
-      minCloseDelay: o.minCloseDelay,
+      minCloseDelay: this.#policy.minCloseDelay,
       ...(refusal ?? {}),
     };
   }
@@ -385,11 +395,13 @@ export class PaymentGate {
     }
     if (sent === undefined) throw new Refusal("UNKNOWN_CHANNEL", "unknown channel: send its config with the first payment", id);
     if (computeChannelId(sent) !== id) throw new Refusal("MALFORMED", "config does not hash to the channel id", id);
-    if (lower(sent.payee) !== this.#options.payTo) throw new Refusal("WRONG_PAYEE", `this payee is ${this.#options.payTo}`, id);
-    if (lower(sent.token) !== this.#options.token) throw new Refusal("WRONG_TOKEN", `this payee takes token ${this.#options.token}`, id);
-    if (sent.closeDelay < this.#options.minCloseDelay) {
-      throw new Refusal("CLOSE_DELAY_TOO_SHORT", `closeDelay must be at least ${this.#options.minCloseDelay}`, id);
+    try {
+      this.#policy.checkConfig(id, sent);
+    } catch (error) {
+      throw this.#asRefusal(error, id);
     }
+    // Its prices are in one token: another the policy accepts is not priced here.
+    if (lower(sent.token) !== this.#options.token) throw new Refusal("WRONG_TOKEN", `this gate prices in token ${this.#options.token}`, id);
     return sent;
   }
 

@@ -1,6 +1,6 @@
 // Checks a task makes before it signs or sends anything, so the operator gets the reason in Trickle's
 // terms (UNKNOWN_CHANNEL, NOT_PAYER, CLOSE_DELAY_NOT_ELAPSED, ...) rather than a reverted transaction.
-import { ChannelStatus, type Address, type ChannelConfig, type ChannelState, type Hex } from "../../src/channel.ts";
+import { ChannelStatus, ETH, type Address, type ChannelConfig, type ChannelState, type Hex } from "../../src/channel.ts";
 import type { ChainReader } from "../../src/chain/adapter.ts";
 import {
   ChannelClosingError,
@@ -8,10 +8,21 @@ import {
   CloseDeadlinePassedError,
   CloseDelayNotElapsedError,
   CloseNotRequestedError,
+  InvalidArgumentError,
   NotPayerError,
   UnknownChannelError,
   WrongPayeeError,
 } from "../../src/errors.ts";
+
+/** `--tokens 0x..,0x..`: the Payee's accepted tokens, ETH and the listed ERC-20s; undefined (ETH only) when empty. */
+export function parseTokens(value: string): Address[] | undefined {
+  if (value.trim() === "") return undefined;
+  const list = value.split(",").map((token) => token.trim());
+  if (!list.every((token) => /^0x[0-9a-fA-F]{40}$/.test(token))) {
+    throw new InvalidArgumentError("--tokens is a comma-separated list of token addresses", { tokens: value });
+  }
+  return [ETH, ...(list as Address[])];
+}
 
 export interface OnChainChannel {
   channelId: Hex;

@@ -1,7 +1,7 @@
 // Everything a Trickle task needs from the network it runs on: viem clients over Hardhat's connection,
 // the PaymentChannels deployment (checked to be there, on the chain it was set up for), the keys of the
 // payer, payee and deployer, and the SQLite stores under the data dir.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
@@ -23,7 +23,7 @@ import type { Address, Hex } from "../../src/channel.ts";
 import { PAYMENT_CHANNELS_ABI } from "../../src/chain/abi.ts";
 import type { ChainWriter } from "../../src/chain/adapter.ts";
 import { viemChain } from "../../src/chain/viem.ts";
-import { ContractNotFoundError, MissingKeyError, WrongChainError } from "../../src/errors.ts";
+import { ContractNotFoundError, MissingKeyError, StoreNotFoundError, WrongChainError } from "../../src/errors.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import { configuredKey, KEY_VARIABLES, LOCAL_ACCOUNT_INDEX, type Role } from "./keys.ts";
 import { buildContracts } from "../../scripts/lib/build-contracts.ts";
@@ -37,6 +37,8 @@ const VOUCHER_TYPEHASH = keccak256(toBytes("Voucher(bytes32 channelId,uint256 am
 export interface DeploymentRecord {
   chainId: string;
   contract: Address;
+  /** The block the contract was created in (decimal); log queries start there. Absent when unknown. */
+  blockNumber?: string;
 }
 
 /** Options every task takes. */
@@ -98,9 +100,11 @@ export class TaskContext {
   }
 
   /** Records the deployment in the data dir, so later tasks find it and notice a wrong network. */
-  saveDeployment(contract: Address): void {
+  saveDeployment(contract: Address, blockNumber: bigint | undefined): void {
     mkdirSync(this.dataDir, { recursive: true });
-    const record: DeploymentRecord = { chainId: this.chainId.toString(), contract };
+    const previous = this.#readDeployment();
+    const known = blockNumber ?? (previous?.contract.toLowerCase() === contract.toLowerCase() && previous.blockNumber !== undefined ? BigInt(previous.blockNumber) : undefined);
+    const record: DeploymentRecord = { chainId: this.chainId.toString(), contract, ...(known === undefined ? {} : { blockNumber: known.toString() }) };
     writeFileSync(this.deploymentFile, `${JSON.stringify(record, null, 2)}\n`);
   }
 
@@ -131,6 +135,13 @@ export class TaskContext {
     await this.#assertPaymentChannels(contract);
     this.#contract = contract;
     return contract;
+  }
+
+  /** The deployment block of `contract` from deployment.json, so log queries start there; 0 when unknown. */
+  #fromBlock(contract: Address): bigint {
+    const record = this.#readDeployment();
+    if (record?.blockNumber === undefined || record.contract.toLowerCase() !== contract.toLowerCase()) return 0n;
+    return BigInt(record.blockNumber);
   }
 
   async #deterministicAddress(): Promise<Address> {
@@ -173,17 +184,27 @@ export class TaskContext {
       );
     }
     const walletClient = createWalletClient({ chain: this.viemChainDefinition, transport: custom(this.connection.provider), account });
-    return { role, address: account.address, walletClient, chain: viemChain({ publicClient: this.publicClient, walletClient, contract }) };
+    return { role, address: account.address, walletClient, chain: viemChain({ publicClient: this.publicClient, walletClient, contract, fromBlock: this.#fromBlock(contract) }) };
   }
 
   /** A read-only chain adapter for the deployment. */
   async reader(): Promise<ChainWriter> {
-    return viemChain({ publicClient: this.publicClient, contract: await this.contract() });
+    const contract = await this.contract();
+    return viemChain({ publicClient: this.publicClient, contract, fromBlock: this.#fromBlock(contract) });
   }
 
-  /** The store of `role` under the data dir: `payer.sqlite` (session keys, signed amounts) or `payee.sqlite` (vouchers). */
-  openStore(role: "payer" | "payee"): SqliteStore {
+  /**
+   * The store of `role` under the data dir: `payer.sqlite` (session keys, signed amounts) or `payee.sqlite`
+   * (vouchers). A payee store is only created when `create` says so: a mistyped `--data-dir` must fail,
+   * not start an empty store while the real one, with the vouchers to claim, sits elsewhere.
+   */
+  openStore(role: "payer" | "payee", options: { create?: boolean } = {}): SqliteStore {
+    const file = path.join(this.dataDir, `${role}.sqlite`);
+    if (role === "payee" && options.create !== true && !existsSync(file)) {
+      throw new StoreNotFoundError(`no payee store at ${file}: check --data-dir, or pass --create to start a new one there`, { file });
+    }
+    if (!existsSync(file) && role === "payee") console.log(`Created a new payee store at ${file}`);
     mkdirSync(this.dataDir, { recursive: true });
-    return SqliteStore.open(path.join(this.dataDir, `${role}.sqlite`));
+    return SqliteStore.open(file);
   }
 }

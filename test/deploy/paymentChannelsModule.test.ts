@@ -35,6 +35,10 @@ describe("PaymentChannels Ignition module (create2)", () => {
     expect(again.alreadyDeployed).to.equal(true);
     expect(again.address).to.equal(deployment.address);
     expect(again.transactionHash).to.equal(undefined);
+    // The deployment block, where log queries start: from the receipt, and found again by bisection.
+    const receipt = await connection.ethers.provider.getTransactionReceipt(deployment.transactionHash ?? "");
+    expect(deployment.blockNumber).to.equal(BigInt(receipt?.blockNumber ?? -1));
+    expect(again.blockNumber).to.equal(deployment.blockNumber);
   });
 });
 

@@ -61,7 +61,7 @@ describe("http: paid API end to end", function () {
   }
 
   it("runs the 402 flow from the first request to the payee's close, one round trip per paid request after the first", async () => {
-    const { api, client } = await setUp();
+    const { api, client } = await setUp({}, { reuseQuotedPrices: true });
     const unpaid = await fetch(`${api.url}/paid`);
     expect(await refusalOf(unpaid)).to.equal(undefined);
     const requirements = decodePaymentRequired(unpaid.headers.get(PAYMENT_REQUIRED_HEADER) as string);
@@ -146,7 +146,7 @@ describe("http: paid API end to end", function () {
 
   it("stops at the budget with a typed error and never deposits beyond it", async () => {
     const budget = 12n * PRICE;
-    const { api, client } = await setUp({}, { budget, requestsPerDeposit: 10n });
+    const { api, client } = await setUp({}, { budget, requestsPerDeposit: 10n, maxPrice: PRICE, maxDeposit: budget, originBudget: 2n * budget });
     for (let i = 0; i < 12; i++) {
       const response = await client.paidFetch(`${api.url}/paid`);
       expect(response.status).to.equal(200);

@@ -1,6 +1,7 @@
 // The payee's chain traffic is bounded: known channels cost no call per voucher, unknown ids are remembered,
 // concurrent lookups share one call, lookups of new ids are rate-limited, and state follows the contract's events.
 import { expect } from "chai";
+import { keccak256 } from "ethers";
 import { generatePrivateKey } from "viem/accounts";
 import { channelId, ChannelStatus, ETH, type Hex } from "../../src/channel.ts";
 import { addressOfPrivateKey } from "../../src/payer.ts";
@@ -125,10 +126,11 @@ for (const kind of ADAPTERS) {
       expect(await payee.channelState(salt(31337) as Hex)).to.equal(undefined);
     });
 
-    it("accepts vouchers of an ERC-1271 wallet signer that approves them", async () => {
-      const payee = s.newPayee();
+    it("accepts vouchers of an ERC-1271 wallet signer that approves them, when the policy lists its code", async () => {
       const ownerKey = generatePrivateKey();
       const wallet = await s.d.connection.ethers.deployContract("ERC1271Wallet", [addressOfPrivateKey(ownerKey)]);
+      const codeHash = keccak256(await s.d.connection.ethers.provider.getCode(await wallet.getAddress())) as Hex;
+      const payee = s.newPayee({ policy: { contractSignerCodeHashes: [codeHash] } });
       const config = {
         payer: s.payerAddress,
         payee: s.payeeAddress,

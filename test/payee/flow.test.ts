@@ -29,7 +29,7 @@ for (const kind of ADAPTERS) {
 
     it("token channel: open, pay many, accept, claim, pay more, close; every balance adds up", async () => {
       const { d, payer, payerAddress, payeeAddress } = s;
-      const payee = s.newPayee();
+      const payee = s.newPayee({ policy: { tokens: [d.token] } });
       await d.mint(payerAddress, 10n * USD);
       const payeeStart = await d.balance(payeeAddress, d.token);
       const channel = await payer.open({ payee: payeeAddress, token: d.token, amount: 5n * USD });
@@ -111,7 +111,7 @@ for (const kind of ADAPTERS) {
 
     it("opens with a permit, refuses to sign above the deposit until a top-up, and a top-up is seen by the payee", async () => {
       const { d, payer, payerAddress, payeeAddress } = s;
-      const payee = s.newPayee({ limits: { syncIntervalMs: 0 } });
+      const payee = s.newPayee({ policy: { tokens: [d.token] }, limits: { syncIntervalMs: 0 } });
       await d.mint(payerAddress, 3n * USD);
       const channel = await payer.open({ payee: payeeAddress, token: d.token, amount: 2n * USD, permit: true });
       expect((await d.reader().readChannel(channel.channelId)).deposit).to.equal(2n * USD);

@@ -59,7 +59,13 @@ describe("trickle:* tasks against a hardhat node (the README session)", function
 
     const first = await pay(channelA, "0.05");
     expect(first).to.match(/^[A-Za-z0-9_-]+$/); // the wire encoding, alone on stdout
-    expect((await trickle(["trickle:accept", "--voucher", first])).stdout).to.contain("Accepted 0.05 ETH in total (+0.05 ETH)");
+    // A payee task starts no store unless told: without --create, a data dir with no payee store is refused.
+    const refused = await runTask(node.url, ["trickle:accept", "--voucher", first, "--data-dir", dataDir]);
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.match(/^Error STORE_NOT_FOUND: no payee store at .*payee\.sqlite: check --data-dir, or pass --create/);
+    const accepted = await trickle(["trickle:accept", "--voucher", first, "--create"]);
+    expect(accepted.stdout).to.contain("Created a new payee store at");
+    expect(accepted.stdout).to.contain("Accepted 0.05 ETH in total (+0.05 ETH)");
     expect((await trickle(["trickle:claim", "--channel", channelA])).stdout).to.contain("Claimed 0.05 ETH");
     expect((await trickle(["trickle:accept", "--voucher", await pay(channelA, "0.1")])).stdout).to.contain("Accepted 0.15 ETH in total (+0.1 ETH)");
 
@@ -118,6 +124,22 @@ describe("trickle:* tasks against a hardhat node (the README session)", function
       expect(run.stderr.trim().split("\n"), code).to.have.length(1);
       expect(run.stderr).to.match(new RegExp(`^Error ${code}: `));
     });
+  });
+
+  it("a watchtower on a mistyped data dir refuses to start; on a new empty store it warns that nothing is watched", async () => {
+    const typo = path.join(dataDir, "no-such-dir");
+    const refused = await runTask(node.url, ["trickle:watch", "--once", "--data-dir", typo]);
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.match(/^Error STORE_NOT_FOUND: no payee store at /);
+    expect(refused.stdout).to.not.contain("caught up");
+    const created = await runTask(node.url, ["trickle:watch", "--once", "--create", "--data-dir", typo]);
+    expect(created.code, created.stderr).to.equal(0);
+    expect(created.stdout).to.contain("Created a new payee store at");
+    expect(created.stderr).to.contain("WARNING NO_OPEN_CHANNEL");
+    // The session's payee still has channel B, closing: no warning there.
+    const watched = await runTask(node.url, ["trickle:watch", "--once", "--data-dir", dataDir]);
+    expect(watched.code, watched.stderr).to.equal(0);
+    expect(watched.stderr).to.not.contain("WARNING NO_OPEN_CHANNEL");
   });
 
   it("pays everything back to that payer after the close delay", async () => {
