@@ -5,14 +5,14 @@
  */
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import type { Payer } from "../payer.ts";
 import type { Voucher, VoucherDomain } from "../voucher.ts";
-import type { Counter, CounterSale } from "./counter.ts";
+import type { VoucherSource, Counter, CounterSale } from "./counter.ts";
 import { BadReceiptError } from "./errors.ts";
 import { verifyReceipt, type Receipt } from "./receipt.ts";
 
 export interface BuyerParameters {
-  payer: Payer;
+  /** A `Payer`, or anything that signs vouchers the same way (durably, cumulative). */
+  payer: VoucherSource;
   config: ChannelConfig;
   channelId: Hex;
   counter: Counter;

@@ -5,13 +5,13 @@
  * same transaction as its voucher. Several Sellers in several processes over one store charge each
  * `(payer, key)` once.
  */
-import { channelId as computeChannelId, type Address, type ChannelConfig, type Hex } from "../channel.ts";
+import { channelId as computeChannelId, ChannelStatus, type Address, type ChannelConfig, type Hex } from "../channel.ts";
 import { InvalidArgumentError, NotIncreasingError, UnknownChannelError } from "../errors.ts";
 import type { Payee } from "../payee.ts";
 import type { Voucher, VoucherDomain } from "../voucher.ts";
 import { addressOfPrivateKey } from "../payer.ts";
 import type { Catalog } from "./catalog.ts";
-import { NotEntitledError, PurchaseIdReusedError, RenewalRefusedError } from "./errors.ts";
+import { NotEntitledError, PurchaseIdReusedError, RenewalRefusedError, UnknownItemError, type RenewalBlock } from "./errors.ts";
 import { periodKey, periodsOf, type PeriodQuote, type Plans } from "./plans.ts";
 import { signReceipt, type Receipt, type ReceiptFields } from "./receipt.ts";
 import type { CommerceStore } from "./store.ts";
@@ -170,6 +170,36 @@ export class Seller {
       issuedAt: this.#now(),
     };
     return this.#sell(request.voucher, config, fields, (stored) => stored.item === request.plan);
+  }
+
+  /**
+   * The payee's view, ahead of time, of whether a payer's next period on `plan` can be paid from the
+   * channel that paid the last one: the reason it cannot (`CHANNEL_CLOSING`, `CHANNEL_NOT_OPEN`,
+   * `DEPOSIT_EXHAUSTED`, `PLAN_CHANGED` for a plan no longer offered), or ok with the quote.
+   */
+  async renewalOutlook(payer: Address, plan: string): Promise<{ ok: true; quote: PeriodQuote } | { ok: false; reason: RenewalBlock; details: Record<string, unknown> }> {
+    const plans = this.#requirePlans();
+    const periods = periodsOf(await this.#store.receiptsOf(payer));
+    let quote: PeriodQuote;
+    try {
+      quote = plans.quote(periods, plan, this.#now());
+    } catch (error) {
+      if (error instanceof RenewalRefusedError) return { ok: false, reason: error.reason, details: error.details };
+      if (error instanceof UnknownItemError) return { ok: false, reason: "PLAN_CHANGED", details: { plan } };
+      throw error;
+    }
+    const last = periods.at(-1);
+    if (last === undefined) return { ok: true, quote };
+    const state = await this.#payee.channelState(last.channelId);
+    if (state === undefined || state.status === ChannelStatus.Finished || state.status === ChannelStatus.None) {
+      return { ok: false, reason: "CHANNEL_NOT_OPEN", details: { channelId: last.channelId } };
+    }
+    if (state.status === ChannelStatus.Closing) return { ok: false, reason: "CHANNEL_CLOSING", details: { channelId: last.channelId, closesAt: state.closesAt } };
+    const best = (await this.#store.bestVoucher(last.channelId))?.amount ?? 0n;
+    const credit = await this.#store.credit(last.channelId);
+    const needed = quote.price > credit ? quote.price - credit : 1n;
+    if (best + needed > state.deposit) return { ok: false, reason: "DEPOSIT_EXHAUSTED", details: { deposit: state.deposit, best, needed } };
+    return { ok: true, quote };
   }
 
   /** The tier a payer may use at `at` (default now): the latest-numbered paid period covering `at` decides. */

@@ -10,9 +10,8 @@
 import { ChannelStatus, type Address, type ChannelConfig, type Hex } from "../channel.ts";
 import type { ChainReader } from "../chain/adapter.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import type { Payer } from "../payer.ts";
 import type { Voucher, VoucherDomain } from "../voucher.ts";
-import type { Counter } from "./counter.ts";
+import type { VoucherSource, Counter } from "./counter.ts";
 import { RenewalRefusedError, type RenewalBlock } from "./errors.ts";
 import type { PeriodQuote } from "./plans.ts";
 import { verifyReceipt, type Receipt } from "./receipt.ts";
@@ -27,7 +26,8 @@ export interface SubscriberLimits {
 }
 
 export interface SubscriberParameters {
-  payer: Payer;
+  /** A `Payer`, or anything that signs vouchers the same way (durably, cumulative). */
+  payer: VoucherSource;
   /** Reads the channel's deposit and status, to say ahead of time whether a renewal can happen. */
   chain: ChainReader;
   config: ChannelConfig;
@@ -112,6 +112,15 @@ export class Subscriber {
     return undefined;
   }
 
+  /**
+   * Records the per-period price the subscriber accepted for `plan` (subscribe does it from the first full
+   * quote; after a restart of this side the app sets it again from its own records). A renewal quoted at
+   * another price is refused with PLAN_CHANGED.
+   */
+  agree(plan: string, price: bigint): void {
+    this.#agreed.set(plan, price);
+  }
+
   /** Stops renewing; the payer keeps what it paid for until {@link paidUntil}. */
   cancel(): void {
     this.#cancelled = true;
@@ -162,7 +171,8 @@ export class Subscriber {
     const check = await this.check();
     if (!check.ok) throw new RenewalRefusedError(check.reason, `renewal refused: ${check.reason}`, check.details);
     const plan = this.#plan!;
-    if (first || !this.#agreed.has(plan)) this.#agreed.set(plan, (await this.#fullPrice(plan, check.quote)) ?? check.quote.price);
+    const full = fullPrice(check.quote);
+    if (full !== undefined && (first || !this.#agreed.has(plan))) this.#agreed.set(plan, full);
     const voucher = await this.#p.payer.pay(this.#p.channelId, check.voucherIncrement);
     const sale = await this.#send(voucher, plan, check.quote.sequence);
     verifyReceipt(this.#p.domain, sale.receipt, this.#p.receiptSigner);
@@ -173,11 +183,6 @@ export class Subscriber {
     if (!sale.replayed) this.spent += check.voucherIncrement;
     this.#receipts = [...this.#receipts.filter((r) => r.key !== sale.receipt.key), sale.receipt];
     return sale.receipt;
-  }
-
-  /** The full per-period price of a plan, remembered as the one agreed (upgrades and trials quote less). */
-  async #fullPrice(plan: string, quote: PeriodQuote): Promise<bigint | undefined> {
-    return quote.change === "renewal" || quote.change === "new" || quote.change === "downgrade" ? quote.price : undefined;
   }
 
   async #send(voucher: Voucher, plan: string, sequence: number) {
@@ -194,4 +199,9 @@ export class Subscriber {
     }
     throw last;
   }
+}
+
+/** The full per-period price a quote shows, remembered as the one agreed (upgrades and trials quote less). */
+function fullPrice(quote: PeriodQuote): bigint | undefined {
+  return quote.change === "renewal" || quote.change === "new" || quote.change === "downgrade" ? quote.price : undefined;
 }

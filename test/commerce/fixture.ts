@@ -112,3 +112,23 @@ export function shop(store: CommerceStore, chain = new MemoryChain(), clock = { 
 }
 
 export { ETH };
+
+/** A payer's signing side over a test channel: what `Payer` does (cumulative, refuses above the deposit). */
+export function voucherSource(p: TestPayer, chain: MemoryChain) {
+  let signed = 0n;
+  return {
+    get signed() {
+      return signed;
+    },
+    async pay(id: Hex, increment: bigint): Promise<Voucher> {
+      if (id !== p.channelId) throw new Error("another channel");
+      const state = await chain.readChannel(id);
+      if (signed + increment > state.deposit) throw Object.assign(new Error("above the deposit"), { code: "INSUFFICIENT_FUNDS" });
+      signed += increment;
+      return p.sign(signed);
+    },
+    async channel(id: Hex) {
+      return id === p.channelId ? { signedAmount: signed } : undefined;
+    },
+  };
+}
