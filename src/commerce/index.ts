@@ -17,3 +17,8 @@ export type { RenewalCheck, SubscriberLimits, SubscriberParameters } from "./sub
 export { Buyer } from "./buyer.ts";
 export type { BuyerParameters } from "./buyer.ts";
 export type { Counter, CounterSale } from "./counter.ts";
+export { httpCounter, CommerceRefusedError } from "./client.ts";
+export type { HttpCounterOptions } from "./client.ts";
+export type { VoucherSource } from "./counter.ts";
+export { encodeReceiptHeader, decodeReceiptHeader, voucherToJson, voucherFromJson } from "./wire.ts";
+export { encodePurchaseHeader } from "./purchase-header.ts";

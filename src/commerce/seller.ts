@@ -230,6 +230,20 @@ export class Seller {
     return this.#store.receiptsOf(payer);
   }
 
+  /**
+   * "Restore purchases" for a caller who proves it is the channel's payer by showing the channel's best
+   * voucher, which only the payer (who signed it) and this payee hold. Throws {@link NotEntitledError}.
+   */
+  async restoreWithVoucher(voucher: Voucher): Promise<Receipt[]> {
+    const id = typeof voucher?.channelId === "string" ? (voucher.channelId.toLowerCase() as Hex) : undefined;
+    const best = id === undefined ? undefined : await this.#store.bestVoucher(id);
+    const config = id === undefined ? undefined : await this.#store.channel(id);
+    if (best === undefined || config === undefined || best.amount !== voucher.amount || best.signature !== String(voucher.signature).toLowerCase()) {
+      throw new NotEntitledError("restore needs the channel's latest voucher", { channelId: voucher?.channelId });
+    }
+    return this.#store.receiptsOf(config.payer);
+  }
+
   #requirePlans(): Plans {
     if (this.#plans === undefined) throw new InvalidArgumentError("this seller has no plans");
     return this.#plans;
