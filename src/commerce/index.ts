@@ -22,3 +22,5 @@ export type { HttpCounterOptions } from "./client.ts";
 export type { VoucherSource } from "./counter.ts";
 export { encodeReceiptHeader, decodeReceiptHeader, voucherToJson, voucherFromJson } from "./wire.ts";
 export { encodePurchaseHeader } from "./purchase-header.ts";
+export { exportLedger, ledgerEventsFromChain, ledgerFromStore, ledgerToCsv, ledgerToJson } from "./ledger.ts";
+export type { LedgerEntry, LedgerEntryType, TimedChainEntry } from "./ledger.ts";
