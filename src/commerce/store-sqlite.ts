@@ -69,6 +69,7 @@ export class SqliteCommerceStore extends ChargingStore implements CommerceStore 
   readonly #db: DatabaseSync;
   readonly #s: Record<string, StatementSync>;
   #open = true;
+  #batch: { voucher: StoredVoucher; receipt: Receipt; resolve: (outcome: CommitOutcome) => void; reject: (error: unknown) => void }[] = [];
 
   private constructor(inner: SqliteStore, db: DatabaseSync) {
     super();
@@ -143,25 +144,54 @@ export class SqliteCommerceStore extends ChargingStore implements CommerceStore 
     return row === undefined ? 0n : BigInt(row.credit as string);
   }
 
-  async commitCharge(voucher: StoredVoucher, receipt: Receipt): Promise<CommitOutcome> {
-    const { voucher: v, receipt: r } = checkChargeInput(voucher, receipt);
-    return this.#transaction((): CommitOutcome => {
-      const existing = this.#s.charge.get(r.payer, r.key) as Row | undefined;
-      if (existing !== undefined && existing.status === "charged") return { status: "duplicate", receipt: receiptFromRow(existing) };
-      const bestRow = this.#s.best.get(v.channelId) as Row | undefined;
-      const best = bestRow === undefined ? 0n : decodeUint256(bestRow.amount);
-      if (v.amount <= best) return { status: "not-increasing", best };
-      const credit = this.#creditOf(v.channelId);
-      const available = v.amount - best + credit;
-      if (available < r.price) return { status: "insufficient", available };
-      this.#s.putBest.run(v.channelId, encodeUint256(v.amount), v.signature);
-      this.#s.putCharge.run(
-        r.payer, r.key, r.kind, r.item, r.channelId, r.token, r.price.toString(), r.cumulativeAmount.toString(),
-        r.validFrom, r.validUntil, r.issuedAt, r.signature,
-      );
-      this.#s.putCredit.run(v.channelId, (available - r.price).toString());
-      return { status: "charged", previousAmount: best, credit: available - r.price };
+  /**
+   * Sales submitted in the same turn of the event loop share one transaction (one fsync), as the payee
+   * store's group commit does for vouchers. Each is decided in submission order against what the ones
+   * before it in the batch wrote; if the transaction fails, every sale in it is refused and none written.
+   */
+  commitCharge(voucher: StoredVoucher, receipt: Receipt): Promise<CommitOutcome> {
+    let input: { voucher: StoredVoucher; receipt: Receipt };
+    try {
+      input = checkChargeInput(voucher, receipt);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!this.#open) return Promise.reject(new StoreError("the store is closed"));
+    return new Promise((resolve, reject) => {
+      this.#batch.push({ ...input, resolve, reject });
+      if (this.#batch.length === 1) setImmediate(() => this.#flush());
     });
+  }
+
+  #flush(): void {
+    const batch = this.#batch;
+    this.#batch = [];
+    let outcomes: CommitOutcome[];
+    try {
+      outcomes = this.#transaction(() => batch.map((sale) => this.#decide(sale.voucher, sale.receipt)));
+    } catch (error) {
+      for (const sale of batch) sale.reject(error);
+      return;
+    }
+    batch.forEach((sale, i) => sale.resolve(outcomes[i]!));
+  }
+
+  #decide(v: StoredVoucher, r: Receipt): CommitOutcome {
+    const existing = this.#s.charge.get(r.payer, r.key) as Row | undefined;
+    if (existing !== undefined && existing.status === "charged") return { status: "duplicate", receipt: receiptFromRow(existing) };
+    const bestRow = this.#s.best.get(v.channelId) as Row | undefined;
+    const best = bestRow === undefined ? 0n : decodeUint256(bestRow.amount);
+    if (v.amount <= best) return { status: "not-increasing", best };
+    const credit = this.#creditOf(v.channelId);
+    const available = v.amount - best + credit;
+    if (available < r.price) return { status: "insufficient", available };
+    this.#s.putBest.run(v.channelId, encodeUint256(v.amount), v.signature);
+    this.#s.putCharge.run(
+      r.payer, r.key, r.kind, r.item, r.channelId, r.token, r.price.toString(), r.cumulativeAmount.toString(),
+      r.validFrom, r.validUntil, r.issuedAt, r.signature,
+    );
+    this.#s.putCredit.run(v.channelId, (available - r.price).toString());
+    return { status: "charged", previousAmount: best, credit: available - r.price };
   }
 
   protected savePlainVoucher(voucher: StoredVoucher): Promise<SaveVoucherResult> {
@@ -227,6 +257,8 @@ export class SqliteCommerceStore extends ChargingStore implements CommerceStore 
   }
   async close(): Promise<void> {
     if (!this.#open) return;
+    // Sales already submitted are committed (or refused) before the file is released.
+    while (this.#batch.length > 0) await new Promise((resolve) => setImmediate(resolve));
     this.#open = false;
     await this.#inner.close();
     this.#db.close();
