@@ -123,4 +123,42 @@ describe("commerce crash safety (SQLite)", function () {
     expect(acks).to.be.greaterThan(KILLS);
     console.log(`      ${kills} kills, ${acknowledged.size} purchases acknowledged (${replays} answers were replays) (${context})`);
   });
+
+  it("two payee processes selling the same purchase ids at once charge each id once, with one receipt", async function () {
+    this.timeout(120_000);
+    const sessionKey = generatePrivateKey();
+    const config: ChannelConfig = {
+      payer: privateKeyToAccount(generatePrivateKey()).address,
+      payee: PAYEE,
+      token: USDC.address,
+      signer: privateKeyToAccount(sessionKey).address,
+      closeDelay: 86_400n,
+      salt: `0x${"00".repeat(31)}02`,
+    };
+    const path = join(dir, "shared.sqlite");
+    const planPath = join(dir, "shared-plan.json");
+    const count = 300;
+    writeFileSync(planPath, JSON.stringify({ path, config: { ...config, closeDelay: config.closeDelay.toString() }, sessionKey, count }));
+    await SqliteCommerceStore.open(path).close(); // the schema exists before both start
+    const [a, b] = await Promise.all([runChild([planPath, "0", "1"], {}), runChild([planPath, "0", "2"], {})]);
+    const signatures = new Map<string, Hex>();
+    for (const ack of [...a.acks, ...b.acks]) {
+      const earlier = signatures.get(ack.purchaseId);
+      if (earlier !== undefined) expect(ack.signature, ack.purchaseId).to.equal(earlier);
+      signatures.set(ack.purchaseId, ack.signature);
+    }
+    const store = SqliteCommerceStore.open(path);
+    const receipts = await store.receiptsOf(config.payer);
+    const best = (await store.bestVoucher(channelId(config)))!.amount;
+    const credit = await store.credit(channelId(config));
+    await store.close();
+    expect(new Set(receipts.map((r) => r.key)).size).to.equal(receipts.length);
+    for (const [purchaseId, signature] of signatures) expect(receipts.find((r) => r.key === purchaseId)?.signature, purchaseId).to.equal(signature);
+    expect(receipts.reduce((t, r) => t + r.price, 0n) + credit).to.equal(best);
+    // Both processes answered some purchases the other one made: the uniqueness held across them.
+    const replayedA = a.acks.filter((x) => x.replayed).length;
+    const replayedB = b.acks.filter((x) => x.replayed).length;
+    expect(replayedA + replayedB).to.be.greaterThan(0);
+    console.log(`      ${receipts.length} purchases charged once across two processes (${a.acks.length} + ${b.acks.length} answers, ${replayedA + replayedB} replays)`);
+  });
 });

@@ -108,6 +108,31 @@ describe("commerce subscriptions", function () {
     expect(await codeOf(s.seller.renew({ voucher: p.sign(3n * BASIC), plan: "basic-daily", sequence: 5 }))).to.equal("PERIOD_MISMATCH");
   });
 
+  it("concurrent renewals of one period, with different fresh vouchers, charge it once", async function () {
+    for (const kind of ["memory", "sqlite"] as const) {
+      const dir = mkdtempSync(join(tmpdir(), "trickle-subs-race-"));
+      const local = kind === "memory" ? new MemoryCommerceStore() : SqliteCommerceStore.open(join(dir, "payee.sqlite"));
+      try {
+        const t = shop(local);
+        const p = openChannel(t.chain, 10_000_000n);
+        await t.seller.renew({ voucher: p.sign(BASIC), config: p.config, plan: "basic-daily", sequence: 0 });
+        t.clock.now += DAY;
+        const racers = Array.from({ length: 20 }, (_, i) => t.seller.renew({ voucher: p.sign(2n * BASIC + BigInt(i)), config: p.config, plan: "basic-daily", sequence: 1 }));
+        const results = await Promise.allSettled(racers);
+        const sold = results.filter((r): r is PromiseFulfilledResult<Awaited<(typeof racers)[number]>> => r.status === "fulfilled");
+        for (const r of results) if (r.status === "rejected") expect((r.reason as { code?: string }).code, kind).to.equal("NOT_INCREASING");
+        expect(new Set(sold.map((r) => r.value.receipt.signature)).size, kind).to.equal(1);
+        const receipts = await local.receiptsOf(p.address);
+        expect(receipts.map((r) => r.key), kind).to.deep.equal(["period:0", "period:1"]);
+        const best = (await local.bestVoucher(p.channelId))!.amount;
+        expect(receipts.reduce((x, r) => x + r.price, 0n) + (await local.credit(p.channelId)), kind).to.equal(best);
+      } finally {
+        await local.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
   it("an upgrade mid-period is paid now, less the unused part of the running period; a downgrade starts when it ends", async function () {
     const { p, source, sub } = subscriber(s, 10_000_000n);
     const start = s.clock.now;
