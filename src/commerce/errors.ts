@@ -16,11 +16,6 @@ export class PurchaseIdReusedError extends TrickleError {
   readonly code = "PURCHASE_ID_REUSED";
 }
 
-/** A non-consumable item this payer already owns. */
-export class AlreadyOwnedError extends TrickleError {
-  readonly code = "ALREADY_OWNED";
-}
-
 /** The payer is not entitled to the tier it asked for at this time. */
 export class NotEntitledError extends TrickleError {
   readonly code = "NOT_ENTITLED";

@@ -10,28 +10,19 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { Address } from "../channel.ts";
 import { TrickleError } from "../errors.ts";
-import { NotEntitledError, RenewalRefusedError } from "./errors.ts";
-import { verifyReceipt, type Receipt } from "./receipt.ts";
+import { refusalOf } from "./refusal.ts";
 import type { Entitlement, Sale, Seller } from "./seller.ts";
-import { decodeReceiptHeader, purchaseFromJson, quoteFromJsonRequest, quoteToJson, renewFromJson, saleToJson, voucherFromJson, encodeReceiptHeader } from "./wire.ts";
+import { purchaseFromJson, quoteFromJsonRequest, quoteToJson, renewFromJson, saleToJson, voucherFromJson, encodeReceiptHeader } from "./wire.ts";
 import { receiptToJson } from "./receipt.ts";
 
-/** Request header carrying a period receipt, for routes gated by tier. */
-export const RECEIPT_HEADER = "TRICKLE-RECEIPT";
+import { checkTier, RECEIPT_HEADER } from "./tier.ts";
+
+export { RECEIPT_HEADER };
 /** Request header carrying a purchase (base64url JSON of the purchase body), for {@link withPurchase}. */
 export const PURCHASE_HEADER = "TRICKLE-PURCHASE";
 
 const MAX_BODY = 16 * 1024;
 
-const STATUS: Record<string, number> = {
-  INVALID_ARGUMENT: 400,
-  MALFORMED: 400,
-  BAD_RECEIPT: 400,
-  UNKNOWN_ITEM: 404,
-  PURCHASE_ID_REUSED: 409,
-  ALREADY_OWNED: 409,
-  NOT_ENTITLED: 402,
-};
 
 function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -45,12 +36,8 @@ function sendError(response: ServerResponse, error: unknown, onError: (error: un
     response.destroy();
     return;
   }
-  if (error instanceof TrickleError && error.code !== "STORE") {
-    const body: Record<string, unknown> = { error: error.code, message: error.message };
-    if (error instanceof RenewalRefusedError) body.reason = error.reason;
-    send(response, STATUS[error.code] ?? 402, body);
-    return;
-  }
+  const refusal = refusalOf(error);
+  if (refusal !== undefined) return send(response, refusal.status, refusal.body);
   onError(error);
   send(response, 500, { error: "INTERNAL", message: "the server failed" });
 }
@@ -119,12 +106,12 @@ export function commerceApi(seller: Seller, options: CommerceHttpOptions = {}, n
             return send(response, 404, { error: "NOT_FOUND", message: "no such route" });
         }
       })
-      .catch((error: unknown) => sendError(response, error instanceof RangeError ? new TrickleErrorLike(error.message) : error, onError));
+      .catch((error: unknown) => sendError(response, error instanceof RangeError ? new MalformedRequestError(error.message) : error, onError));
   };
 }
 
-/** A body that is too large is a malformed request, not a server failure. */
-class TrickleErrorLike extends TrickleError {
+/** A request the API cannot read (too large, not JSON, a missing header): the client's fault, not the server's. */
+class MalformedRequestError extends TrickleError {
   readonly code = "MALFORMED";
 }
 
@@ -140,12 +127,8 @@ export function withTier(seller: Seller, tier: string, handler: TierHandler, opt
   const onError = options.onError ?? console.error;
   return (request, response) => {
     (async () => {
-      const value = header(request, RECEIPT_HEADER);
-      if (value === undefined) throw new NotEntitledError(`this route needs tier ${tier}: send a period receipt in ${RECEIPT_HEADER}`, { tier });
-      const receipt: Receipt = decodeReceiptHeader(value);
-      verifyReceipt(seller.domain, receipt, seller.receiptSigner);
-      const entitlement = await seller.requireTier(receipt.payer, tier);
-      await handler(request, response, { ...entitlement, payer: receipt.payer });
+      const entitlement = await checkTier(seller, tier, header(request, RECEIPT_HEADER));
+      await handler(request, response, entitlement);
     })().catch((error: unknown) => sendError(response, error, onError));
   };
 }
@@ -164,13 +147,13 @@ export function withPurchase(seller: Seller, handler: PurchaseHandler, options: 
     (async () => {
       const value = header(request, PURCHASE_HEADER);
       if (value === undefined || value.length > 8192 || !/^[A-Za-z0-9_-]+$/.test(value)) {
-        throw new TrickleErrorLike(`this route is sold per request: send the purchase in ${PURCHASE_HEADER}`);
+        throw new MalformedRequestError(`this route is sold per request: send the purchase in ${PURCHASE_HEADER}`);
       }
       let body: unknown;
       try {
         body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(atob(value.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0))));
       } catch {
-        throw new TrickleErrorLike(`${PURCHASE_HEADER} is not base64url JSON`);
+        throw new MalformedRequestError(`${PURCHASE_HEADER} is not base64url JSON`);
       }
       const sale = await seller.purchase(purchaseFromJson(body));
       response.setHeader(RECEIPT_HEADER, encodeReceiptHeader(sale.receipt));
@@ -189,3 +172,7 @@ export function withPurchase(seller: Seller, handler: PurchaseHandler, options: 
 
 /** Encodes a purchase for the {@link PURCHASE_HEADER} request header. */
 export { encodePurchaseHeader } from "./purchase-header.ts";
+export { checkTier } from "./tier.ts";
+export { tierMiddleware as expressTierMiddleware } from "./express.ts";
+export { tierMiddleware as honoTierMiddleware } from "./hono.ts";
+export type { TierVariables } from "./hono.ts";
