@@ -5,7 +5,8 @@
  *
  * Failed handlers: a request sold through {@link withPurchase} whose handler throws before answering is
  * not charged: its charge is voided and the price credited to the channel (the next voucher on it can be
- * smaller by that much), and the answer (500, `HANDLER_FAILED`) says the credit.
+ * smaller by that much), and the answer (500, `HANDLER_FAILED`) says the credit. A retry of a sale an
+ * earlier request made (`sale.replayed`) keeps its charge if its handler throws: the earlier one ran.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import type { Address } from "../channel.ts";
@@ -160,7 +161,9 @@ export function withPurchase(seller: Seller, handler: PurchaseHandler, options: 
       try {
         await handler(request, response, sale);
       } catch (error) {
-        if (response.headersSent) throw error;
+        // A replayed sale was made by an earlier request whose handler did not throw (it was voided
+        // otherwise): its charge stands, and this failure is answered without voiding it.
+        if (response.headersSent || sale.replayed) throw error;
         const credit = await seller.refund(sale.receipt.payer, sale.receipt.key);
         onError(error);
         response.removeHeader(RECEIPT_HEADER);

@@ -6,7 +6,7 @@
  * `(payer, key)` once.
  */
 import { channelId as computeChannelId, ChannelStatus, type Address, type ChannelConfig, type Hex } from "../channel.ts";
-import { InvalidArgumentError, NotIncreasingError, UnknownChannelError } from "../errors.ts";
+import { InvalidArgumentError, NotIncreasingError, UnknownChannelError, WrongTokenError } from "../errors.ts";
 import type { Payee } from "../payee.ts";
 import type { Voucher, VoucherDomain } from "../voucher.ts";
 import { addressOfPrivateKey } from "../payer.ts";
@@ -106,7 +106,7 @@ export class Seller {
     if (typeof request.purchaseId !== "string" || !PURCHASE_ID.test(request.purchaseId) || request.purchaseId.startsWith("period:")) {
       throw new InvalidArgumentError("a purchase id is 1 to 128 printable ASCII characters, not starting with period:", { purchaseId: request.purchaseId });
     }
-    const config = await this.#config(request.voucher, request.config);
+    const config = await this.#config(request.voucher, request.config, this.#catalog.token.address);
     const key = item.kind === "non-consumable" ? `item:${item.id}` : request.purchaseId;
     const fields: ReceiptFields = {
       kind: "purchase",
@@ -143,7 +143,7 @@ export class Seller {
   async renew(request: RenewRequest): Promise<Sale> {
     const plans = this.#requirePlans();
     plans.plan(request.plan);
-    const config = await this.#config(request.voucher, request.config);
+    const config = await this.#config(request.voucher, request.config, plans.token.address);
     const payer = config.payer.toLowerCase() as Address;
     if (!Number.isSafeInteger(request.sequence) || request.sequence < 0) throw new InvalidArgumentError("sequence must be a non-negative integer", { sequence: request.sequence });
     const periods = periodsOf(await this.#store.receiptsOf(payer));
@@ -249,7 +249,16 @@ export class Seller {
     return this.#plans;
   }
 
-  async #config(voucher: Voucher, given: ChannelConfig | undefined): Promise<ChannelConfig> {
+  /** The voucher's channel config, which must be in the token the prices are in: 0.99 USDC is not 990000 wei. */
+  async #config(voucher: Voucher, given: ChannelConfig | undefined, token: Address): Promise<ChannelConfig> {
+    const config = await this.#configOf(voucher, given);
+    if (config.token.toLowerCase() !== token.toLowerCase()) {
+      throw new WrongTokenError(`prices are in token ${token}, the channel is in ${config.token}`, { channelId: voucher.channelId, token: config.token, expected: token });
+    }
+    return config;
+  }
+
+  async #configOf(voucher: Voucher, given: ChannelConfig | undefined): Promise<ChannelConfig> {
     if (typeof voucher !== "object" || voucher === null || typeof voucher.channelId !== "string") {
       throw new InvalidArgumentError("a sale needs a voucher", { voucher });
     }

@@ -113,6 +113,10 @@ describe("commerce over HTTP", function () {
     expect(await retry.text()).to.equal("100 coins, again");
     expect((await store.receiptsOf(p.address)).map((r) => r.key)).to.deep.equal(["b"]);
     expect(await store.credit(p.channelId)).to.equal(1n);
+    // A retry of a sale that was delivered, whose handler now fails: the earlier delivery stands, still charged.
+    failNext = true;
+    expect((await buy(990_001n, "b")).status).to.equal(500);
+    expect((await store.receiptsOf(p.address)).map((r) => r.key)).to.deep.equal(["b"]);
     expect((await fetch(`${url}/coins`)).status).to.equal(400);
   });
 

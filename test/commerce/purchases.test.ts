@@ -88,6 +88,11 @@ for (const kind of KINDS) {
       expect(await codeOf(s.seller.purchase({ voucher: p.sign(2_000_000n), config: p.config, item: "nothing", purchaseId: "order-3" }))).to.equal("UNKNOWN_ITEM");
       expect(await codeOf(s.seller.purchase({ voucher: p.sign(2_000_000n), config: p.config, item: "gems-10", purchaseId: "" }))).to.equal("INVALID_ARGUMENT");
       expect(await codeOf(s.seller.purchase({ voucher: p.sign(20_000_000n), config: p.config, item: "gems-10", purchaseId: "order-4" }))).to.equal("EXCEEDS_DEPOSIT");
+      // A channel in another token: 0.25 USDC is not 250000 wei.
+      const ether = openChannel(s.chain, 10n ** 18n, "0x0000000000000000000000000000000000000000");
+      expect(await codeOf(s.seller.purchase({ voucher: ether.sign(250_000n), config: ether.config, item: "gems-10", purchaseId: "order-6" }))).to.equal("WRONG_TOKEN");
+      expect(await codeOf(s.seller.renew({ voucher: ether.sign(250_000n), config: ether.config, plan: "basic-daily", sequence: 0 }))).to.equal("WRONG_TOKEN");
+      expect(await opened.store.bestVoucher(ether.channelId)).to.equal(undefined);
       const other = openChannel(s.chain, 10_000_000n);
       const forged = { ...p.sign(3_000_000n), signature: other.sign(3_000_000n).signature };
       expect(await codeOf(s.seller.purchase({ voucher: forged, config: p.config, item: "gems-10", purchaseId: "order-5" }))).to.equal("BAD_SIGNATURE");
