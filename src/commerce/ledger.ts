@@ -19,7 +19,7 @@ export interface LedgerEntry {
   payer: string;
   item: string;
   key: string;
-  /** Token base units: the price of a sale, the voucher's cumulative amount, or what the chain paid out. */
+  /** Token base units: a sale's price, a voucher's cumulative amount, a claim's or close's cumulative claimed amount, a withdrawal's refund. */
   amount: bigint;
   token: string;
   /** The receipt or voucher signature, or the block number of a chain entry. */

@@ -8,7 +8,7 @@
 import { channelId as computeChannelId, ChannelStatus, type Address, type ChannelConfig, type Hex } from "../channel.ts";
 import { InvalidArgumentError, NotIncreasingError, UnknownChannelError, WrongTokenError } from "../errors.ts";
 import type { Payee } from "../payee.ts";
-import type { Voucher, VoucherDomain } from "../voucher.ts";
+import { verifyVoucher, type Voucher, type VoucherDomain } from "../voucher.ts";
 import { addressOfPrivateKey } from "../payer.ts";
 import type { Catalog } from "./catalog.ts";
 import { NotEntitledError, PurchaseIdReusedError, RenewalRefusedError, UnknownItemError, type RenewalBlock } from "./errors.ts";
@@ -149,6 +149,7 @@ export class Seller {
     const periods = periodsOf(await this.#store.receiptsOf(payer));
     if (request.sequence < periods.length) {
       const paid = periods[request.sequence]!;
+      await this.#authenticate(request.voucher, config);
       if (paid.item !== request.plan) throw new PurchaseIdReusedError(`period ${request.sequence} was paid on plan ${paid.item}`, { sequence: request.sequence });
       return { receipt: paid, replayed: true, credit: await this.#store.credit(paid.channelId) };
     }
@@ -277,9 +278,26 @@ export class Seller {
     return stored;
   }
 
+  /**
+   * A replay hands out a stored receipt without storing the voucher, so the voucher must still prove that
+   * the caller holds the channel's signing key: channel ids are public (the chain logs them), and a receipt
+   * identifies its payer to tier-gated routes. An ECDSA signature is checked here; a contract (ERC-1271)
+   * signer's voucher is taken only when it is the stored best one.
+   */
+  async #authenticate(voucher: Voucher, config: ChannelConfig): Promise<void> {
+    try {
+      verifyVoucher(this.#domain, voucher, config.signer);
+    } catch (error) {
+      const best = await this.#store.bestVoucher(voucher.channelId.toLowerCase() as Hex);
+      if (best !== undefined && best.amount === voucher.amount && best.signature === String(voucher.signature).toLowerCase()) return;
+      throw error;
+    }
+  }
+
   /** Signs the receipt, then lets the Payee check the voucher and the store commit both, once. */
   async #sell(voucher: Voucher, config: ChannelConfig, fields: ReceiptFields, sameSale: (stored: Receipt) => boolean): Promise<Sale> {
     const replay = async (stored: Receipt): Promise<Sale> => {
+      await this.#authenticate(voucher, config);
       if (!sameSale(stored)) throw new PurchaseIdReusedError(`${stored.key} was already sold as ${stored.item} for ${stored.price}`, { key: stored.key });
       return { receipt: stored, replayed: true, credit: await this.#store.credit(stored.channelId) };
     };

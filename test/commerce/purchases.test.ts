@@ -77,6 +77,11 @@ for (const kind of KINDS) {
       expect(same.receipt).to.deep.equal(first.receipt);
       expect(fresh.receipt).to.deep.equal(first.receipt);
       expect(same.replayed && fresh.replayed).to.equal(true);
+      // Channel ids are public: a caller without the channel's key gets no receipt, nor a forged-amount twin.
+      const stranger = openChannel(s.chain, 1n);
+      const forged = { ...p.sign(990_000n), signature: stranger.sign(990_000n).signature };
+      expect(await codeOf(s.seller.purchase({ voucher: forged, config: p.config, item: "coins-100", purchaseId: "order-1" }))).to.equal("BAD_SIGNATURE");
+      expect(await codeOf(s.seller.purchase({ voucher: { ...forged, signature: "0x12" }, config: p.config, item: "coins-100", purchaseId: "order-1" }))).to.equal("MALFORMED");
       expect(await ledger(opened.store, p)).to.deep.include({ best: 990_000n, sum: 990_000n });
     });
 

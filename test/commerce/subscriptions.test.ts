@@ -106,6 +106,8 @@ describe("commerce subscriptions", function () {
     expect(again.replayed).to.equal(true);
     expect((await store.bestVoucher(p.channelId))?.amount).to.equal(2n * BASIC);
     expect(await codeOf(s.seller.renew({ voucher: p.sign(3n * BASIC), plan: "basic-daily", sequence: 5 }))).to.equal("PERIOD_MISMATCH");
+    const stranger = openChannel(s.chain, 1n);
+    expect(await codeOf(s.seller.renew({ voucher: { ...p.sign(1n), signature: stranger.sign(1n).signature }, plan: "basic-daily", sequence: 0 }))).to.equal("BAD_SIGNATURE");
   });
 
   it("concurrent renewals of one period, with different fresh vouchers, charge it once", async function () {
