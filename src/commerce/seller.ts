@@ -103,8 +103,9 @@ export class Seller {
   async purchase(request: PurchaseRequest): Promise<Sale> {
     if (this.#catalog === undefined) throw new InvalidArgumentError("this seller has no catalog");
     const item = this.#catalog.item(request.item);
-    if (typeof request.purchaseId !== "string" || !PURCHASE_ID.test(request.purchaseId) || request.purchaseId.startsWith("period:")) {
-      throw new InvalidArgumentError("a purchase id is 1 to 128 printable ASCII characters, not starting with period:", { purchaseId: request.purchaseId });
+    // `period:` and `item:` keys are the seller's own (periods, non-consumables): an app id cannot take one.
+    if (typeof request.purchaseId !== "string" || !PURCHASE_ID.test(request.purchaseId) || /^(period|item):/.test(request.purchaseId)) {
+      throw new InvalidArgumentError("a purchase id is 1 to 128 printable ASCII characters, not starting with period: or item:", { purchaseId: request.purchaseId });
     }
     const config = await this.#config(request.voucher, request.config, this.#catalog.token.address);
     const key = item.kind === "non-consumable" ? `item:${item.id}` : request.purchaseId;

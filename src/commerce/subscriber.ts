@@ -13,7 +13,7 @@ import { InvalidArgumentError } from "../errors.ts";
 import type { Voucher, VoucherDomain } from "../voucher.ts";
 import type { VoucherSource, Counter } from "./counter.ts";
 import { RenewalRefusedError, type RenewalBlock } from "./errors.ts";
-import type { PeriodQuote } from "./plans.ts";
+import { periodsOf, type PeriodQuote } from "./plans.ts";
 import { verifyReceipt, type Receipt } from "./receipt.ts";
 
 export interface SubscriberLimits {
@@ -89,7 +89,7 @@ export class Subscriber {
   restore(receipts: readonly Receipt[], plan?: string): void {
     const periods = receipts.filter((r) => r.kind === "period");
     for (const r of periods) verifyReceipt(this.#p.domain, r, this.#p.receiptSigner);
-    this.#receipts = [...periods].sort((a, b) => Number(a.key.slice(7)) - Number(b.key.slice(7)));
+    this.#receipts = periodsOf(periods);
     this.#plan = plan ?? this.#receipts.at(-1)?.item;
   }
 

@@ -92,6 +92,9 @@ for (const kind of KINDS) {
       expect(await codeOf(s.seller.purchase({ voucher: p.sign(1_000_000n), config: p.config, item: "gems-10", purchaseId: "order-2" }))).to.equal("INSUFFICIENT_PAYMENT");
       expect(await codeOf(s.seller.purchase({ voucher: p.sign(2_000_000n), config: p.config, item: "nothing", purchaseId: "order-3" }))).to.equal("UNKNOWN_ITEM");
       expect(await codeOf(s.seller.purchase({ voucher: p.sign(2_000_000n), config: p.config, item: "gems-10", purchaseId: "" }))).to.equal("INVALID_ARGUMENT");
+      for (const purchaseId of ["item:no-ads", "period:0", "a b", "x".repeat(129)]) {
+        expect(await codeOf(s.seller.purchase({ voucher: p.sign(2_000_000n), config: p.config, item: "gems-10", purchaseId })), purchaseId).to.equal("INVALID_ARGUMENT");
+      }
       expect(await codeOf(s.seller.purchase({ voucher: p.sign(20_000_000n), config: p.config, item: "gems-10", purchaseId: "order-4" }))).to.equal("EXCEEDS_DEPOSIT");
       // A channel in another token: 0.25 USDC is not 250000 wei.
       const ether = openChannel(s.chain, 10n ** 18n, "0x0000000000000000000000000000000000000000");
