@@ -15,3 +15,4 @@ export type { PayeeStore, PayerStore, PayerChannelRecord, SaveVoucherResult, Sto
 export { isChainWriter } from "./chain/adapter.ts";
 export type { ChainReader, ChainWriter, ChannelEvent, TxResult } from "./chain/adapter.ts";
 export { PAYMENT_CHANNELS_ABI } from "./chain/abi.ts";
+export * from "./units.ts";

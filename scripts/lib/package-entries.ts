@@ -31,6 +31,9 @@ export const PACKAGE_ENTRIES: readonly PackageEntry[] = [
   { subpath: "./http", source: "src/http/index.ts", browserSafe: false, exports: ["paymentGate", "PaymentGate", "createPayingFetch", "withPayment"] },
   { subpath: "./watchtower", source: "src/exports/watchtower.ts", browserSafe: false, exports: ["Watchtower", "watch", "feeBumpingSender"] },
   { subpath: "./abi", source: "src/chain/abi.ts", browserSafe: true, exports: ["PAYMENT_CHANNELS_ABI"] },
+  { subpath: "./commerce", source: "src/commerce/index.ts", browserSafe: true, exports: ["Seller", "Subscriber", "Buyer", "Plans", "Catalog", "MemoryCommerceStore", "exportLedger"] },
+  { subpath: "./commerce/sqlite", source: "src/commerce/store-sqlite.ts", browserSafe: false, exports: ["SqliteCommerceStore"] },
+  { subpath: "./commerce/http", source: "src/commerce/http.ts", browserSafe: false, exports: ["commerceApi", "withTier", "withPurchase"] },
   { subpath: "./typechain", source: "src/chain/typechain/index.ts", browserSafe: false, exports: ["PaymentChannels__factory"] },
 ];
 

@@ -1,0 +1,46 @@
+// `trickle/commerce` loads in plain Node without Hardhat and resolves no Node built-in module, so a
+// browser bundle of the payer's side needs no polyfill; the Node-only parts have their own entry points.
+import { expect } from "chai";
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+const root = new URL("../../", import.meta.url);
+
+const probe = (entry: string) => `
+import { registerHooks } from "node:module";
+const resolved = [];
+registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); resolved.push(r.url.startsWith("node:") ? r.url + " from " + context.parentURL : r.url); return r; } });
+const m = await import(${JSON.stringify(entry)});
+console.log(JSON.stringify({ exports: Object.keys(m), resolved }));
+`;
+
+async function load(entry: string): Promise<{ exports: string[]; resolved: string[] }> {
+  const { stdout } = await run(process.execPath, ["--input-type=module", "--no-warnings", "-e", probe(entry)], { cwd: root });
+  return JSON.parse(stdout.trim().split("\n").at(-1)!) as { exports: string[]; resolved: string[] };
+}
+
+describe("trickle/commerce entry points", function () {
+  this.timeout(60_000);
+
+  it("are declared in package.json", async function () {
+    const pkg = JSON.parse(await readFile(new URL("package.json", root), "utf8")) as { exports: Record<string, string>; scripts: Record<string, string> };
+    expect(pkg.exports).to.include({ "./commerce": "./src/commerce/index.ts", "./commerce/sqlite": "./src/commerce/store-sqlite.ts", "./commerce/http": "./src/commerce/http.ts" });
+    expect(Object.keys(pkg.scripts)).to.include.members(["demo:subscription", "demo:store", "bench:commerce"]);
+  });
+
+  it("trickle/commerce loads without Hardhat and without any node: module", async function () {
+    const { exports, resolved } = await load("trickle/commerce");
+    expect(exports).to.include.members(["Seller", "Subscriber", "Buyer", "Plans", "Catalog", "verifyReceipt", "signReceipt", "MemoryCommerceStore", "httpCounter", "exportLedger", "RenewalRefusedError"]);
+    // The SDK's own modules import no built-in; in Node, the native secp256k1 loader (reached at run time
+    // through process.getBuiltinModule, absent in browsers, where @noble/curves is used) does.
+    expect(resolved.filter((url) => url.startsWith("node:") && url.includes("/src/"))).to.deep.equal([]);
+    expect(resolved.filter((url) => /\/node_modules\/(hardhat|@nomicfoundation|ethers)\/|\/typechain-types\//.test(url))).to.deep.equal([]);
+  });
+
+  it("trickle/commerce/sqlite and trickle/commerce/http load in plain node", async function () {
+    expect((await load("trickle/commerce/sqlite")).exports).to.include("SqliteCommerceStore");
+    expect((await load("trickle/commerce/http")).exports).to.include.members(["commerceApi", "withTier", "withPurchase"]);
+  });
+});
