@@ -180,7 +180,6 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
     chainId: options.chainId,
     contract: options.contract,
     payTo: account.address,
-    minCloseDelay,
     price: (request) => {
       const match = /^\/api\/articles\/(\d+)$/.exec(request.url.split("?")[0]);
       return match !== null && byId.get(Number(match[1]))?.paid === true ? articlePrice : undefined;

@@ -10,7 +10,7 @@ import { ChannelStatus, ETH, type Address, type ChannelState, type Hex } from ".
 import type { ChainWriter, TxResult } from "../chain/adapter.ts";
 import { viemChain } from "../chain/viem.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import { createPayingFetch, type PayingFetch } from "../http/fetch.ts";
+import { createPayingFetch, type PayingFetch, type PayingFetchOptions } from "../http/fetch.ts";
 import { Payer, type PayerChannel } from "../payer.ts";
 import type { PayerChannelRecord, PayerStore } from "../store/store.ts";
 import type { Voucher } from "../voucher.ts";
@@ -243,14 +243,13 @@ export class BrowserWallet {
   /**
    * A paying `fetch` (see `trickle/http`) that pays from this wallet's open channels first, so a reloaded
    * page goes on paying without a new deposit; it opens a channel (one prompt) only for a payee it has none
-   * with. `budget` bounds the deposits of channels it opens or tops up.
+   * with. `options` is the paying fetch's policy (budget, price cap, allowed payees, ...): `budget` bounds the deposits of channels it opens or tops up.
    */
-  async payingFetch(options: { budget: bigint; fetch?: typeof globalThis.fetch }): Promise<PayingFetch> {
+  async payingFetch(options: Omit<PayingFetchOptions, "payer" | "chain" | "channels">): Promise<PayingFetch> {
     const open = (await this.channels()).filter((c) => c.state.status === ChannelStatus.Open);
     return createPayingFetch({
+      ...options,
       payer: this.payer,
-      budget: options.budget,
-      fetch: options.fetch,
       chain: { chainId: this.chainId, contract: this.contract },
       channels: open.map(({ record, state }) => ({
         channelId: record.channelId,
