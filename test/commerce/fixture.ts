@@ -98,7 +98,7 @@ export interface Shop {
 }
 
 export function shop(store: CommerceStore, chain = new MemoryChain(), clock = { now: 1_800_000_000n }): Shop {
-  const payee = new Payee({ chain, store, payee: PAYEE, limits: { syncIntervalMs: 60_000, lookupBurst: 100_000, lookupsPerSecond: 100_000 } });
+  const payee = new Payee({ chain, store, payee: PAYEE, policy: { tokens: [USDC.address] }, limits: { syncIntervalMs: 60_000, lookupBurst: 100_000, lookupsPerSecond: 100_000 } });
   const seller = new Seller({
     payee,
     store,
