@@ -124,7 +124,7 @@ async function runWorker(data: WorkerData): Promise<void> {
     import("../src/payee.ts"),
     import("../src/store/sqlite.ts"),
   ]);
-  const store = SqliteStore.open(data.storePath);
+  const store = SqliteStore.open(data.storePath).forDeployment({ chainId: BigInt(data.chainId), contract: data.contract });
   const chain = remoteChain(data.chainPort, data.contract);
   const payee = new Payee({ chain, store, payee: data.payee });
   const gate = paymentGate({
