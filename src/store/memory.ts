@@ -6,8 +6,8 @@ import { StoreError } from "../errors.ts";
 import { applyBatch } from "./batch.ts";
 import type { StoreTables, WriteOp } from "./batch.ts";
 import { GroupCommit } from "./group-commit.ts";
-import type { PayeeStore, PayerChannelRecord, PayerStore, SaveVoucherResult, StoredVoucher } from "./store.ts";
-import { checkChannelId, checkConfig, checkMetaKey, checkMetaValue, checkPayerRecord, checkSignature, checkUint, checkVoucher, configId } from "./validate.ts";
+import type { ChannelLedger, ChargeResult, PayeeStore, PayerChannelRecord, PayerStore, SaveVoucherResult, StoredVoucher } from "./store.ts";
+import { checkChannelId, checkConfig, checkPrice, checkMetaKey, checkMetaValue, checkPayerRecord, checkSignature, checkUint, checkVoucher, configId } from "./validate.ts";
 
 function copyRecord(record: PayerChannelRecord): PayerChannelRecord {
   return { ...record, config: { ...record.config } };
@@ -16,6 +16,7 @@ function copyRecord(record: PayerChannelRecord): PayerChannelRecord {
 export class MemoryStore implements PayeeStore, PayerStore {
   readonly #best = new Map<Hex, StoredVoucher>();
   readonly #payeeChannels = new Map<Hex, ChannelConfig>();
+  readonly #ledgers = new Map<Hex, ChannelLedger>();
   readonly #meta = new Map<string, string>();
   readonly #payerChannels = new Map<Hex, PayerChannelRecord>();
   readonly #writes: GroupCommit;
@@ -41,6 +42,11 @@ export class MemoryStore implements PayeeStore, PayerStore {
     const tables: StoreTables = {
       bestAmount: (id) => this.#best.get(id)?.amount,
       putBest: (voucher) => put(this.#best, voucher.channelId, { ...voucher }),
+      ledger: (id) => {
+        const ledger = this.#ledgers.get(id);
+        return ledger && { ...ledger, used: [...ledger.used] };
+      },
+      putLedger: (id, ledger) => put(this.#ledgers, id, { ...ledger, used: [...ledger.used] }),
       putPayeeChannel: (id, config) => {
         if (!this.#payeeChannels.has(id)) put(this.#payeeChannels, id, { ...config });
       },
@@ -61,8 +67,20 @@ export class MemoryStore implements PayeeStore, PayerStore {
 
   async saveVoucherIfHigher(voucher: StoredVoucher): Promise<SaveVoucherResult> {
     const result = await this.#writes.submit({ kind: "voucher", voucher: checkVoucher(voucher) });
-    if (!result) throw new StoreError("no result for a voucher save");
+    if (!result || !("stored" in result) || "charged" in result) throw new StoreError("no result for a voucher save");
     return result;
+  }
+
+  async chargeVoucher(voucher: StoredVoucher, price: bigint): Promise<ChargeResult> {
+    const op = { kind: "charge", voucher: checkVoucher(voucher), price: checkPrice(price) } as const;
+    const result = await this.#writes.submit(op);
+    if (!result || !("charged" in result)) throw new StoreError("no result for a charge");
+    return result;
+  }
+
+  async chargeLedger(channelId: Hex): Promise<ChannelLedger | undefined> {
+    const ledger = this.#ledgers.get(checkChannelId(channelId));
+    return ledger && { ...ledger, used: [...ledger.used] };
   }
 
   async bestVoucher(channelId: Hex): Promise<StoredVoucher | undefined> {

@@ -9,11 +9,11 @@ import { StoreError } from "../errors.ts";
 import { applyBatch } from "./batch.ts";
 import type { OpOutcome, StoreTables, WriteOp } from "./batch.ts";
 import { GroupCommit } from "./group-commit.ts";
-import type { PayeeStore, PayerChannelRecord, PayerStore, SaveVoucherResult, StoredVoucher } from "./store.ts";
-import { checkChannelId, checkConfig, checkMetaKey, checkMetaValue, checkPayerRecord, checkSignature, checkUint, checkVoucher, configId } from "./validate.ts";
+import type { ChannelLedger, ChargeResult, PayeeStore, PayerChannelRecord, PayerStore, SaveVoucherResult, StoredVoucher } from "./store.ts";
+import { checkChannelId, checkConfig, checkPrice, checkMetaKey, checkMetaValue, checkPayerRecord, checkSignature, checkUint, checkVoucher, configId } from "./validate.ts";
 
 /** The schema this code reads and writes; older files are migrated on open, newer ones refused. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 // Amounts are uint256 stored as 32-byte big-endian BLOBs: SQLite compares BLOBs with memcmp, so for
 // equal lengths byte order is numeric order (decimal TEXT would compare "9" above "10").
@@ -50,6 +50,18 @@ CREATE TABLE payer_channels (
 CREATE TABLE meta (
   key   TEXT NOT NULL PRIMARY KEY,
   value TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
+// Version 2: the charge ledger (what the HTTP gate served per channel), shared by every process that
+// opens the file. Used amounts are a short comma-separated decimal list: under in-order traffic it is
+// empty (see applyCharge), so the row stays small.
+const SCHEMA_V2 = `
+CREATE TABLE payee_ledgers (
+  channel_id TEXT NOT NULL PRIMARY KEY CHECK (length(channel_id) = 66),
+  served     BLOB NOT NULL CHECK (typeof(served) = 'blob' AND length(served) = 32),
+  floor      BLOB NOT NULL CHECK (typeof(floor) = 'blob' AND length(floor) = 32),
+  used       TEXT NOT NULL
 ) WITHOUT ROWID;
 `;
 
@@ -90,6 +102,11 @@ function payerRecordFromRow(row: Row): PayerChannelRecord {
   return record;
 }
 
+function ledgerFromRow(row: Row): ChannelLedger {
+  const used = row.used as string;
+  return { served: decodeUint256(row.served), floor: decodeUint256(row.floor), used: used === "" ? [] : used.split(",").map((amount) => BigInt(amount)) };
+}
+
 function voucherFromRow(row: Row): StoredVoucher {
   return { channelId: row.channel_id as Hex, amount: decodeUint256(row.amount), signature: row.signature as Hex };
 }
@@ -106,6 +123,10 @@ function migrate(db: DatabaseSync): void {
     if (version < 1) {
       db.exec(SCHEMA_V1);
       db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(1);
+    }
+    if (version < 2) {
+      db.exec(SCHEMA_V2);
+      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(2);
     }
     db.exec("COMMIT");
   } catch (error) {
@@ -132,6 +153,9 @@ export class SqliteStore implements PayeeStore, PayerStore {
       putBest: s(`INSERT INTO payee_vouchers (channel_id, amount, signature) VALUES (?, ?, ?)
         ON CONFLICT (channel_id) DO UPDATE SET amount = excluded.amount, signature = excluded.signature
         WHERE excluded.amount > payee_vouchers.amount`),
+      ledger: s("SELECT served, floor, used FROM payee_ledgers WHERE channel_id = ?"),
+      putLedger: s(`INSERT INTO payee_ledgers (channel_id, served, floor, used) VALUES (?, ?, ?, ?)
+        ON CONFLICT (channel_id) DO UPDATE SET served = excluded.served, floor = excluded.floor, used = excluded.used`),
       putPayeeChannel: s(`INSERT OR IGNORE INTO payee_channels (channel_id, payer, payee, token, signer, close_delay, salt)
         VALUES (?, ?, ?, ?, ?, ?, ?)`),
       payeeChannel: s("SELECT * FROM payee_channels WHERE channel_id = ?"),
@@ -152,6 +176,11 @@ export class SqliteStore implements PayeeStore, PayerStore {
         const { changes } = st.putBest.run(voucher.channelId, encodeUint256(voucher.amount), voucher.signature);
         if (Number(changes) !== 1) throw new StoreError("a stored voucher would have been lowered", { channelId: voucher.channelId });
       },
+      ledger: (id) => {
+        const row = st.ledger.get(id) as Row | undefined;
+        return row && ledgerFromRow(row);
+      },
+      putLedger: (id, l) => void st.putLedger.run(id, encodeUint256(l.served), encodeUint256(l.floor), l.used.join(",")),
       putPayeeChannel: (id, c) => void st.putPayeeChannel.run(id, c.payer, c.payee, c.token, c.signer, c.closeDelay.toString(), c.salt),
       putMeta: (key, value) => void st.putMeta.run(key, value),
       payerChannel: (id) => {
@@ -216,8 +245,23 @@ export class SqliteStore implements PayeeStore, PayerStore {
 
   async saveVoucherIfHigher(voucher: StoredVoucher): Promise<SaveVoucherResult> {
     const result = await this.#writes.submit({ kind: "voucher", voucher: checkVoucher(voucher) });
-    if (!result) throw new StoreError("no result for a voucher save");
+    if (!result || !("stored" in result) || "charged" in result) throw new StoreError("no result for a voucher save");
     return result;
+  }
+
+  async chargeVoucher(voucher: StoredVoucher, price: bigint): Promise<ChargeResult> {
+    const op = { kind: "charge", voucher: checkVoucher(voucher), price: checkPrice(price) } as const;
+    const result = await this.#writes.submit(op);
+    if (!result || !("charged" in result)) throw new StoreError("no result for a charge");
+    return result;
+  }
+
+  async chargeLedger(channelId: Hex): Promise<ChannelLedger | undefined> {
+    const id = checkChannelId(channelId);
+    return this.#read(() => {
+      const row = this.#statements.ledger.get(id) as Row | undefined;
+      return row && ledgerFromRow(row);
+    });
   }
 
   async bestVoucher(channelId: Hex): Promise<StoredVoucher | undefined> {

@@ -102,3 +102,10 @@ export function checkMetaValue(value: unknown): string {
   }
   return value;
 }
+
+/** The price of one charged request: a uint256 above zero (a free request needs no charge). */
+export function checkPrice(value: unknown): bigint {
+  const price = checkUint(value, "price");
+  if (price === 0n) throw new InvalidArgumentError("price must be above zero", { field: "price", value });
+  return price;
+}
