@@ -129,7 +129,6 @@ async function runWorker(data: WorkerData): Promise<void> {
   const payee = new Payee({ chain, store, payee: data.payee });
   const gate = paymentGate({
     payee,
-    store,
     chainId: data.chainId,
     contract: data.contract,
     payTo: data.payee,
