@@ -200,7 +200,7 @@ async function serve(settings: PaidApiSettings, link: Link): Promise<void> {
     import("../src/payee.ts"),
     import("../src/store/sqlite.ts"),
   ]);
-  const store = SqliteStore.open(settings.storePath);
+  const store = SqliteStore.open(settings.storePath).forDeployment({ chainId: BigInt(settings.chainId), contract: settings.contract });
   const chain = remoteChain(link, settings.contract);
   const payee = new Payee({ chain, store, payee: settings.payee });
   const gate = paymentGate({

@@ -132,3 +132,8 @@ export class MissingKeyError extends TrickleError {
 export class InsufficientPaymentError extends TrickleError {
   readonly code = "INSUFFICIENT_PAYMENT";
 }
+
+/** A store file or database cannot be migrated to this version's schema as things stand (see the message). */
+export class StoreMigrationError extends TrickleError {
+  readonly code = "STORE_MIGRATION";
+}

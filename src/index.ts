@@ -15,3 +15,5 @@ export type { ChannelLedger, ChargeResult } from "./store/store.ts";
 export { isChainWriter } from "./chain/adapter.ts";
 export type { ChainReader, ChainWriter, ChannelEvent, TxResult } from "./chain/adapter.ts";
 export { PAYMENT_CHANNELS_ABI } from "./chain/abi.ts";
+export type { Deployment, StoreBackend, UnclaimedVoucher } from "./store/store.ts";
+export type { DeploymentStore } from "./store/deployment.ts";

@@ -1,7 +1,8 @@
 // Group commit: writes submitted in the same turn of the event loop share one transaction, hence one
-// fsync. A commit runs synchronously (node:sqlite is synchronous), so requests that arrive while it
-// blocks the loop are queued by the runtime and all join the next commit: under load, batches grow by
-// themselves and the number of fsyncs per second stays bounded.
+// fsync. A synchronous commit (node:sqlite) blocks the loop, so requests that arrive meanwhile are queued
+// by the runtime and all join the next commit. An asynchronous commit (PostgreSQL) runs one at a time:
+// writes submitted while it is in flight wait and all join the next one. Either way, under load batches
+// grow by themselves and the number of fsyncs per second stays bounded.
 import { StoreError } from "../errors.ts";
 import type { OpOutcome, OpValue, WriteOp } from "./batch.ts";
 
@@ -11,12 +12,13 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-/** Runs one batch durably; returns one outcome per op, or throws when nothing was committed. */
-export type CommitBatch = (ops: readonly WriteOp[]) => OpOutcome[];
+/** Runs one batch durably; returns one outcome per op, or throws (rejects) when nothing was committed. */
+export type CommitBatch = (ops: readonly WriteOp[]) => OpOutcome[] | Promise<OpOutcome[]>;
 
 export class GroupCommit {
   #pending: Pending[] = [];
   #scheduled = false;
+  #committing = false;
   #closed = false;
   #idle: (() => void)[] = [];
   #commits = 0;
@@ -24,6 +26,11 @@ export class GroupCommit {
 
   constructor(commit: CommitBatch) {
     this.#commit = commit;
+  }
+
+  /** Whether {@link close} was called: writes are refused from then on. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Number of batches committed so far. */
@@ -35,34 +42,41 @@ export class GroupCommit {
     if (this.#closed) return Promise.reject(new StoreError("the store is closed"));
     return new Promise((resolve, reject) => {
       this.#pending.push({ op, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        // setImmediate (not a microtask) so that callers still in their own awaits this turn join in.
-        setImmediate(() => this.#flush());
-      }
+      this.#schedule();
     });
   }
 
-  #flush(): void {
+  #schedule(): void {
+    if (this.#scheduled || this.#committing) return;
+    this.#scheduled = true;
+    // setImmediate (not a microtask) so that callers still in their own awaits this turn join in.
+    setImmediate(() => void this.#flush());
+  }
+
+  async #flush(): Promise<void> {
     this.#scheduled = false;
     const batch = this.#pending;
     this.#pending = [];
     if (batch.length > 0) {
+      this.#committing = true;
       let outcomes: OpOutcome[];
       try {
-        outcomes = this.#commit(batch.map((p) => p.op));
+        const result = this.#commit(batch.map((p) => p.op));
+        outcomes = Array.isArray(result) ? result : await result;
         this.#commits++;
       } catch (cause) {
         const error = cause instanceof StoreError ? cause : new StoreError("the store could not commit", {}, { cause });
         for (const p of batch) p.reject(error);
         outcomes = [];
       }
+      this.#committing = false;
       outcomes.forEach((outcome, i) => {
         if (outcome.ok) batch[i].resolve(outcome.value);
         else batch[i].reject(outcome.error);
       });
+      if (this.#pending.length > 0) this.#schedule();
     }
-    if (this.#pending.length === 0 && !this.#scheduled) {
+    if (this.#pending.length === 0 && !this.#scheduled && !this.#committing) {
       for (const wake of this.#idle.splice(0)) wake();
     }
   }
@@ -70,7 +84,7 @@ export class GroupCommit {
   /** Stops accepting writes and resolves once every submitted one has settled. */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#pending.length === 0 && !this.#scheduled) return;
+    if (this.#pending.length === 0 && !this.#scheduled && !this.#committing) return;
     await new Promise<void>((resolve) => this.#idle.push(resolve));
   }
 }

@@ -25,6 +25,7 @@ import type { ChainWriter } from "../../src/chain/adapter.ts";
 import { viemChain } from "../../src/chain/viem.ts";
 import { ContractNotFoundError, MissingKeyError, WrongChainError } from "../../src/errors.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
+import type { DeploymentStore } from "../../src/store/deployment.ts";
 import { configuredKey, KEY_VARIABLES, LOCAL_ACCOUNT_INDEX, type Role } from "./keys.ts";
 
 /** Hardhat's chain id: the in-process network and `npx hardhat node`. */
@@ -179,9 +180,14 @@ export class TaskContext {
     return viemChain({ publicClient: this.publicClient, contract: await this.contract() });
   }
 
-  /** The store of `role` under the data dir: `payer.sqlite` (session keys, signed amounts) or `payee.sqlite` (vouchers). */
-  openStore(role: "payer" | "payee"): SqliteStore {
+  /**
+   * The store of `role` under the data dir, `payer.sqlite` (session keys, signed amounts) or `payee.sqlite`
+   * (vouchers), as this deployment's view. A file from before chain keying is this deployment's: the data
+   * dir belongs to one network (deployment.json says which).
+   */
+  async openStore(role: "payer" | "payee"): Promise<DeploymentStore> {
     mkdirSync(this.dataDir, { recursive: true });
-    return SqliteStore.open(path.join(this.dataDir, `${role}.sqlite`));
+    const deployment = { chainId: this.chainId, contract: await this.contract() };
+    return SqliteStore.open(path.join(this.dataDir, `${role}.sqlite`), { legacyDeployment: deployment }).forDeployment(deployment);
   }
 }

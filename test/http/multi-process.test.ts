@@ -169,7 +169,7 @@ describe("http: several server processes share one ledger", function () {
     expect(handled.reduce((a, b) => a + b, 0), "requests that reached a handler").to.equal(CHANNELS * VOUCHERS_PER_CHANNEL);
     for (const n of handled) expect(n, "every server took a share").to.be.greaterThan(1000);
 
-    const store = SqliteStore.open(storePath);
+    const store = SqliteStore.open(storePath).forDeployment({ chainId, contract });
     try {
       for (const channel of channels) {
         const best = await store.bestVoucher(channel.id);

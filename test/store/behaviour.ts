@@ -4,20 +4,26 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { channelId as computeChannelId } from "../../src/channel.ts";
-import type { ChannelConfig, Hex } from "../../src/channel.ts";
+import type { Address, ChannelConfig, Hex } from "../../src/channel.ts";
 import type { TrickleError } from "../../src/errors.ts";
-import type { ChargeResult, PayeeStore, PayerChannelRecord, PayerStore, SaveVoucherResult, StoredVoucher } from "../../src/store/store.ts";
+import type { ChargeResult, Deployment, PayeeStore, StoreBackend, PayerChannelRecord, PayerStore, SaveVoucherResult, StoredVoucher } from "../../src/store/store.ts";
 
 export type AnyStore = PayeeStore & PayerStore;
 
 export interface StoreHarness {
+  /** The view of {@link TEST_DEPLOYMENT}. */
   store: AnyStore;
+  /** The backend behind it, for views of other deployments. */
+  backend: StoreBackend;
   /** Everything the store holds, serialized; equal strings mean nothing changed. */
   snapshot(): Promise<string>;
   dispose(): Promise<void>;
 }
 
 export const MAX_UINT256 = (1n << 256n) - 1n;
+
+/** The deployment the behaviour suite's records belong to (payerRecordOf uses it too). */
+export const TEST_DEPLOYMENT: Deployment = { chainId: 31337n, contract: `0x${"44".repeat(20)}` };
 
 export function hex(byte: number, bytes: number): Hex {
   return `0x${byte.toString(16).padStart(2, "0").repeat(bytes)}`;
@@ -38,7 +44,7 @@ export function configOf(n: number): ChannelConfig {
 
 export function payerRecordOf(n: number): PayerChannelRecord {
   const config = configOf(n);
-  return { channelId: computeChannelId(config), chainId: 31337n, contract: hex(0x44, 20), config, sessionKey: hex(0x55, 32), signedAmount: 0n };
+  return { channelId: computeChannelId(config), ...TEST_DEPLOYMENT, config, sessionKey: hex(0x55, 32), signedAmount: 0n };
 }
 
 export async function expectCode(promise: Promise<unknown>, code: string): Promise<TrickleError> {
@@ -99,6 +105,12 @@ function badCalls(): { name: string; code: string; call: (store: AnyStore) => Pr
     bad("recordSigned amount 2^256", (s) => s.recordSigned(record.channelId, 1n << 256n, sig)),
     bad("recordSigned bad signature", (s) => s.recordSigned(record.channelId, 5n, "0x00")),
     bad("recordSigned unknown channel", (s) => s.recordSigned(channelOf(7), 5n, sig), "UNKNOWN_CHANNEL"),
+    bad("payer record of another chain", (s) => s.savePayerChannel({ ...record, chainId: 1n })),
+    bad("payer record of another contract", (s) => s.savePayerChannel({ ...record, contract: hex(0x45, 20) })),
+    bad("recordClaimed negative", (s) => s.recordClaimed(id, -1n)),
+    bad("recordClaimed as number", (s) => s.recordClaimed(id, 5 as unknown as bigint)),
+    bad("recordClaimed finished not boolean", (s) => s.recordClaimed(id, 5n, 1 as unknown as boolean)),
+    bad("recordClaimed bad id", (s) => s.recordClaimed("0x12", 5n)),
   ];
 }
 
@@ -286,6 +298,114 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
     });
   });
 
+  describe("keying by deployment", () => {
+    const chainB: Deployment = { chainId: 8453n, contract: TEST_DEPLOYMENT.contract };
+    const contractB: Deployment = { chainId: TEST_DEPLOYMENT.chainId, contract: hex(0x45, 20) };
+
+    it("keeps one channel id on two chains and two contracts apart, in every table", async () => {
+      const record = payerRecordOf(0);
+      await store.saveVoucherIfHigher(voucher(0, 100n, 1));
+      await store.saveChannel(configOf(0));
+      await store.setMeta("lastBlock", "7");
+      await store.savePayerChannel(record);
+      await store.recordSigned(record.channelId, 9n, signatureOf(9));
+      for (const deployment of [chainB, contractB]) {
+        const other = harness.backend.forDeployment(deployment);
+        expect(await other.bestVoucher(channelOf(0))).to.equal(undefined);
+        expect(await other.bestVouchers()).to.deep.equal([]);
+        expect(await other.unclaimedVouchers()).to.deep.equal([]);
+        expect(await other.channel(computeChannelId(configOf(0)))).to.equal(undefined);
+        expect(await other.getMeta("lastBlock")).to.equal(undefined);
+        expect(await other.payerChannel(record.channelId)).to.equal(undefined);
+        expect(await other.payerChannels()).to.deep.equal([]);
+        // The same id on the other deployment starts from nothing and does not move this one's best.
+        expect(await other.saveVoucherIfHigher(voucher(0, 5n, 2))).to.deep.equal({ stored: true, previousAmount: 0n });
+        await other.savePayerChannel({ ...record, ...deployment });
+        // Its signed amount starts from 0, not from this deployment's 9.
+        await other.recordSigned(record.channelId, 1n, signatureOf(1));
+        expect((await other.payerChannel(record.channelId))?.signedAmount).to.equal(1n);
+      }
+      expect(await store.bestVoucher(channelOf(0))).to.deep.equal(voucher(0, 100n, 1));
+      expect((await store.payerChannel(record.channelId))?.signedAmount).to.equal(9n);
+      expect((await harness.backend.forDeployment(chainB).bestVoucher(channelOf(0)))?.amount).to.equal(5n);
+    });
+
+    it("treats the contract address case-insensitively and returns it lower-cased", async () => {
+      const upper = harness.backend.forDeployment({ chainId: TEST_DEPLOYMENT.chainId, contract: `0x${"AB".repeat(20)}` });
+      const lower = harness.backend.forDeployment({ chainId: TEST_DEPLOYMENT.chainId, contract: `0x${"ab".repeat(20)}` });
+      expect(upper.deployment.contract).to.equal(`0x${"ab".repeat(20)}`);
+      await upper.saveVoucherIfHigher(voucher(0, 3n));
+      expect((await lower.bestVoucher(channelOf(0)))?.amount).to.equal(3n);
+    });
+
+    it("refuses a malformed deployment", () => {
+      expect(() => harness.backend.forDeployment({ chainId: -1n, contract: TEST_DEPLOYMENT.contract })).to.throw().with.property("code", "INVALID_ARGUMENT");
+      expect(() => harness.backend.forDeployment({ chainId: 1n, contract: "0x12" })).to.throw().with.property("code", "INVALID_ARGUMENT");
+    });
+  });
+
+  describe("unclaimed value", () => {
+    it("lists the channels whose best voucher is above what was recorded as claimed, and only those", async () => {
+      for (let channel = 0; channel < 5; channel++) await store.saveVoucherIfHigher(voucher(channel, 100n, channel));
+      await store.recordClaimed(channelOf(1), 100n); // fully claimed
+      await store.recordClaimed(channelOf(2), 40n); // partly claimed
+      await store.recordClaimed(channelOf(3), 10n, true); // finished: nothing can be claimed any more
+      await store.recordClaimed(channelOf(9), 50n); // no voucher stored: nothing unclaimed
+      expect(await store.unclaimedVouchers()).to.deep.equal([
+        { ...voucher(0, 100n, 0), claimed: 0n },
+        { ...voucher(2, 100n, 2), claimed: 40n },
+        { ...voucher(4, 100n, 4), claimed: 0n },
+      ]);
+      // A better voucher on a claimed channel brings it back; a lower claim never lowers the record.
+      await store.saveVoucherIfHigher(voucher(1, 150n, 7));
+      await store.recordClaimed(channelOf(2), 20n);
+      // finished is never undone
+      await store.recordClaimed(channelOf(3), 10n, false);
+      await store.saveVoucherIfHigher(voucher(3, 200n, 8));
+      expect((await store.unclaimedVouchers()).map((v) => [v.channelId, v.amount, v.claimed])).to.deep.equal([
+        [channelOf(0), 100n, 0n],
+        [channelOf(1), 150n, 100n],
+        [channelOf(2), 100n, 40n],
+        [channelOf(4), 100n, 0n],
+      ]);
+    });
+
+    it("property: the unclaimed set is exactly the channels with best > max(claimed) and not finished", async () => {
+      const step = fc.oneof(
+        fc.record({ kind: fc.constant("save" as const), channel: fc.integer({ min: 0, max: 3 }), amount: fc.bigInt({ min: 1n, max: 50n }) }),
+        fc.record({ kind: fc.constant("claim" as const), channel: fc.integer({ min: 0, max: 3 }), amount: fc.bigInt({ min: 0n, max: 50n }), finished: fc.boolean() }),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { maxLength: 20 }), async (steps) => {
+          const fresh = await open();
+          try {
+            const best = new Map<number, bigint>();
+            const claimed = new Map<number, bigint>();
+            const finished = new Set<number>();
+            for (const s of steps) {
+              if (s.kind === "save") {
+                await fresh.store.saveVoucherIfHigher(voucher(s.channel, s.amount));
+                if (s.amount > (best.get(s.channel) ?? 0n)) best.set(s.channel, s.amount);
+              } else {
+                await fresh.store.recordClaimed(channelOf(s.channel), s.amount, s.finished);
+                if (s.amount > (claimed.get(s.channel) ?? 0n)) claimed.set(s.channel, s.amount);
+                if (s.finished) finished.add(s.channel);
+              }
+            }
+            const expected = [...best]
+              .filter(([channel, amount]) => !finished.has(channel) && amount > (claimed.get(channel) ?? 0n))
+              .map(([channel, amount]) => [channelOf(channel), amount, claimed.get(channel) ?? 0n])
+              .sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1));
+            expect((await fresh.store.unclaimedVouchers()).map((v) => [v.channelId, v.amount, v.claimed])).to.deep.equal(expected);
+          } finally {
+            await fresh.dispose();
+          }
+        }),
+        { numRuns: Math.max(20, Math.floor(options.propertyRuns / 4)) },
+      );
+    });
+  });
+
   describe("charged requests (one ledger for every process)", () => {
     const charge = (channel: number, amount: bigint, price: bigint, signature = Number(amount % 100_000n)) =>
       store.chargeVoucher(voucher(channel, amount, signature), price);
@@ -337,6 +457,15 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
       expect(await store.chargeLedger(channelOf(0))).to.deep.include({ served: 90n });
       expect(await charge(0, 95n, 10n)).to.deep.include({ charged: false, refusal: "INSUFFICIENT_PAYMENT" });
       expect(await charge(0, 100n, 10n)).to.deep.include({ charged: true, served: 100n });
+    });
+
+    it("keeps the ledgers of one channel id on two deployments apart", async () => {
+      const other = harness.backend.forDeployment({ chainId: 8453n, contract: TEST_DEPLOYMENT.contract });
+      expect(await charge(0, 10n, 10n)).to.deep.include({ charged: true });
+      expect(await other.chargeLedger(channelOf(0))).to.equal(undefined);
+      expect(await other.chargeVoucher(voucher(0, 10n), 10n)).to.deep.equal({ charged: true, stored: true, best: 10n, served: 10n });
+      expect(await charge(0, 10n, 10n)).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
+      expect(await store.chargeLedger(channelOf(0))).to.deep.equal({ served: 10n, floor: 10n, used: [] });
     });
 
     it("keeps at most 1024 used amounts above the floor; the lowest folds into it", async () => {
@@ -472,7 +601,7 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
       await store.recordSigned(record.channelId, 10n, signatureOf(10));
       await store.savePayerChannel(record);
       expect((await store.payerChannel(record.channelId))?.signedAmount).to.equal(10n);
-      await expectCode(store.savePayerChannel({ ...record, contract: hex(0x99, 20) }), "STORE");
+      await expectCode(store.savePayerChannel({ ...record, contract: hex(0x99, 20) }), "INVALID_ARGUMENT");
       await expectCode(store.savePayerChannel({ ...record, sessionKey: hex(0x98, 32) }), "STORE");
       expect((await store.payerChannel(record.channelId))?.contract).to.equal(record.contract);
     });
@@ -509,4 +638,9 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
       await expectCode(store.saveVoucherIfHigher(voucher(0, 1n)), "STORE");
     });
   });
+}
+
+/** The deployment of a test chain fixture, as stores key it. */
+export function deploymentOf(d: { chainId: bigint; contract: Address }): Deployment {
+  return { chainId: d.chainId, contract: d.contract };
 }

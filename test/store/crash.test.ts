@@ -112,7 +112,7 @@ describe("store/SqliteStore crash safety", () => {
     }
     const path = join(dir, "payee.db");
     const planPath = join(dir, "plan.json");
-    writeFileSync(planPath, JSON.stringify({ path, vouchers: vouchers.map((v) => ({ ...v, amount: v.amount.toString() })) }));
+    writeFileSync(planPath, JSON.stringify({ path, chainId: chainId.toString(), contract, vouchers: vouchers.map((v) => ({ ...v, amount: v.amount.toString() })) }));
     const indexOfAmount = new Map(vouchers.map((v, i) => [v.amount, i]));
 
     let bestIndex = -1;
@@ -130,7 +130,7 @@ describe("store/SqliteStore crash safety", () => {
       acknowledged += acks.length;
 
       // The restart: open the store on the same file, as the payee process would.
-      const store = SqliteStore.open(path);
+      const store = SqliteStore.open(path).forDeployment({ chainId, contract });
       const best = await store.bestVoucher(id);
       await store.close();
       const db = new DatabaseSync(path, { readOnly: true });
@@ -164,7 +164,7 @@ describe("store/SqliteStore crash safety", () => {
     expect(acknowledged).to.be.greaterThan(KILLS);
 
     // The best stored voucher is a real one: the payee claims it and receives exactly its amount.
-    const store = SqliteStore.open(path);
+    const store = SqliteStore.open(path).forDeployment({ chainId, contract });
     const best = (await store.bestVoucher(id))!;
     await store.close();
     const balanceBefore = await ethers.provider.getBalance(payee.address);
