@@ -11,6 +11,7 @@ export { Payee, DEFAULT_MIN_CLOSE_DELAY } from "./payee.ts";
 export type { AcceptReceipt, AddressedVoucher, PayeeLimits, PayeeParameters, PayeePolicy } from "./payee.ts";
 export { MemoryStore } from "./store/memory.ts";
 export type { PayeeStore, PayerStore, PayerChannelRecord, SaveVoucherResult, StoredVoucher } from "./store/store.ts";
+export type { ChannelLedger, ChargeResult } from "./store/store.ts";
 export { isChainWriter } from "./chain/adapter.ts";
 export type { ChainReader, ChainWriter, ChannelEvent, TxResult } from "./chain/adapter.ts";
 export { PAYMENT_CHANNELS_ABI } from "./chain/abi.ts";

@@ -20,6 +20,7 @@ import {
   ChannelNotOpenError,
   CloseDelayTooShortError,
   ExceedsDepositError,
+  InsufficientPaymentError,
   InvalidArgumentError,
   MalformedVoucherError,
   NotIncreasingError,
@@ -74,6 +75,22 @@ export interface AcceptReceipt {
   increment: bigint;
 }
 
+/** What `charge` returns once the request is durably paid. */
+export interface ChargeReceipt {
+  channelId: Hex;
+  /** The price charged for this request. */
+  charged: bigint;
+  /** The channel's best amount after this charge (what the payee can claim). */
+  cumulative: bigint;
+  /** Whether this voucher became the channel's best (false when an earlier, higher one paid for it). */
+  stored: boolean;
+  /** The channel's deposit as the payee knows it. */
+  deposit: bigint;
+}
+
+/** Least time between two event pulls caused by vouchers above one channel's cached deposit, ms. */
+const DEPOSIT_REFRESH_MS = 1000;
+
 /** A voucher that may say which deployment it was signed for (the HTTP payload carries both). */
 export type AddressedVoucher = Voucher & { chainId?: bigint; contract?: Address };
 
@@ -90,6 +107,8 @@ interface KnownChannel {
   saved?: Promise<void>;
   /** Whether the signer has code (ERC-1271), looked up on the first signature that is not its ECDSA one. */
   signerHasCode?: Promise<boolean>;
+  /** When a voucher above the cached deposit last made `charge` pull events (ms). */
+  depositRefreshedAt?: number;
 }
 
 /** A small LRU map; entries may expire. */
@@ -182,6 +201,80 @@ export class Payee {
    * `config` is optional: when the channel is unknown, it is read once from the ChannelOpened log.
    */
   async accept(voucher: AddressedVoucher, config?: ChannelConfig): Promise<AcceptReceipt> {
+    const { candidate, channel, domain, verifier, store } = await this.#prepare(voucher, config);
+    const state = channel.state;
+    if (candidate.amount > state.deposit) {
+      throw new ExceedsDepositError(`the channel holds ${state.deposit}`, { channelId: candidate.channelId, amount: candidate.amount, deposit: state.deposit });
+    }
+    await this.#checkSignature(channel, candidate, domain, verifier);
+    const id = candidate.channelId;
+    if (candidate.amount <= channel.best) {
+      throw new NotIncreasingError(`the payee already holds ${channel.best} for this channel`, { channelId: id, amount: candidate.amount, best: channel.best });
+    }
+
+    await this.#saveConfig(channel, store);
+    const result = await store.saveVoucherIfHigher(candidate);
+    channel.best = max(channel.best, result.stored ? candidate.amount : result.previousAmount);
+    if (!result.stored) {
+      throw new NotIncreasingError(`the payee already holds ${result.previousAmount} for this channel`, {
+        channelId: id,
+        amount: candidate.amount,
+        best: result.previousAmount,
+      });
+    }
+    return { channelId: id, amount: candidate.amount, increment: candidate.amount - result.previousAmount };
+  }
+
+  /**
+   * Serves one request of `price` with `voucher`, for a transport (the HTTP gate): the same checks as
+   * `accept`, then the store's `chargeVoucher` stores the voucher and records the request in one
+   * transaction, so every process sharing the store serves exactly what was paid. A voucher at or
+   * below the best may pay from credit an earlier, higher voucher left; each amount buys one request.
+   * Refuses with `NotIncreasingError` or `InsufficientPaymentError` (details: `best`, `served`) and
+   * then nothing was stored. A voucher above the cached deposit, once its signature checks, makes the
+   * payee pull events (a top-up it has not seen), at most once a second per channel.
+   */
+  async charge(voucher: AddressedVoucher, price: bigint, config?: ChannelConfig): Promise<ChargeReceipt> {
+    if (typeof price !== "bigint" || price <= 0n || price >= UINT256_LIMIT) {
+      throw new InvalidArgumentError("price must be a uint256 bigint above zero", { price: typeof price === "bigint" ? price : String(price) });
+    }
+    const { candidate, channel, domain, verifier, store } = await this.#prepare(voucher, config);
+    const id = candidate.channelId;
+    await this.#checkSignature(channel, candidate, domain, verifier, false);
+    if (candidate.amount > channel.state.deposit) {
+      const now = Date.now();
+      if (now - (channel.depositRefreshedAt ?? 0) >= DEPOSIT_REFRESH_MS) {
+        channel.depositRefreshedAt = now;
+        await this.sync();
+      }
+      if (candidate.amount > channel.state.deposit) {
+        throw new ExceedsDepositError(`the channel holds ${channel.state.deposit}`, { channelId: id, amount: candidate.amount, deposit: channel.state.deposit });
+      }
+    }
+    await this.#saveConfig(channel, store);
+    const result = await store.chargeVoucher(candidate, price);
+    channel.best = max(channel.best, result.best);
+    if (!result.charged) {
+      const details = { channelId: id, amount: candidate.amount, price, best: result.best, served: result.served };
+      if (result.refusal === "INSUFFICIENT_PAYMENT") {
+        throw new InsufficientPaymentError(`the vouchers cover ${result.best - result.served > 0n ? result.best - result.served : 0n} after this one, this request costs ${price}`, details);
+      }
+      throw new NotIncreasingError(`voucher ${candidate.amount} buys nothing more: the payee holds ${result.best}, of which ${result.served} is served`, details);
+    }
+    return { channelId: id, charged: price, cumulative: result.best, stored: result.stored, deposit: channel.state.deposit };
+  }
+
+  /**
+   * The config of a channel this payee knows (cached or stored), without any chain call; undefined
+   * for a channel it never accepted a voucher of.
+   */
+  async knownConfig(channelId: Hex): Promise<ChannelConfig | undefined> {
+    const id = lower(channelId) as Hex;
+    return this.#known.get(id, Date.now())?.config ?? (await (await this.#ready()).store.channel(id));
+  }
+
+  /** The checks `accept` and `charge` share: shape, deployment, config, policy, channel status. */
+  async #prepare(voucher: AddressedVoucher, config: ChannelConfig | undefined) {
     const candidate = checkShape(voucher);
     const { domain, verifier, store } = await this.#ready();
     if (voucher.chainId !== undefined && voucher.chainId !== domain.chainId) {
@@ -211,29 +304,16 @@ export class Payee {
       throw new ChannelClosingError("the payer asked to close this channel: no voucher is accepted", { channelId: id, closesAt: state.closesAt });
     }
     if (state.status !== ChannelStatus.Open) throw new ChannelNotOpenError("the channel is finished", { channelId: id, status: state.status });
-    if (candidate.amount > state.deposit) {
-      throw new ExceedsDepositError(`the channel holds ${state.deposit}`, { channelId: id, amount: candidate.amount, deposit: state.deposit });
-    }
-    await this.#checkSignature(channel, candidate, domain, verifier);
-    if (candidate.amount <= channel.best) {
-      throw new NotIncreasingError(`the payee already holds ${channel.best} for this channel`, { channelId: id, amount: candidate.amount, best: channel.best });
-    }
+    return { candidate, channel, domain, verifier, store };
+  }
 
+  /** The config must be in the store before any voucher of the channel (needed to claim after a restart). */
+  async #saveConfig(channel: KnownChannel, store: PayeeStore): Promise<void> {
     channel.saved ??= store.saveChannel(channel.config).catch((error: unknown) => {
       channel.saved = undefined; // retried by the next accept
       throw error;
     });
     await channel.saved;
-    const result = await store.saveVoucherIfHigher(candidate);
-    channel.best = max(channel.best, result.stored ? candidate.amount : result.previousAmount);
-    if (!result.stored) {
-      throw new NotIncreasingError(`the payee already holds ${result.previousAmount} for this channel`, {
-        channelId: id,
-        amount: candidate.amount,
-        best: result.previousAmount,
-      });
-    }
-    return { channelId: id, amount: candidate.amount, increment: candidate.amount - result.previousAmount };
   }
 
   /** Channel state as cached by the payee (refreshed by events); undefined if the channel does not exist. */
@@ -322,7 +402,7 @@ export class Payee {
   }
 
   /** ECDSA first, as the contract does; ERC-1271 only when that fails and the signer has code. */
-  async #checkSignature(channel: KnownChannel, voucher: StoredVoucher, domain: VoucherDomain, verifier: VoucherVerifier): Promise<void> {
+  async #checkSignature(channel: KnownChannel, voucher: StoredVoucher, domain: VoucherDomain, verifier: VoucherVerifier, refuseNotAboveBest = true): Promise<void> {
     const signer = channel.config.signer;
     try {
       verifier.verify(voucher, signer);
@@ -333,7 +413,7 @@ export class Payee {
       if (!(await channel.signerHasCode)) throw error;
     }
     // Cheap refusals first: a contract signer costs a call per check.
-    if (voucher.amount <= channel.best) {
+    if (refuseNotAboveBest && voucher.amount <= channel.best) {
       throw new NotIncreasingError(`the payee already holds ${channel.best} for this channel`, { channelId: voucher.channelId, amount: voucher.amount, best: channel.best });
     }
     const digest = voucherDigest(domain, voucher.channelId, voucher.amount);

@@ -3,11 +3,12 @@
 // caller is told is decided here.
 import type { ChannelConfig, Hex } from "../channel.ts";
 import { NotIncreasingError, StoreError, UnknownChannelError } from "../errors.ts";
-import type { Deployment, PayerChannelRecord, SaveVoucherResult, StoredVoucher } from "./store.ts";
+import type { ChannelLedger, ChargeResult, Deployment, PayerChannelRecord, SaveVoucherResult, StoredVoucher } from "./store.ts";
 
 /** One queued write, already validated and normalized; `deployment` keys every record it touches. */
 export type WriteOp = { deployment: Deployment } & (
   | { kind: "voucher"; voucher: StoredVoucher }
+  | { kind: "charge"; voucher: StoredVoucher; price: bigint }
   | { kind: "payeeChannel"; channelId: Hex; config: ChannelConfig }
   | { kind: "meta"; key: string; value: string }
   | { kind: "payerChannel"; record: PayerChannelRecord }
@@ -20,12 +21,22 @@ export function recordKey(deployment: Deployment, id: string): string {
   return `${deployment.chainId}:${deployment.contract}:${id}`;
 }
 
+/** What an op resolves with: a voucher save's or a charge's result, nothing for the other writes. */
+export type OpValue = SaveVoucherResult | ChargeResult | undefined;
+
 /** What one op ends with once the commit is durable: a value to resolve with, or an error to reject with. */
-export type OpOutcome = { ok: true; value: SaveVoucherResult | undefined } | { ok: false; error: Error };
+export type OpOutcome = { ok: true; value: OpValue } | { ok: false; error: Error };
+
+/** Used amounts remembered per channel above its floor; beyond that the lowest folds into the floor. */
+export const USED_AMOUNTS_KEPT = 1024;
 
 /** Row access a backend gives {@link applyBatch} inside one transaction. */
 export interface StoreTables {
   bestAmount(d: Deployment, channelId: Hex): bigint | undefined;
+  /** The channel's charge ledger, undefined before its first charge. */
+  ledger(d: Deployment, channelId: Hex): ChannelLedger | undefined;
+  /** Inserts or replaces the channel's charge ledger. */
+  putLedger(d: Deployment, channelId: Hex, ledger: ChannelLedger): void;
   /** Replaces the channel's best voucher; only called with an amount above the stored one. */
   putBest(d: Deployment, voucher: StoredVoucher): void;
   /** Inserts the config unless one is stored for this id. */
@@ -77,6 +88,42 @@ export function planVouchers(
   return { results, winners };
 }
 
+/**
+ * One charge, against the tables as they are (earlier ops of the commit included). Writes the voucher
+ * and the ledger, or nothing at all when it refuses.
+ */
+export function applyCharge(tables: StoreTables, d: Deployment, voucher: StoredVoucher, price: bigint): ChargeResult {
+  const id = voucher.channelId;
+  const best = tables.bestAmount(d, id) ?? 0n;
+  // Before its first charge everything the channel holds counts as served: a voucher saved without a
+  // charge (or before this ledger existed) buys no request.
+  const ledger = tables.ledger(d, id) ?? { served: best, floor: best, used: [] };
+  const amount = voucher.amount;
+  if (amount <= ledger.floor || ledger.used.includes(amount)) {
+    return { charged: false, refusal: "NOT_INCREASING", best, served: ledger.served };
+  }
+  const after = amount > best ? amount : best;
+  if (ledger.served + price > after) {
+    return { charged: false, refusal: amount > best ? "INSUFFICIENT_PAYMENT" : "NOT_INCREASING", best, served: ledger.served };
+  }
+  if (amount > best) tables.putBest(d, voucher);
+  const served = ledger.served + price;
+  let floor = ledger.floor;
+  let used = [...ledger.used, amount];
+  if (served === after) {
+    // Every unit held is spent: no voucher at or below the best can buy anything more, so the used
+    // amounts fold into the floor and the ledger stays one small row under in-order traffic.
+    floor = after;
+    used = [];
+  } else if (used.length > USED_AMOUNTS_KEPT) {
+    // Forget the lowest used amount: everything at or below it counts as used from now on.
+    used.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    floor = used.shift() as bigint;
+  }
+  tables.putLedger(d, id, { served, floor, used });
+  return { charged: true, stored: amount > best, best: after, served };
+}
+
 function sameRecordIdentity(stored: PayerChannelRecord, record: PayerChannelRecord): boolean {
   return (
     stored.chainId === record.chainId &&
@@ -117,8 +164,8 @@ function applySigned(tables: StoreTables, d: Deployment, channelId: Hex, amount:
 }
 
 /**
- * Applies one commit's ops inside the backend's transaction. Ops other than vouchers apply in call
- * order; an op refused for a reason of its own (not increasing, unknown channel) writes nothing and
+ * Applies one commit's ops inside the backend's transaction. Ops other than voucher saves (charges
+ * included) apply in call order, then the voucher saves; an op refused for a reason of its own (not increasing, unknown channel) writes nothing and
  * only that op fails. Anything thrown by the backend itself propagates: the caller rolls back.
  */
 export function applyBatch(ops: readonly WriteOp[], tables: StoreTables): OpOutcome[] {
@@ -127,6 +174,10 @@ export function applyBatch(ops: readonly WriteOp[], tables: StoreTables): OpOutc
   ops.forEach((op, index) => {
     if (op.kind === "voucher") {
       voucherIndexes.push(index);
+      return;
+    }
+    if (op.kind === "charge") {
+      outcomes[index] = { ok: true, value: applyCharge(tables, op.deployment, op.voucher, op.price) };
       return;
     }
     try {
@@ -144,7 +195,17 @@ export function applyBatch(ops: readonly WriteOp[], tables: StoreTables): OpOutc
   });
   const vouchers = voucherIndexes.map((index) => ops[index] as { deployment: Deployment; voucher: StoredVoucher });
   const { results, winners } = planVouchers(vouchers, (d, id) => tables.bestAmount(d, id));
-  for (const winner of winners) tables.putBest(winner.deployment, winner.voucher);
+  for (const winner of winners) {
+    // A plain save buys no request: the channel's charge ledger (if it has one) counts its increment as served.
+    const d = winner.deployment;
+    const id = winner.voucher.channelId;
+    const ledger = tables.ledger(d, id);
+    if (ledger !== undefined) {
+      const increment = winner.voucher.amount - (tables.bestAmount(d, id) ?? 0n);
+      tables.putLedger(d, id, { ...ledger, served: ledger.served + increment });
+    }
+    tables.putBest(d, winner.voucher);
+  }
   voucherIndexes.forEach((opIndex, i) => {
     outcomes[opIndex] = { ok: true, value: results[i] };
   });

@@ -4,8 +4,10 @@
 // can hold the same channel id without ever reading each other's records.
 import type { ChannelConfig, Hex } from "../channel.ts";
 import { InvalidArgumentError, StoreError, WrongChainError } from "../errors.ts";
-import type { WriteOp } from "./batch.ts";
+import type { OpValue, WriteOp } from "./batch.ts";
 import type {
+  ChannelLedger,
+  ChargeResult,
   Deployment,
   PayeeStore,
   PayerChannelRecord,
@@ -23,6 +25,7 @@ import {
   checkMetaKey,
   checkMetaValue,
   checkPayerRecord,
+  checkPrice,
   checkSignature,
   checkUint,
   checkVoucher,
@@ -31,7 +34,8 @@ import {
 
 /** What a backend implements; every read and write names its deployment (already validated). */
 export interface KeyedStore {
-  submit(op: WriteOp): Promise<SaveVoucherResult | undefined>;
+  submit(op: WriteOp): Promise<OpValue>;
+  chargeLedger(d: Deployment, channelId: Hex): Promise<ChannelLedger | undefined>;
   bestVoucher(d: Deployment, channelId: Hex): Promise<StoredVoucher | undefined>;
   bestVouchers(d: Deployment): Promise<StoredVoucher[]>;
   unclaimedVouchers(d: Deployment): Promise<UnclaimedVoucher[]>;
@@ -53,8 +57,19 @@ export class DeploymentStore implements PayeeStore, PayerStore {
 
   async saveVoucherIfHigher(voucher: StoredVoucher): Promise<SaveVoucherResult> {
     const result = await this.#backend.submit({ kind: "voucher", deployment: this.deployment, voucher: checkVoucher(voucher) });
-    if (!result) throw new StoreError("no result for a voucher save");
+    if (!result || !("previousAmount" in result)) throw new StoreError("no result for a voucher save");
     return result;
+  }
+
+  async chargeVoucher(voucher: StoredVoucher, price: bigint): Promise<ChargeResult> {
+    const op = { kind: "charge", deployment: this.deployment, voucher: checkVoucher(voucher), price: checkPrice(price) } as const;
+    const result = await this.#backend.submit(op);
+    if (!result || !("charged" in result)) throw new StoreError("no result for a charge");
+    return result;
+  }
+
+  chargeLedger(channelId: Hex): Promise<ChannelLedger | undefined> {
+    return this.#read(() => this.#backend.chargeLedger(this.deployment, checkChannelId(channelId)));
   }
 
   bestVoucher(channelId: Hex): Promise<StoredVoucher | undefined> {

@@ -4,12 +4,11 @@
 // writes submitted while it is in flight wait and all join the next one. Either way, under load batches
 // grow by themselves and the number of fsyncs per second stays bounded.
 import { StoreError } from "../errors.ts";
-import type { OpOutcome, WriteOp } from "./batch.ts";
-import type { SaveVoucherResult } from "./store.ts";
+import type { OpOutcome, OpValue, WriteOp } from "./batch.ts";
 
 interface Pending {
   op: WriteOp;
-  resolve: (value: SaveVoucherResult | undefined) => void;
+  resolve: (value: OpValue) => void;
   reject: (error: Error) => void;
 }
 
@@ -39,7 +38,7 @@ export class GroupCommit {
     return this.#commits;
   }
 
-  submit(op: WriteOp): Promise<SaveVoucherResult | undefined> {
+  submit(op: WriteOp): Promise<OpValue> {
     if (this.#closed) return Promise.reject(new StoreError("the store is closed"));
     return new Promise((resolve, reject) => {
       this.#pending.push({ op, resolve, reject });

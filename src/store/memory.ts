@@ -6,7 +6,8 @@ import { applyBatch, recordKey } from "./batch.ts";
 import type { StoreTables, WriteOp } from "./batch.ts";
 import { DeploymentStore, type KeyedStore } from "./deployment.ts";
 import { GroupCommit } from "./group-commit.ts";
-import type { Deployment, PayerChannelRecord, SaveVoucherResult, StoreBackend, StoredVoucher, UnclaimedVoucher } from "./store.ts";
+import type { OpValue } from "./batch.ts";
+import type { ChannelLedger, Deployment, PayerChannelRecord, StoreBackend, StoredVoucher, UnclaimedVoucher } from "./store.ts";
 
 function copyRecord(record: PayerChannelRecord): PayerChannelRecord {
   return { ...record, config: { ...record.config } };
@@ -26,6 +27,7 @@ export class MemoryStore implements StoreBackend, KeyedStore {
   readonly #best = new Map<string, StoredVoucher>();
   readonly #claimed = new Map<string, Claimed>();
   readonly #payeeChannels = new Map<string, ChannelConfig>();
+  readonly #ledgers = new Map<string, ChannelLedger>();
   readonly #meta = new Map<string, string>();
   readonly #payerChannels = new Map<string, PayerChannelRecord>();
   readonly #writes: GroupCommit;
@@ -55,6 +57,11 @@ export class MemoryStore implements StoreBackend, KeyedStore {
     const tables: StoreTables = {
       bestAmount: (d, id) => this.#best.get(recordKey(d, id))?.amount,
       putBest: (d, voucher) => put(this.#best, recordKey(d, voucher.channelId), { ...voucher }),
+      ledger: (d, id) => {
+        const ledger = this.#ledgers.get(recordKey(d, id));
+        return ledger && { ...ledger, used: [...ledger.used] };
+      },
+      putLedger: (d, id, ledger) => put(this.#ledgers, recordKey(d, id), { ...ledger, used: [...ledger.used] }),
       putPayeeChannel: (d, id, config) => {
         if (!this.#payeeChannels.has(recordKey(d, id))) put(this.#payeeChannels, recordKey(d, id), { ...config });
       },
@@ -87,8 +94,13 @@ export class MemoryStore implements StoreBackend, KeyedStore {
     return [...map].filter(([key]) => key.startsWith(prefix)).map(([, value]) => value);
   }
 
-  submit(op: WriteOp): Promise<SaveVoucherResult | undefined> {
+  submit(op: WriteOp): Promise<OpValue> {
     return this.#writes.submit(op);
+  }
+
+  async chargeLedger(d: Deployment, channelId: Hex): Promise<ChannelLedger | undefined> {
+    const ledger = this.#ledgers.get(recordKey(d, channelId));
+    return ledger && { ...ledger, used: [...ledger.used] };
   }
 
   async bestVoucher(d: Deployment, channelId: Hex): Promise<StoredVoucher | undefined> {

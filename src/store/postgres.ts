@@ -2,11 +2,12 @@
 // (node-postgres). Same interfaces, same write semantics (src/store/batch.ts) as SQLite and memory.
 //
 // Exactly-once across processes. Each group commit is one transaction that first takes a
-// transaction-scoped advisory lock per channel it writes (vouchers and payer records), in sorted order
+// transaction-scoped advisory lock per channel it writes (vouchers, charges and payer records), in sorted order
 // so two committers never deadlock, then reads those channels, decides with `applyBatch`, and writes.
 // While the locks are held no other process can move those channels, so the amount a voucher is
 // compared with is the amount it replaces: every `stored: true` reports the true previous best, and
-// increments summed over all processes equal the best amount. Row locks (`SELECT ... FOR UPDATE`)
+// increments summed over all processes equal the best amount; a charge reads the ledger every other
+// process wrote, so processes sharing the database serve exactly what was paid. Row locks (`SELECT ... FOR UPDATE`)
 // would do for rows that exist, but not for a channel's first voucher (no row to lock yet), which is
 // where two processes race most. The voucher upsert still re-checks `amount < new` in SQL as a last
 // guard: a write that would lower a voucher fails the whole commit.
@@ -18,10 +19,10 @@ import pg from "pg";
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
 import { InvalidArgumentError, StoreError, TrickleError } from "../errors.ts";
 import { applyBatch, recordKey } from "./batch.ts";
-import type { OpOutcome, StoreTables, WriteOp } from "./batch.ts";
+import type { OpOutcome, OpValue, StoreTables, WriteOp } from "./batch.ts";
 import { DeploymentStore, type KeyedStore } from "./deployment.ts";
 import { GroupCommit } from "./group-commit.ts";
-import type { Deployment, PayerChannelRecord, SaveVoucherResult, StoreBackend, StoredVoucher, UnclaimedVoucher } from "./store.ts";
+import type { ChannelLedger, Deployment, PayerChannelRecord, StoreBackend, StoredVoucher, UnclaimedVoucher } from "./store.ts";
 
 /** The schema this code reads and writes; older schemas are migrated on open, newer ones refused. */
 export const POSTGRES_SCHEMA_VERSION = 1;
@@ -53,6 +54,8 @@ CREATE TABLE ${schema}.payee_channels (${key}, ${channel}, ${config}, PRIMARY KE
 CREATE TABLE ${schema}.payer_channels (${key}, ${channel}, ${config}, session_key TEXT, ${amount("signed_amount")}, signature TEXT,
   PRIMARY KEY (chain_id, contract, channel_id));
 CREATE TABLE ${schema}.meta (${key}, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (chain_id, contract, key));
+CREATE TABLE ${schema}.payee_ledgers (${key}, ${channel}, ${amount("served")}, ${amount("floor")}, used TEXT NOT NULL,
+  PRIMARY KEY (chain_id, contract, channel_id));
 `;
 }
 
@@ -85,6 +88,16 @@ function payerRecordFromRow(row: Row): PayerChannelRecord {
   if (row.session_key !== null) record.sessionKey = row.session_key as Hex;
   if (row.signature !== null) record.signature = row.signature as Hex;
   return record;
+}
+
+/** Used amounts are a short comma-separated decimal list, empty under in-order traffic (see applyCharge). */
+function ledgerFromRow(row: Row): ChannelLedger {
+  const used = row.used as string;
+  return {
+    served: BigInt(row.served as string),
+    floor: BigInt(row.floor as string),
+    used: used === "" ? [] : used.split(",").map((amount) => BigInt(amount)),
+  };
 }
 
 function voucherFromRow(row: Row): StoredVoucher {
@@ -129,9 +142,11 @@ async function migrate(client: pg.PoolClient, schema: string): Promise<void> {
 /** The rows one commit touches, read under its locks, and what it writes back. */
 class BatchTables implements StoreTables {
   readonly best = new Map<string, bigint>();
+  readonly ledgers = new Map<string, ChannelLedger>();
   readonly payer = new Map<string, PayerChannelRecord>();
   readonly writes = {
     best: new Map<string, { d: Deployment; voucher: StoredVoucher }>(),
+    ledgers: new Map<string, { d: Deployment; id: Hex; ledger: ChannelLedger }>(),
     payeeChannels: new Map<string, { d: Deployment; id: Hex; config: ChannelConfig }>(),
     meta: new Map<string, { d: Deployment; key: string; value: string }>(),
     payer: new Map<string, { d: Deployment; record: PayerChannelRecord }>(),
@@ -140,6 +155,15 @@ class BatchTables implements StoreTables {
 
   bestAmount(d: Deployment, id: Hex): bigint | undefined {
     return this.best.get(recordKey(d, id));
+  }
+  ledger(d: Deployment, id: Hex): ChannelLedger | undefined {
+    const ledger = this.ledgers.get(recordKey(d, id));
+    return ledger && { ...ledger, used: [...ledger.used] };
+  }
+  putLedger(d: Deployment, id: Hex, ledger: ChannelLedger): void {
+    const copy = { ...ledger, used: [...ledger.used] };
+    this.ledgers.set(recordKey(d, id), copy);
+    this.writes.ledgers.set(recordKey(d, id), { d, id, ledger: copy });
   }
   putBest(d: Deployment, voucher: StoredVoucher): void {
     this.best.set(recordKey(d, voucher.channelId), voucher.amount);
@@ -250,7 +274,7 @@ export class PostgresStore implements StoreBackend, KeyedStore {
       const voucherKeys = new Map<string, { d: Deployment; id: Hex }>();
       const payerKeys = new Map<string, { d: Deployment; id: Hex }>();
       for (const op of ops) {
-        if (op.kind === "voucher") {
+        if (op.kind === "voucher" || op.kind === "charge") {
           voucherKeys.set(recordKey(op.deployment, op.voucher.channelId), { d: op.deployment, id: op.voucher.channelId });
           locked.set(lockKey("v", op.deployment, op.voucher.channelId), true);
         } else if (op.kind === "payerChannel" || op.kind === "signed") {
@@ -279,6 +303,16 @@ export class PostgresStore implements StoreBackend, KeyedStore {
         for (const row of rows) {
           const d = { chainId: BigInt(row.chain_id), contract: row.contract as Address };
           tables.best.set(recordKey(d, row.channel_id), BigInt(row.amount));
+        }
+        const ledgers = await client.query(
+          `SELECT l.* FROM ${s}.payee_ledgers l
+           JOIN unnest($1::numeric[], $2::text[], $3::text[]) AS k(chain_id, contract, channel_id)
+           USING (chain_id, contract, channel_id)`,
+          [chainIds, contracts, ids],
+        );
+        for (const row of ledgers.rows) {
+          const d = { chainId: BigInt(row.chain_id), contract: row.contract as Address };
+          tables.ledgers.set(recordKey(d, row.channel_id), ledgerFromRow(row));
         }
       }
       if (payerKeys.size > 0) {
@@ -324,6 +358,17 @@ export class PostgresStore implements StoreBackend, KeyedStore {
         [chainIds, contracts, ids, amounts, signatures],
       );
       if (rowCount !== w.best.size) throw new StoreError("a stored voucher would have been lowered", { expected: w.best.size, written: rowCount });
+    }
+    if (w.ledgers.size > 0) {
+      const cols = columns(w.ledgers, ({ d, id, ledger: l }) => [
+        d.chainId.toString(), d.contract, id, l.served.toString(), l.floor.toString(), l.used.join(","),
+      ]);
+      await client.query(
+        `INSERT INTO ${s}.payee_ledgers (chain_id, contract, channel_id, served, floor, used)
+         SELECT * FROM unnest($1::numeric[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::text[])
+         ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET served = excluded.served, floor = excluded.floor, used = excluded.used`,
+        cols,
+      );
     }
     if (w.payeeChannels.size > 0) {
       const cols = columns(w.payeeChannels, ({ d, id, config: c }) => [
@@ -380,8 +425,16 @@ export class PostgresStore implements StoreBackend, KeyedStore {
     }
   }
 
-  submit(op: WriteOp): Promise<SaveVoucherResult | undefined> {
+  submit(op: WriteOp): Promise<OpValue> {
     return this.#writes.submit(op);
+  }
+
+  async chargeLedger(d: Deployment, channelId: Hex): Promise<ChannelLedger | undefined> {
+    const rows = await this.#query(
+      `SELECT served, floor, used FROM ${this.#schema}.payee_ledgers WHERE chain_id = $1 AND contract = $2 AND channel_id = $3`,
+      [d.chainId.toString(), d.contract, channelId],
+    );
+    return rows[0] && ledgerFromRow(rows[0]);
   }
 
   async bestVoucher(d: Deployment, channelId: Hex): Promise<StoredVoucher | undefined> {

@@ -7,14 +7,14 @@ import type { StatementSync } from "node:sqlite";
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
 import { StoreError, StoreMigrationError, TrickleError } from "../errors.ts";
 import { applyBatch } from "./batch.ts";
-import type { OpOutcome, StoreTables, WriteOp } from "./batch.ts";
+import type { OpOutcome, OpValue, StoreTables, WriteOp } from "./batch.ts";
 import { DeploymentStore, type KeyedStore } from "./deployment.ts";
 import { GroupCommit } from "./group-commit.ts";
-import type { Deployment, PayerChannelRecord, SaveVoucherResult, StoreBackend, StoredVoucher, UnclaimedVoucher } from "./store.ts";
+import type { ChannelLedger, Deployment, PayerChannelRecord, StoreBackend, StoredVoucher, UnclaimedVoucher } from "./store.ts";
 import { checkDeployment } from "./validate.ts";
 
 /** The schema this code reads and writes; older files are migrated on open, newer ones refused. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** How to open a store file. */
 export interface SqliteStoreOptions {
@@ -67,6 +67,20 @@ CREATE TABLE meta (
   key   TEXT NOT NULL,
   value TEXT NOT NULL,
   PRIMARY KEY (chain_id, contract, key)
+) WITHOUT ROWID;
+`;
+
+// Version 3: the charge ledger (what the HTTP gate served per channel), shared by every process that
+// opens the file. Used amounts are a short comma-separated decimal list: under in-order traffic it is
+// empty (see applyCharge), so the row stays small.
+const SCHEMA_V3 = `
+CREATE TABLE payee_ledgers (
+  ${KEY},
+  channel_id TEXT NOT NULL CHECK (length(channel_id) = 66),
+  served     BLOB NOT NULL CHECK (typeof(served) = 'blob' AND length(served) = 32),
+  floor      BLOB NOT NULL CHECK (typeof(floor) = 'blob' AND length(floor) = 32),
+  used       TEXT NOT NULL,
+  PRIMARY KEY (chain_id, contract, channel_id)
 ) WITHOUT ROWID;
 `;
 
@@ -135,6 +149,11 @@ function payerRecordFromRow(row: Row): PayerChannelRecord {
   return record;
 }
 
+function ledgerFromRow(row: Row): ChannelLedger {
+  const used = row.used as string;
+  return { served: decodeUint256(row.served), floor: decodeUint256(row.floor), used: used === "" ? [] : used.split(",").map((amount) => BigInt(amount)) };
+}
+
 function voucherFromRow(row: Row): StoredVoucher {
   return { channelId: row.channel_id as Hex, amount: decodeUint256(row.amount), signature: row.signature as Hex };
 }
@@ -150,6 +169,7 @@ function migrate(db: DatabaseSync, options: SqliteStoreOptions): void {
     }
     if (version < 1) db.exec(SCHEMA_V2);
     else if (version < 2) migrateV1toV2(db, options.legacyDeployment && checkDeployment(options.legacyDeployment));
+    if (version < 3) db.exec(SCHEMA_V3);
     if (version < SCHEMA_VERSION) {
       db.exec("DELETE FROM schema_version");
       db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(SCHEMA_VERSION);
@@ -185,6 +205,9 @@ export class SqliteStore implements StoreBackend, KeyedStore {
       putBest: s(`INSERT INTO payee_vouchers (chain_id, contract, channel_id, amount, signature) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET amount = excluded.amount, signature = excluded.signature
         WHERE excluded.amount > payee_vouchers.amount`),
+      ledger: s(`SELECT served, floor, used FROM payee_ledgers WHERE ${where} AND channel_id = ?`),
+      putLedger: s(`INSERT INTO payee_ledgers (chain_id, contract, channel_id, served, floor, used) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET served = excluded.served, floor = excluded.floor, used = excluded.used`),
       putClaimed: s(`INSERT INTO payee_claims (chain_id, contract, channel_id, claimed, finished) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET
           claimed = max(payee_claims.claimed, excluded.claimed), finished = max(payee_claims.finished, excluded.finished)`),
@@ -209,6 +232,11 @@ export class SqliteStore implements StoreBackend, KeyedStore {
         const { changes } = st.putBest.run(...key(d), voucher.channelId, encodeUint256(voucher.amount), voucher.signature);
         if (Number(changes) !== 1) throw new StoreError("a stored voucher would have been lowered", { channelId: voucher.channelId });
       },
+      ledger: (d, id) => {
+        const row = st.ledger.get(...key(d), id) as Row | undefined;
+        return row && ledgerFromRow(row);
+      },
+      putLedger: (d, id, l) => void st.putLedger.run(...key(d), id, encodeUint256(l.served), encodeUint256(l.floor), l.used.join(",")),
       putClaimed: (d, id, claimed, finished) => void st.putClaimed.run(...key(d), id, encodeUint256(claimed), finished ? 1 : 0),
       putPayeeChannel: (d, id, c) =>
         void st.putPayeeChannel.run(...key(d), id, c.payer, c.payee, c.token, c.signer, c.closeDelay.toString(), c.salt),
@@ -277,8 +305,15 @@ export class SqliteStore implements StoreBackend, KeyedStore {
     }
   }
 
-  submit(op: WriteOp): Promise<SaveVoucherResult | undefined> {
+  submit(op: WriteOp): Promise<OpValue> {
     return this.#writes.submit(op);
+  }
+
+  chargeLedger(d: Deployment, channelId: Hex): Promise<ChannelLedger | undefined> {
+    return this.#read(() => {
+      const row = this.#statements.ledger.get(...key(d), channelId) as Row | undefined;
+      return row && ledgerFromRow(row);
+    });
   }
 
   bestVoucher(d: Deployment, channelId: Hex): Promise<StoredVoucher | undefined> {

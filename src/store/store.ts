@@ -49,6 +49,33 @@ export interface SaveVoucherResult {
   previousAmount: bigint;
 }
 
+/**
+ * What {@link PayeeStore.chargeVoucher} did with one paid request. The store keeps, per channel, a
+ * ledger of what it served: `served` (the sum of the prices charged), and the voucher amounts that
+ * already bought a request (each buys at most one). A request is charged when the best voucher,
+ * counting this one, covers `served + price`:
+ * - `charged: true`: the request is paid; `served` includes its price. `stored` says whether this
+ *   voucher became the channel's best (it did when it was above it); `best` is the best amount after.
+ * - `charged: false`: nothing was written, whatever the voucher. `refusal` is `NOT_INCREASING` for a
+ *   voucher at or below the best that cannot buy a request (already used, or no credit left), and
+ *   `INSUFFICIENT_PAYMENT` for a voucher above the best that does not cover the request.
+ */
+export type ChargeResult =
+  | { charged: true; stored: boolean; best: bigint; served: bigint }
+  | { charged: false; refusal: "NOT_INCREASING" | "INSUFFICIENT_PAYMENT"; best: bigint; served: bigint };
+
+/**
+ * What a channel's charged requests have consumed. `served` is the sum of the prices charged (plus
+ * the best amount the channel had when first charged); every amount at or below `floor`, and every
+ * amount in `used`, already bought its request.
+ */
+export interface ChannelLedger {
+  served: bigint;
+  floor: bigint;
+  /** Used amounts above `floor`, at most 1024 (the lowest folds into `floor` beyond that). */
+  used: bigint[];
+}
+
 /** A channel whose best voucher is above what was claimed on-chain, as far as the store knows. */
 export interface UnclaimedVoucher extends StoredVoucher {
   /** What the payee last recorded as claimed on-chain (0n when nothing was). */
@@ -84,6 +111,18 @@ export interface PayeeStore {
    * {@link SaveVoucherResult} for what each call reports.
    */
   saveVoucherIfHigher(voucher: StoredVoucher): Promise<SaveVoucherResult>;
+  /**
+   * Atomically charges one request of `price` (> 0) against the channel's vouchers: stores `voucher`
+   * if it is above the best and records the request as served, in one transaction, or refuses and
+   * writes nothing (see {@link ChargeResult}). Charges of one commit apply in arrival order, before
+   * the plain saves of that commit; processes sharing one store share one ledger, so together they
+   * serve exactly what was paid. A channel charged for the first time starts with everything up to
+   * its best stored amount served: vouchers saved without a charge buy no request.
+   * The caller has checked the voucher's signature and the channel (the Payee does).
+   */
+  chargeVoucher(voucher: StoredVoucher, price: bigint): Promise<ChargeResult>;
+  /** A channel's charge ledger; undefined before its first charge. */
+  chargeLedger(channelId: Hex): Promise<ChannelLedger | undefined>;
   /** The best stored voucher of a channel. */
   bestVoucher(channelId: Hex): Promise<StoredVoucher | undefined>;
   /** Every channel's best voucher, by channel id. Grows with every channel ever paid: prefer {@link unclaimedVouchers}. */

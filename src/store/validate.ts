@@ -103,6 +103,13 @@ export function checkMetaValue(value: unknown): string {
   return value;
 }
 
+/** The price of one charged request: a uint256 above zero (a free request needs no charge). */
+export function checkPrice(value: unknown): bigint {
+  const price = checkUint(value, "price");
+  if (price === 0n) throw new InvalidArgumentError("price must be above zero", { field: "price", value });
+  return price;
+}
+
 /** A deployment with its contract lower-cased, so keys compare equal whatever the caller's case. */
 export function checkDeployment(value: unknown): Deployment {
   const deployment = checkObject(value, "deployment");

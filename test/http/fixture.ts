@@ -80,7 +80,6 @@ export async function startPaidApi(
   const payee = new Payee({ chain: counted.chain as ChainWriter, store: payeeStore, payee: payeeAddress, policy: { minCloseDelay: 3600n }, limits: payeeLimits });
   const gate = paymentGate({
     payee,
-    store: payeeStore,
     chainId: chain.chainId,
     contract: chain.contract,
     payTo: payeeAddress,

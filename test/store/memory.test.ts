@@ -1,6 +1,6 @@
 import { MemoryStore } from "../../src/store/memory.ts";
 import { channelId } from "../../src/channel.ts";
-import { configOf, jsonOf, shouldBehaveLikeAStore, TEST_DEPLOYMENT } from "./behaviour.ts";
+import { channelOf, configOf, jsonOf, shouldBehaveLikeAStore, TEST_DEPLOYMENT } from "./behaviour.ts";
 
 describe("store/MemoryStore", () => {
   shouldBehaveLikeAStore(
@@ -17,6 +17,7 @@ describe("store/MemoryStore", () => {
             payer: await store.payerChannels(),
             meta: await store.getMeta("k"),
             channel: await store.channel(channelId(configOf(0))),
+            ledger: await store.chargeLedger(channelOf(0)),
           }),
         dispose: () => store.close(),
       };

@@ -51,11 +51,56 @@ describe("store/SqliteStore", () => {
       await store.saveVoucherIfHigher({ channelId: channelOf(0), amount: 0x0102n, signature: signatureOf(1) });
       const db = new DatabaseSync(path, { readOnly: true });
       expect((db.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode).to.equal("wal");
-      expect((db.prepare("SELECT version FROM schema_version").get() as { version: number }).version).to.equal(SCHEMA_VERSION);
+      expect((db.prepare("SELECT max(version) AS version FROM schema_version").get() as { version: number }).version).to.equal(SCHEMA_VERSION);
       const row = db.prepare("SELECT amount FROM payee_vouchers").get() as { amount: Uint8Array };
       expect(Buffer.from(row.amount).toString("hex")).to.equal("0102".padStart(64, "0"));
       db.close();
       await store.close();
+    });
+
+    it("migrates a version 2 file to 3: its vouchers are kept and count as served", async () => {
+      const path = nextPath();
+      let store = SqliteStore.open(path).forDeployment(TEST_DEPLOYMENT);
+      await store.saveVoucherIfHigher({ channelId: channelOf(0), amount: 50n, signature: signatureOf(1) });
+      await store.close();
+      const db = new DatabaseSync(path);
+      db.exec("DROP TABLE payee_ledgers; UPDATE schema_version SET version = 2");
+      db.close();
+      store = SqliteStore.open(path).forDeployment(TEST_DEPLOYMENT);
+      expect((await store.bestVoucher(channelOf(0)))?.amount).to.equal(50n);
+      expect(await store.chargeVoucher({ channelId: channelOf(0), amount: 40n, signature: signatureOf(2) }, 10n)).to.deep.include({ charged: false });
+      expect(await store.chargeVoucher({ channelId: channelOf(0), amount: 60n, signature: signatureOf(3) }, 10n)).to.deep.equal({
+        charged: true,
+        stored: true,
+        best: 60n,
+        served: 60n,
+      });
+      await store.close();
+    });
+
+    it("two stores on one file (two processes) share one ledger: together they charge exactly what was paid", async () => {
+      const path = nextPath();
+      const stores = [SqliteStore.open(path).forDeployment(TEST_DEPLOYMENT), SqliteStore.open(path).forDeployment(TEST_DEPLOYMENT)];
+      const price = 7n;
+      // Both take every voucher of two channels, each in its own order: every amount is offered twice.
+      const amounts = Array.from({ length: 60 }, (_, i) => BigInt(i + 1) * price);
+      const offers = stores.flatMap((store, s) =>
+        [0, 1].flatMap((channel) =>
+          (s === 0 ? amounts : [...amounts].reverse()).map((amount) =>
+            store.chargeVoucher({ channelId: channelOf(channel), amount, signature: signatureOf(Number(amount)) }, price),
+          ),
+        ),
+      );
+      const results = await Promise.all(offers);
+      const charged = results.filter((r) => r.charged);
+      expect(charged, "each voucher amount buys exactly one request").to.have.length(120);
+      for (const store of stores) {
+        for (const channel of [0, 1]) {
+          expect((await store.bestVoucher(channelOf(channel)))?.amount).to.equal(60n * price);
+          expect((await store.chargeLedger(channelOf(channel)))?.served).to.equal(60n * price);
+        }
+      }
+      for (const store of stores) await store.close();
     });
 
     it("refuses a file written by a newer schema", async () => {
