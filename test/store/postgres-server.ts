@@ -44,7 +44,7 @@ export async function sql<T extends pg.QueryResultRow = pg.QueryResultRow>(text:
  * `describe` for tests that need PostgreSQL. Without it: a clear line saying so and no tests, or, under
  * CI=true, a failing test.
  */
-export function describeWithPostgres(title: string, body: () => void): void {
+export function describeWithPostgres(title: string, body: (this: Mocha.Suite) => void): void {
   if (postgresAvailable()) {
     describe(title, body);
     return;
