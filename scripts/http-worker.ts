@@ -24,6 +24,8 @@ export interface PaidApiSettings {
   price: bigint;
   minDeposit: bigint;
   storePath: string;
+  /** A PostgreSQL store to share instead of the SQLite file at `storePath`. */
+  postgres?: { url: string; schema: string };
 }
 
 interface WorkerData extends PaidApiSettings {
@@ -212,7 +214,12 @@ async function serve(settings: PaidApiSettings, link: Link): Promise<void> {
     import("../src/payee.ts"),
     import("../src/store/sqlite.ts"),
   ]);
-  const store = SqliteStore.open(settings.storePath).forDeployment({ chainId: BigInt(settings.chainId), contract: settings.contract });
+  const deployment = { chainId: BigInt(settings.chainId), contract: settings.contract };
+  const backend =
+    settings.postgres === undefined
+      ? SqliteStore.open(settings.storePath)
+      : await (await import("../src/store/postgres.ts")).PostgresStore.open(settings.postgres.url, { schema: settings.postgres.schema });
+  const store = backend.forDeployment(deployment);
   const chain = remoteChain(link, settings.contract);
   const payee = new Payee({ chain, store, payee: settings.payee });
   const gate = paymentGate({

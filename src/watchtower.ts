@@ -29,7 +29,20 @@ export interface WatchtowerRetryOptions {
   maxDelayMs?: number;
 }
 
+/**
+ * Lets several payee processes run a watchtower while only one acts: before each pass the watchtower
+ * asks `acquire()`, and a process that does not lead skips the pass (see `PostgresLeaderLease` in
+ * `trickle/store/postgres`). Its state (cursor, pending closes) lives in the shared store, so the next
+ * leader resumes where the last one stopped.
+ */
+export interface WatchtowerLease {
+  /** Whether this process leads now; `false` on any failure. */
+  acquire(): Promise<boolean>;
+}
+
 export interface WatchOptions {
+  /** Act only while this lease is held; without it the watchtower always acts. */
+  lease?: WatchtowerLease;
   /** Time between two polls of the chain. Default 4 s. */
   pollIntervalMs?: number;
   /** Blocks an event must be buried under before it is acted on. Default 2. */
@@ -99,6 +112,8 @@ export type WatchtowerAction =
 
 /** What one pass over the chain did. */
 export interface TickReport {
+  /** False when a lease is set and another process leads: this pass did nothing. */
+  leading: boolean;
   /** Blocks read in this pass, or undefined when there was nothing new. */
   fromBlock?: bigint;
   toBlock?: bigint;
@@ -152,6 +167,8 @@ export class Watchtower {
   readonly #lateReported = new Set<Hex>();
   #loaded = false;
   #swept = false;
+  /** Whether the lease was held at the last pass (undefined before the first). */
+  #leading: boolean | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #inFlight: Promise<TickReport> | undefined;
@@ -208,7 +225,20 @@ export class Watchtower {
   }
 
   async #tick(): Promise<TickReport> {
-    const report: TickReport = { events: 0, closed: [], claimed: [] };
+    const report: TickReport = { leading: true, events: 0, closed: [], claimed: [] };
+    if (this.#options.lease !== undefined) {
+      const leading = await this.#options.lease.acquire().catch(() => false);
+      if (leading !== this.#leading) {
+        this.#log(leading ? "leading: this process acts for the payee" : "standing by: another process leads");
+        // What another leader did meanwhile is in the store, not in this process's memory: read it again.
+        this.#loaded = false;
+        this.#swept = false;
+        this.#known.clear();
+        this.#idle.clear();
+      }
+      this.#leading = leading;
+      if (!leading) return { ...report, leading: false };
+    }
     try {
       await this.#load();
       await this.#readEvents(report);

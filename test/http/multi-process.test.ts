@@ -14,6 +14,8 @@ import { decodePaymentRequired, encodePaymentPayload, PAYMENT_REQUIRED_HEADER, P
 import { Payer } from "../../src/payer.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
+import { PostgresStore } from "../../src/store/postgres.ts";
+import { describeWithPostgres, freshSchema, postgresUrl } from "../store/postgres-server.ts";
 import { signVoucher } from "../../src/voucher.ts";
 import { startPaidApiProcess } from "../../scripts/http-worker.ts";
 import type { PaidApiWorker } from "../../scripts/http-worker.ts";
@@ -48,8 +50,17 @@ function random(seed: number): () => number {
   };
 }
 
-describe("http: several server processes share one ledger", function () {
+describe("http: several server processes share one ledger (SQLite)", function () {
   this.timeout(180_000);
+  shouldShareOneLedger("sqlite");
+});
+
+describeWithPostgres("http: several server processes share one ledger (PostgreSQL)", function () {
+  this.timeout(180_000);
+  shouldShareOneLedger("postgres");
+});
+
+function shouldShareOneLedger(kind: "sqlite" | "postgres"): void {
   let dir: string;
   let servers: PaidApiWorker[] = [];
   let connection: Awaited<ReturnType<typeof network.create>>;
@@ -63,7 +74,7 @@ describe("http: several server processes share one ledger", function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it(`${SERVERS} processes on one SQLite file take ${CHANNELS * VOUCHERS_PER_CHANNEL} paid requests on ${CHANNELS} channels: served equals paid, the best voucher is the max signed`, async () => {
+  it(`${SERVERS} processes on one ${kind === "sqlite" ? "SQLite file" : "PostgreSQL database"} take ${CHANNELS * VOUCHERS_PER_CHANNEL} paid requests on ${CHANNELS} channels: served equals paid, the best voucher is the max signed`, async () => {
     connection = await network.create();
     const { ethers } = connection;
     const [, payeeSigner, payerSigner] = await ethers.getSigners();
@@ -71,10 +82,13 @@ describe("http: several server processes share one ledger", function () {
     const chainId = (await ethers.provider.getNetwork()).chainId;
     const payee = payeeSigner.address as Address;
     const storePath = join(dir, "payee.sqlite");
+    const postgres = kind === "postgres" ? { url: await postgresUrl(), schema: freshSchema("multi") } : undefined;
     const chain = ethersChain({ runner: ethers.provider, contract });
 
     servers = await Promise.all(
-      Array.from({ length: SERVERS }, () => startPaidApiProcess({ contract, chainId, payee, price: PRICE, minDeposit: PRICE, storePath }, chain)),
+      Array.from({ length: SERVERS }, () =>
+        startPaidApiProcess({ contract, chainId, payee, price: PRICE, minDeposit: PRICE, storePath, ...(postgres ? { postgres } : {}) }, chain),
+      ),
     );
 
     // 100 channels, every voucher signed up front; the first of each carries the channel's config.
@@ -169,7 +183,8 @@ describe("http: several server processes share one ledger", function () {
     expect(handled.reduce((a, b) => a + b, 0), "requests that reached a handler").to.equal(CHANNELS * VOUCHERS_PER_CHANNEL);
     for (const n of handled) expect(n, "every server took a share").to.be.greaterThan(1000);
 
-    const store = SqliteStore.open(storePath).forDeployment({ chainId, contract });
+    const backend = postgres === undefined ? SqliteStore.open(storePath) : await PostgresStore.open(postgres.url, { schema: postgres.schema });
+    const store = backend.forDeployment({ chainId, contract });
     try {
       for (const channel of channels) {
         const best = await store.bestVoucher(channel.id);
@@ -182,4 +197,4 @@ describe("http: several server processes share one ledger", function () {
       await store.close();
     }
   });
-});
+}

@@ -537,8 +537,15 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
                 }
                 pending.push(fresh.store.saveVoucherIfHigher(voucher(plainSave.channel, plainSave.amount, n++)).then(() => undefined));
               }
-              // Each tick is its own commit: let this one flush before the next is queued.
+              // Each tick is its own commit: let this one flush before the next is queued. A store whose
+              // commit is asynchronous (PostgreSQL) merges the ticks queued while one is in flight, and a
+              // merged commit applies all its charges before its plain saves: a tick with a plain save is
+              // therefore awaited, so the charges of later ticks are not moved before it.
               await new Promise((resolve) => setImmediate(resolve));
+              if (plainSave !== undefined) {
+                await Promise.all(pending);
+                pending = [];
+              }
             }
             await Promise.all(pending);
             for (const [channel, s] of model) {
