@@ -7,10 +7,13 @@
 //
 // The noise of a shared machine is handled, not hidden: the servers and this load generator are pinned
 // to separate cores (taskset), unpaid and paid rounds alternate (and swap which goes first), each
-// figure is the median of its rounds, and its spread ((max - min) / median) is printed beside it.
+// figure is the median of its rounds, and its spread ((max - min) / median) is printed beside it. The
+// ratio is the median of each round's paid/unpaid ratio (the two phases of a round run back to back, on
+// the same machine load). Beside the rates, the servers' CPU time per request (from the processes'
+// own counters), which other load on the machine barely moves: the cost a request puts on a core.
 // Writes bench/results/http.json and the README table between the bench:http markers.
 //
-// Options: --requests N per round (default 6400), --concurrency C (default 64), --rounds R (default 7),
+// Options: --requests N per round (default 3200), --concurrency C (default 64), --rounds R (default 11),
 // --servers 1,2,4.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -30,9 +33,9 @@ import type { PaidApiWorker } from "./http-worker.ts";
 
 const { values: args } = parseArgs({
   options: {
-    requests: { type: "string", default: "6400" },
+    requests: { type: "string", default: "3200" },
     concurrency: { type: "string", default: "64" },
-    rounds: { type: "string", default: "7" },
+    rounds: { type: "string", default: "11" },
     servers: { type: "string", default: "1,2,4" },
   },
 });
@@ -110,10 +113,15 @@ interface Figure {
   rounds: number[];
 }
 
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 function figure(rates: number[]): Figure {
   const sorted = [...rates].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const median = medianOf(rates);
   return { median: Math.round(median), min: Math.round(sorted[0]), max: Math.round(sorted.at(-1) as number), spread: Number(((sorted.at(-1)! - sorted[0]) / median).toFixed(3)), rounds: rates.map(Math.round) };
 }
 
@@ -121,7 +129,14 @@ interface Row {
   servers: number;
   unpaid: Figure;
   paid: Figure;
+  /** Median of the rounds' paid/unpaid ratios. */
   ratio: number;
+  ratios: number[];
+  /** Server CPU time per request, µs (all server processes together). */
+  unpaidCpuMicros: Figure;
+  paidCpuMicros: Figure;
+  /** unpaid / paid CPU per request: the paid share of what one core serves unpaid. */
+  cpuRatio: number;
 }
 
 async function measure(servers: number): Promise<Row> {
@@ -143,8 +158,12 @@ async function measure(servers: number): Promise<Row> {
         for (let i = 0; i < 20; i++) await get(port, agent, "/free");
       }),
     );
+    const cpu = async () => (await Promise.all(apis.map((api) => (api.cpuMicros === undefined ? 0 : api.cpuMicros())))).reduce((a, b) => a + b, 0);
+    const unpaidCpu: number[] = [];
+    const paidCpu: number[] = [];
     const phase = async (paid: boolean): Promise<number> => {
       const payments = paid ? clients.map((client) => sign(client, perClient)) : [];
+      const cpuBefore = await cpu();
       const started = performance.now();
       await Promise.all(
         clients.map(async (_client, c) => {
@@ -155,7 +174,9 @@ async function measure(servers: number): Promise<Row> {
           }
         }),
       );
-      return (perClient * concurrency) / ((performance.now() - started) / 1000);
+      const rate = (perClient * concurrency) / ((performance.now() - started) / 1000);
+      (paid ? paidCpu : unpaidCpu).push(((await cpu()) - cpuBefore) / (perClient * concurrency));
+      return rate;
     };
     const unpaid: number[] = [];
     const paid: number[] = [];
@@ -168,11 +189,23 @@ async function measure(servers: number): Promise<Row> {
         paid.push(await phase(true));
         unpaid.push(await phase(false));
       }
-      console.log(`  ${servers} server(s), round ${round + 1}: unpaid ${Math.round(unpaid.at(-1)!)} req/s, paid ${Math.round(paid.at(-1)!)} req/s`);
+      console.log(
+        `  ${servers} server(s), round ${round + 1}: unpaid ${Math.round(unpaid.at(-1)!)} req/s (${unpaidCpu.at(-1)!.toFixed(0)} µs CPU each), paid ${Math.round(paid.at(-1)!)} req/s (${paidCpu.at(-1)!.toFixed(0)} µs CPU each)`,
+      );
     }
-    const row = { servers, unpaid: figure(unpaid), paid: figure(paid), ratio: 0 };
-    row.ratio = Number((row.paid.median / row.unpaid.median).toFixed(3));
-    return row;
+    const ratios = paid.map((p, i) => Number((p / unpaid[i]).toFixed(3)));
+    const unpaidCpuMicros = figure(unpaidCpu);
+    const paidCpuMicros = figure(paidCpu);
+    return {
+      servers,
+      unpaid: figure(unpaid),
+      paid: figure(paid),
+      ratio: Number(medianOf(ratios).toFixed(3)),
+      ratios,
+      unpaidCpuMicros,
+      paidCpuMicros,
+      cpuRatio: Number((unpaidCpuMicros.median / paidCpuMicros.median).toFixed(3)),
+    };
   } finally {
     for (const agent of agents) agent.destroy();
     const counts = await Promise.all(apis.map((api) => api.stop()));
@@ -188,11 +221,11 @@ for (const servers of serverCounts) rows.push(await measure(servers));
 
 const pct = (x: number) => `±${(x * 50).toFixed(1)}%`;
 const table = [
-  "| server processes | unpaid req/s (median, spread) | paid req/s, SQLite (median, spread) | paid / unpaid | paid vs 1 process |",
-  "|---:|---:|---:|---:|---:|",
+  "| server processes | unpaid req/s | paid req/s, SQLite | paid / unpaid | paid vs 1 process | server CPU per request, unpaid / paid | unpaid / paid CPU |",
+  "|---:|---:|---:|---:|---:|---:|---:|",
   ...rows.map(
     (r) =>
-      `| ${r.servers} | ${r.unpaid.median.toLocaleString("en-US")} (${pct(r.unpaid.spread)}) | ${r.paid.median.toLocaleString("en-US")} (${pct(r.paid.spread)}) | ${r.ratio.toFixed(2)} | ${(r.paid.median / rows[0].paid.median).toFixed(2)}x |`,
+      `| ${r.servers} | ${r.unpaid.median.toLocaleString("en-US")} (${pct(r.unpaid.spread)}) | ${r.paid.median.toLocaleString("en-US")} (${pct(r.paid.spread)}) | ${r.ratio.toFixed(2)} | ${(r.paid.median / rows[0].paid.median).toFixed(2)}x | ${r.unpaidCpuMicros.median} µs (${pct(r.unpaidCpuMicros.spread)}) / ${r.paidCpuMicros.median} µs (${pct(r.paidCpuMicros.spread)}) | ${r.cpuRatio.toFixed(2)} |`,
   ),
 ];
 console.log(`\n${table.join("\n")}\n`);
@@ -203,7 +236,7 @@ const result = {
   generatedBy: "scripts/bench-http.ts (npm run bench:http)",
   generatedAt: new Date().toISOString(),
   machine: { logicalCores: cores, node: process.version, loadCpus, serverCpus, pinned, loadAverageAtStart: Number(loadAtStart.toFixed(2)) },
-  method: `median of ${rounds} alternating unpaid/paid rounds of ${perClient * concurrency} requests, ${concurrency} keep-alive clients (one channel each); spread = (max - min) / median`,
+  method: `median of ${rounds} alternating unpaid/paid rounds of ${perClient * concurrency} requests, ${concurrency} keep-alive clients (one channel each); ratio = median of the rounds' paid/unpaid; spread = (max - min) / median; CPU = the server processes' user + system time per request`,
   store: "sqlite (WAL, synchronous=FULL, group commit), one file shared by every server process",
   rows,
   paidToUnpaidRatio: one?.ratio,

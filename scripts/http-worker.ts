@@ -50,6 +50,8 @@ type ProcessMessage =
   | { type: "chainReply"; reply: ChainReply }
   | { type: "ready"; port: number }
   | { type: "stop" }
+  | { type: "cpu" }
+  | { type: "cpuReply"; micros: number }
   | { type: "report"; served: number; paidServed: number };
 
 interface ChainCall {
@@ -75,6 +77,8 @@ export interface PaidApiWorker {
   url: string;
   /** Stops the server, closes its store, and says how many requests reached the handler. */
   stop(): Promise<{ served: number; paidServed: number }>;
+  /** CPU time (user + system) the server process has used so far, µs; child processes only. */
+  cpuMicros?(): Promise<number>;
 }
 
 /** Answers a server's chain call with `chain` (reads only). */
@@ -137,6 +141,7 @@ export async function startPaidApiProcess(settings: PaidApiSettings, chain: Chai
     stderr = (stderr + chunk).slice(-65_536);
   });
   let counts: { served: number; paidServed: number } | undefined;
+  const cpuWaiters: ((micros: number) => void)[] = [];
   const started = new Promise<number>((resolve, reject) => {
     child.once("error", reject);
     child.once("exit", (code) => reject(new Error(`the paid API process exited with code ${code} before it was ready`)));
@@ -144,6 +149,7 @@ export async function startPaidApiProcess(settings: PaidApiSettings, chain: Chai
       if (message.type === "ready") resolve(message.port);
       else if (message.type === "chain") answerChainCall(chain, message.call, (reply) => send({ type: "chainReply", reply }));
       else if (message.type === "report") counts = { served: message.served, paidServed: message.paidServed };
+      else if (message.type === "cpuReply") cpuWaiters.shift()?.(message.micros);
     });
   });
   send({ type: "settings", settings });
@@ -157,6 +163,12 @@ export async function startPaidApiProcess(settings: PaidApiSettings, chain: Chai
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return {
     url: `http://127.0.0.1:${port}`,
+    cpuMicros() {
+      return new Promise((resolve) => {
+        cpuWaiters.push(resolve);
+        send({ type: "cpu" });
+      });
+    },
     async stop() {
       send({ type: "stop" });
       const code = await exited;
@@ -270,7 +282,13 @@ function processLink(): Link {
     callChain: (call) => send({ type: "chain", call }),
     onChainReply: (listener) => on("chainReply", (message) => listener(message.reply)),
     onStop: (listener) => on("stop", listener),
-    ready: (port) => send({ type: "ready", port }),
+    ready: (port) => {
+      on("cpu", () => {
+        const { user, system } = process.cpuUsage();
+        send({ type: "cpuReply", micros: user + system });
+      });
+      send({ type: "ready", port });
+    },
     // Disconnecting right after a send could drop it: wait until it is handed over.
     report: (counts) => new Promise((resolve) => process.send?.({ type: "report", ...counts } satisfies ProcessMessage, undefined, {}, () => resolve())),
     close: () => process.disconnect(),
