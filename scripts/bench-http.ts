@@ -1,6 +1,7 @@
 // `npm run bench:http`: the same HTTP server, unpaid and paid, with 1, 2 and 4 server processes sharing
-// one store, in one run. Each server is a child process (node:http + paymentGate + Payee + SqliteStore,
-// synchronous=FULL); the load comes from this process at a fixed concurrency, keep-alive connections,
+// one store (SQLite, and PostgreSQL when it is installed or TRICKLE_PG_URL names one), in one run. Each
+// server is a child process (node:http + paymentGate + Payee + the store, every commit durable); the
+// load comes from this process at a fixed concurrency, keep-alive connections,
 // one channel per client, each client bound to one server (as a load balancer with keep-alive does).
 // Paid requests carry vouchers signed before the clock starts, so the figure is the server's: decode,
 // checks, signature recovery, the durable charge, the receipt.
@@ -29,7 +30,8 @@ import { Payer } from "../src/payer.ts";
 import { MemoryStore } from "../src/store/memory.ts";
 import { signVoucher } from "../src/voucher.ts";
 import { startPaidApiProcess } from "./http-worker.ts";
-import type { PaidApiWorker } from "./http-worker.ts";
+import type { PaidApiSettings, PaidApiWorker } from "./http-worker.ts";
+import { postgresBin, startPostgresCluster, type PostgresCluster } from "./lib/postgres-cluster.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -60,6 +62,25 @@ try {
 }
 const loadAtStart = loadavg()[0];
 
+// PostgreSQL, when there is one: its server processes run on the servers' cores, like the API servers.
+type StoreKind = "sqlite" | "postgres";
+let cluster: PostgresCluster | undefined;
+let postgresUrl = process.env.TRICKLE_PG_URL;
+if (postgresUrl === undefined && postgresBin() !== undefined) {
+  cluster = startPostgresCluster();
+  postgresUrl = cluster.url;
+  const socketDir = new URL(cluster.url).searchParams.get("host");
+  if (pinned && socketDir !== null) {
+    // The postmaster's pid is the first line of postmaster.pid; its helpers (WAL writer, checkpointer)
+    // already run, and the backends it forks later inherit its cores.
+    const postmaster = readFileSync(path.join(socketDir, "data", "postmaster.pid"), "utf8").split("\n")[0].trim();
+    const helpers = execFileSync("pgrep", ["-P", postmaster], { encoding: "utf8" }).split("\n").filter((pid) => pid.trim() !== "");
+    for (const pid of [postmaster, ...helpers]) execFileSync("taskset", ["-a", "-p", "-c", serverCpus, pid.trim()], { stdio: "ignore" });
+  }
+}
+const storeKinds: StoreKind[] = postgresUrl === undefined ? ["sqlite"] : ["sqlite", "postgres"];
+if (postgresUrl === undefined) console.log("PostgreSQL not measured: not installed (apt-get install -y postgresql) and TRICKLE_PG_URL not set");
+
 await hre.tasks.getTask("build").run({ quiet: true });
 const connection = await network.create();
 const { ethers } = connection;
@@ -69,10 +90,10 @@ const chainId = (await ethers.provider.getNetwork()).chainId;
 const payee = payeeSigner.address as Address;
 const chain = ethersChain({ runner: ethers.provider, contract });
 const dir = mkdtempSync(path.join(tmpdir(), "trickle-bench-http-"));
-const storePath = path.join(dir, "payee.sqlite");
 
-// One channel per client, shared by every configuration (one store); vouchers are signed per phase.
-const vouchersPerClient = serverCounts.length * (perClient * rounds + 1);
+// One channel per client, shared by every configuration; vouchers are signed per phase, and the first
+// payment of a configuration carries the channel's config (a store may not know the channel yet).
+const vouchersPerClient = storeKinds.length * serverCounts.length * (perClient * rounds + 1);
 const payer = new Payer({ chain: ethersChain({ runner: payerSigner, contract }), store: new MemoryStore() });
 const domain = { chainId, verifyingContract: contract };
 const clients: { channelId: Hex; sessionKey: Hex; config: object; signed: number }[] = [];
@@ -82,12 +103,12 @@ for (let c = 0; c < concurrency; c++) {
   clients.push({ channelId: opened.channelId, sessionKey: (await payer.channel(opened.channelId))?.sessionKey as Hex, config: opened.config, signed: 0 });
 }
 /** The next `count` payments of a client, signed now (outside any timed phase). */
-function sign(client: (typeof clients)[number], count: number): string[] {
+function sign(client: (typeof clients)[number], count: number, withConfig = false): string[] {
   const payments: string[] = [];
   for (let i = 0; i < count; i++) {
     client.signed++;
     const voucher = signVoucher(domain, client.channelId, PRICE * BigInt(client.signed), client.sessionKey);
-    payments.push(encodePaymentPayload({ scheme: TRICKLE_SCHEME, chainId, contract, ...voucher, ...(client.signed === 1 ? { config: client.config as never } : {}) }));
+    payments.push(encodePaymentPayload({ scheme: TRICKLE_SCHEME, chainId, contract, ...voucher, ...(withConfig ? { config: client.config as never } : {}) }));
   }
   return payments;
 }
@@ -126,6 +147,7 @@ function figure(rates: number[]): Figure {
 }
 
 interface Row {
+  store: StoreKind;
   servers: number;
   unpaid: Figure;
   paid: Figure;
@@ -139,12 +161,10 @@ interface Row {
   cpuRatio: number;
 }
 
-async function measure(servers: number): Promise<Row> {
-  const apis: PaidApiWorker[] = await Promise.all(
-    Array.from({ length: servers }, () =>
-      startPaidApiProcess({ contract, chainId, payee, price: PRICE, minDeposit: PRICE, storePath }, chain, pinned ? { cpus: serverCpus } : {}),
-    ),
-  );
+async function measure(store: StoreKind, servers: number): Promise<Row> {
+  const settings: PaidApiSettings = { contract, chainId, payee, price: PRICE, minDeposit: PRICE, storePath: path.join(dir, `payee-${servers}.sqlite`) };
+  if (store === "postgres") settings.postgres = { url: postgresUrl as string, schema: `bench_http_${process.pid}_${servers}` };
+  const apis: PaidApiWorker[] = await Promise.all(Array.from({ length: servers }, () => startPaidApiProcess(settings, chain, pinned ? { cpus: serverCpus } : {})));
   const ports = apis.map((api) => new URL(api.url).port);
   const agents = apis.map(() => new Agent({ keepAlive: true, maxSockets: concurrency }));
   const target = (c: number) => ({ port: ports[c % servers], agent: agents[c % servers] });
@@ -153,7 +173,7 @@ async function measure(servers: number): Promise<Row> {
     await Promise.all(
       clients.map(async (client, c) => {
         const { port, agent } = target(c);
-        const [payment] = sign(client, 1);
+        const [payment] = sign(client, 1, true);
         if ((await get(port, agent, "/paid", payment)) !== 200) throw new Error("a warm-up payment was refused");
         for (let i = 0; i < 20; i++) await get(port, agent, "/free");
       }),
@@ -190,13 +210,14 @@ async function measure(servers: number): Promise<Row> {
         unpaid.push(await phase(false));
       }
       console.log(
-        `  ${servers} server(s), round ${round + 1}: unpaid ${Math.round(unpaid.at(-1)!)} req/s (${unpaidCpu.at(-1)!.toFixed(0)} µs CPU each), paid ${Math.round(paid.at(-1)!)} req/s (${paidCpu.at(-1)!.toFixed(0)} µs CPU each)`,
+        `  ${store}, ${servers} server(s), round ${round + 1}: unpaid ${Math.round(unpaid.at(-1)!)} req/s (${unpaidCpu.at(-1)!.toFixed(0)} µs CPU each), paid ${Math.round(paid.at(-1)!)} req/s (${paidCpu.at(-1)!.toFixed(0)} µs CPU each)`,
       );
     }
     const ratios = paid.map((p, i) => Number((p / unpaid[i]).toFixed(3)));
     const unpaidCpuMicros = figure(unpaidCpu);
     const paidCpuMicros = figure(paidCpu);
     return {
+      store,
       servers,
       unpaid: figure(unpaid),
       paid: figure(paid),
@@ -217,19 +238,25 @@ async function measure(servers: number): Promise<Row> {
 
 console.log(`bench:http: ${concurrency} clients, ${perClient * concurrency} requests per round, ${rounds} rounds; load on cpu ${loadCpus}, servers on cpu ${serverCpus}${pinned ? "" : " (not pinned)"}`);
 const rows: Row[] = [];
-for (const servers of serverCounts) rows.push(await measure(servers));
+try {
+  for (const store of storeKinds) for (const servers of serverCounts) rows.push(await measure(store, servers));
+} finally {
+  cluster?.stop();
+}
+const storeNames: Record<StoreKind, string> = { sqlite: "SQLite", postgres: "PostgreSQL" };
 
 const pct = (x: number) => `±${(x * 50).toFixed(1)}%`;
+const oneProcess = (store: StoreKind) => rows.find((r) => r.store === store && r.servers === 1) ?? rows[0];
 const table = [
-  "| server processes | unpaid req/s | paid req/s, SQLite | paid / unpaid | paid vs 1 process | server CPU per request, unpaid / paid | unpaid / paid CPU |",
-  "|---:|---:|---:|---:|---:|---:|---:|",
+  "| store | server processes | unpaid req/s | paid req/s | paid / unpaid | paid vs 1 process | server CPU per request, unpaid / paid | unpaid / paid CPU |",
+  "|---|---:|---:|---:|---:|---:|---:|---:|",
   ...rows.map(
     (r) =>
-      `| ${r.servers} | ${r.unpaid.median.toLocaleString("en-US")} (${pct(r.unpaid.spread)}) | ${r.paid.median.toLocaleString("en-US")} (${pct(r.paid.spread)}) | ${r.ratio.toFixed(2)} | ${(r.paid.median / rows[0].paid.median).toFixed(2)}x | ${r.unpaidCpuMicros.median} µs (${pct(r.unpaidCpuMicros.spread)}) / ${r.paidCpuMicros.median} µs (${pct(r.paidCpuMicros.spread)}) | ${r.cpuRatio.toFixed(2)} |`,
+      `| ${storeNames[r.store]} | ${r.servers} | ${r.unpaid.median.toLocaleString("en-US")} (${pct(r.unpaid.spread)}) | ${r.paid.median.toLocaleString("en-US")} (${pct(r.paid.spread)}) | ${r.ratio.toFixed(2)} | ${(r.paid.median / oneProcess(r.store).paid.median).toFixed(2)}x | ${r.unpaidCpuMicros.median} µs (${pct(r.unpaidCpuMicros.spread)}) / ${r.paidCpuMicros.median} µs (${pct(r.paidCpuMicros.spread)}) | ${r.cpuRatio.toFixed(2)} |`,
   ),
 ];
 console.log(`\n${table.join("\n")}\n`);
-const one = rows.find((r) => r.servers === 1);
+const one = rows.find((r) => r.store === "sqlite" && r.servers === 1);
 if (one !== undefined) console.log(`paid / unpaid on one process: ${one.ratio} (target >= ${TARGET_RATIO}: ${one.ratio >= TARGET_RATIO ? "met" : "not met"})`);
 
 const result = {
@@ -237,7 +264,10 @@ const result = {
   generatedAt: new Date().toISOString(),
   machine: { logicalCores: cores, node: process.version, loadCpus, serverCpus, pinned, loadAverageAtStart: Number(loadAtStart.toFixed(2)) },
   method: `median of ${rounds} alternating unpaid/paid rounds of ${perClient * concurrency} requests, ${concurrency} keep-alive clients (one channel each); ratio = median of the rounds' paid/unpaid; spread = (max - min) / median; CPU = the server processes' user + system time per request`,
-  store: "sqlite (WAL, synchronous=FULL, group commit), one file shared by every server process",
+  stores: {
+    sqlite: "SQLite (WAL, synchronous=FULL, group commit), one file shared by every server process",
+    ...(storeKinds.includes("postgres") ? { postgres: "PostgreSQL (synchronous_commit on, local socket, throwaway cluster unless TRICKLE_PG_URL), one database shared by every server process" } : {}),
+  },
   rows,
   paidToUnpaidRatio: one?.ratio,
   target: { paidToUnpaidRatio: TARGET_RATIO },
@@ -258,7 +288,7 @@ function rewriteReadme(): void {
     return;
   }
   const note =
-    `Paid HTTP on one process: ${one?.ratio ?? "?"} of unpaid (target >= ${TARGET_RATIO}: ${one !== undefined && one.ratio >= TARGET_RATIO ? "met" : "**not met**"}). ` +
+    `Paid HTTP on one process (SQLite): ${one?.ratio ?? "?"} of unpaid (target >= ${TARGET_RATIO}: ${one !== undefined && one.ratio >= TARGET_RATIO ? "met" : "**not met**"}). ` +
     `${cores} logical cores; load generator on cpu ${loadCpus}, servers on cpu ${serverCpus}; ${result.method}; ± is half the spread.`;
   writeFileSync("README.md", `${readme.slice(0, from + begin.length)}\n${table.join("\n")}\n\n${note}\n${readme.slice(to)}`);
   console.log("updated the HTTP table of README.md");
