@@ -1,12 +1,15 @@
 // Durable `Payee.accept`s per second: the full accept path (shape, cached channel state, policy, native
-// signature recovery, SQLite group commit with synchronous=FULL) on one core, many channels accepting
-// at once. The channels are opened on an in-process chain and each has one accepted voucher before the
-// clock starts, so their state is cached as it is in a running payee; the payee's periodic event pull still
-// runs during the measurement. Writes `durableAcceptsPerSecond` into bench/results/vouchers.json (merged
-// with what is there).
+// signature recovery, group commit) on one core, many channels accepting at once, on each store: SQLite
+// (WAL, synchronous=FULL) and PostgreSQL (synchronous_commit on; TRICKLE_PG_URL, or a throwaway local
+// server started and stopped by this script). The channels are opened on an in-process chain and each has
+// one accepted voucher before the clock starts, so their state is cached as it is in a running payee; the
+// payee's periodic event pull still runs during the measurement. Prints a table, writes
+// bench/results/accepts.json, merges the SQLite figure into bench/results/vouchers.json, and rewrites the
+// README block between the bench:accepts markers.
 //
-// Run: npx hardhat run scripts/bench-accepts.ts   (TRICKLE_BENCH_ACCEPTS=20000 TRICKLE_BENCH_CHANNELS=200 to size it)
+// Run: npm run bench:accepts   (TRICKLE_BENCH_ACCEPTS=20000 TRICKLE_BENCH_CHANNELS=200 to size it)
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import hre, { network } from "hardhat";
@@ -15,10 +18,15 @@ import { viemChain } from "../src/chain/viem.ts";
 import { addressOfPrivateKey } from "../src/payer.ts";
 import { Payee } from "../src/payee.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
+import { PostgresStore } from "../src/store/postgres.ts";
+import { postgresBin, startPostgresCluster, type PostgresCluster } from "./lib/postgres-cluster.ts";
 import { signVoucher, voucherCryptoBackend, VoucherVerifier, type Voucher } from "../src/voucher.ts";
 import { buildContracts } from "./lib/build-contracts.ts";
 
+export type AcceptsStore = "sqlite" | "postgres";
+
 export interface DurableAcceptsResult {
+  store: AcceptsStore;
   durableAcceptsPerSecond: number;
   accepts: number;
   channels: number;
@@ -31,7 +39,10 @@ export interface DurableAcceptsResult {
   verifyOnlyPerSecond: number;
 }
 
-export async function measureDurableAccepts(options: { accepts?: number; channels?: number } = {}): Promise<DurableAcceptsResult> {
+export async function measureDurableAccepts(
+  options: { accepts?: number; channels?: number; store?: AcceptsStore; postgresUrl?: string } = {},
+): Promise<DurableAcceptsResult> {
+  const kind = options.store ?? "sqlite";
   const channelCount = options.channels ?? 200;
   const perChannel = Math.ceil((options.accepts ?? 20_000) / channelCount);
   await buildContracts(hre);
@@ -67,7 +78,10 @@ export async function measureDurableAccepts(options: { accepts?: number; channel
   });
 
   const dir = mkdtempSync(join(tmpdir(), "trickle-bench-accepts-"));
-  const store = SqliteStore.open(join(dir, "payee.sqlite"));
+  const store =
+    kind === "sqlite"
+      ? SqliteStore.open(join(dir, "payee.sqlite"))
+      : await PostgresStore.open(options.postgresUrl ?? "", { schema: `bench_${process.pid}_${Date.now().toString(36)}` });
   try {
     const payee = new Payee({ chain: payeeChain, store, payee: payeeWallet.account.address });
     // Warm-up: the first voucher of every channel loads and caches its config and state.
@@ -90,6 +104,7 @@ export async function measureDurableAccepts(options: { accepts?: number; channel
     for (const channelVouchers of vouchers) for (const voucher of channelVouchers) verifier.verify(voucher, signer);
     const verifySeconds = Number(process.hrtime.bigint() - verifyStarted) / 1e9;
     return {
+      store: kind,
       durableAcceptsPerSecond: Math.round(accepted / seconds),
       accepts: accepted,
       channels: channelCount,
@@ -119,13 +134,54 @@ export function mergeVoucherResults(entries: Record<string, unknown>): void {
   writeFileSync(file, `${JSON.stringify({ ...current, ...entries }, null, 2)}\n`);
 }
 
+const TARGET = 5000;
+
+/** Replaces the README block between the bench:accepts markers with this run's table. */
+async function writeReadme(results: DurableAcceptsResult[]): Promise<void> {
+  const begin = "<!-- bench:accepts:begin (written by npm run bench:accepts) -->";
+  const end = "<!-- bench:accepts:end -->";
+  const readme = await readFile("README.md", "utf8");
+  const from = readme.indexOf(begin);
+  const to = readme.indexOf(end);
+  if (from < 0 || to < from) {
+    console.log("README.md has no bench:accepts markers: left as it is");
+    return;
+  }
+  const names: Record<AcceptsStore, string> = { sqlite: "SQLite (WAL, synchronous=FULL)", postgres: "PostgreSQL (synchronous_commit on, local socket)" };
+  const lines = [
+    "| store | durable accepts per second | accepts per commit | DESIGN.md target | |",
+    "|---|---:|---:|---:|---|",
+    ...results.map(
+      (r) =>
+        `| ${names[r.store]} | ${r.durableAcceptsPerSecond.toLocaleString("en-US")} | ${(r.accepts / r.commits).toFixed(1)} | >= ${TARGET.toLocaleString("en-US")} | ${r.durableAcceptsPerSecond >= TARGET ? "meets" : "misses"} |`,
+    ),
+  ];
+  await writeFile("README.md", `${readme.slice(0, from + begin.length)}\n${lines.join("\n")}\n${readme.slice(to)}`);
+  console.log("updated the accepts table of README.md");
+}
+
 const runDirectly = process.argv.some((arg) => arg.endsWith("bench-accepts.ts"));
 if (runDirectly) {
-  const result = await measureDurableAccepts({
-    accepts: Number(process.env.TRICKLE_BENCH_ACCEPTS ?? 20_000),
-    channels: Number(process.env.TRICKLE_BENCH_CHANNELS ?? 200),
-  });
-  console.table([{ ...result, target: 5000, met: result.durableAcceptsPerSecond >= 5000 }]);
-  mergeVoucherResults({ durableAcceptsPerSecond: result.durableAcceptsPerSecond, durableAccepts: result });
-  console.log("wrote durableAcceptsPerSecond to bench/results/vouchers.json");
+  const sizing = { accepts: Number(process.env.TRICKLE_BENCH_ACCEPTS ?? 20_000), channels: Number(process.env.TRICKLE_BENCH_CHANNELS ?? 200) };
+  const results: DurableAcceptsResult[] = [await measureDurableAccepts({ ...sizing, store: "sqlite" })];
+  let cluster: PostgresCluster | undefined;
+  let postgresUrl = process.env.TRICKLE_PG_URL;
+  if (postgresUrl === undefined && postgresBin() !== undefined) {
+    cluster = startPostgresCluster();
+    postgresUrl = cluster.url;
+  }
+  try {
+    if (postgresUrl === undefined) console.log("PostgreSQL not measured: not installed (apt-get install -y postgresql) and TRICKLE_PG_URL not set");
+    else results.push(await measureDurableAccepts({ ...sizing, store: "postgres", postgresUrl }));
+  } finally {
+    cluster?.stop();
+  }
+  console.table(results.map((r) => ({ ...r, target: TARGET, met: r.durableAcceptsPerSecond >= TARGET })));
+  const sqlite = results[0];
+  mergeVoucherResults({ durableAcceptsPerSecond: sqlite.durableAcceptsPerSecond, durableAccepts: sqlite });
+  const dir = new URL("../bench/results/", import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(new URL("accepts.json", dir), `${JSON.stringify({ target: TARGET, results }, null, 2)}\n`);
+  console.log("wrote bench/results/accepts.json");
+  if (results.length === 2) await writeReadme(results);
 }

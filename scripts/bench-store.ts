@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Hex } from "../src/channel.ts";
 import { MemoryStore } from "../src/store/memory.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
-import type { PayeeStore, StoredVoucher } from "../src/store/store.ts";
+import type { StoreBackend, StoredVoucher } from "../src/store/store.ts";
 
 interface Secp256k1 {
   ecdsaSign(message: Uint8Array, privateKey: Uint8Array): { signature: Uint8Array; recid: number };
@@ -56,7 +56,8 @@ interface Row {
   "p99 ms": number;
 }
 
-async function measure(name: string, store: PayeeStore & { commits: number }, jobs: Job[], inFlight: number, verify: boolean): Promise<Row> {
+async function measure(name: string, backend: StoreBackend & { commits: number }, jobs: Job[], inFlight: number, verify: boolean): Promise<Row> {
+  const store = backend.forDeployment({ chainId: 31337n, contract: `0x${"44".repeat(20)}` });
   const latencies: number[] = new Array(jobs.length);
   let next = 0;
   const worker = async () => {
@@ -69,11 +70,11 @@ async function measure(name: string, store: PayeeStore & { commits: number }, jo
       latencies[index] = performance.now() - started;
     }
   };
-  const commitsBefore = store.commits;
+  const commitsBefore = backend.commits;
   const started = performance.now();
   await Promise.all(Array.from({ length: Math.min(inFlight, jobs.length) }, worker));
   const seconds = (performance.now() - started) / 1000;
-  const commits = store.commits - commitsBefore;
+  const commits = backend.commits - commitsBefore;
   latencies.sort((a, b) => a - b);
   return {
     store: name,

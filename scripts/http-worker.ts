@@ -1,15 +1,18 @@
-// The paid HTTP API of `npm run demo` and `npm run bench:http`, run in a worker thread. SQLite commits
-// are synchronous (node:sqlite): in the client's thread, every fsync would also stall the client,
-// and the measurement would be of one thread taking turns. In its own thread the server batches the
-// requests that arrive during an fsync into the next group commit, as a real server does.
+// The paid HTTP API of `npm run demo` and `npm run bench:http`, run in a worker thread, or in a child
+// process (`startPaidApiProcess`: several servers sharing one store, as behind a load balancer).
+// SQLite commits are synchronous (node:sqlite): in the client's thread, every fsync would also stall
+// the client, and the measurement would be of one thread taking turns. In its own thread the server
+// batches the requests that arrive during an fsync into the next group commit, as a real server does.
 //
 // The Payee's few chain reads (chain id, channel state, events once a second) are forwarded to the
-// main thread, which owns the Hardhat network connection.
+// parent, which owns the Hardhat network connection.
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { isMainThread, MessageChannel, parentPort, Worker, workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
 import type { Address } from "../src/channel.ts";
 import type { ChainReader } from "../src/chain/adapter.ts";
 
@@ -21,12 +24,35 @@ export interface PaidApiSettings {
   price: bigint;
   minDeposit: bigint;
   storePath: string;
+  /** A PostgreSQL store to share instead of the SQLite file at `storePath`. */
+  postgres?: { url: string; schema: string };
 }
 
 interface WorkerData extends PaidApiSettings {
   kind: "trickle-paid-api";
   chainPort: MessagePort;
 }
+
+/** The two ends a server talks through: chain calls out and replies in, a stop request, a report. */
+interface Link {
+  callChain(call: ChainCall): void;
+  onChainReply(listener: (reply: ChainReply) => void): void;
+  onStop(listener: () => void): void;
+  ready(port: number): void;
+  report(counts: { served: number; paidServed: number }): Promise<void>;
+  close(): void;
+}
+
+/** What a child process and its parent send each other over the IPC channel. */
+type ProcessMessage =
+  | { type: "settings"; settings: PaidApiSettings }
+  | { type: "chain"; call: ChainCall }
+  | { type: "chainReply"; reply: ChainReply }
+  | { type: "ready"; port: number }
+  | { type: "stop" }
+  | { type: "cpu" }
+  | { type: "cpuReply"; micros: number }
+  | { type: "report"; served: number; paidServed: number };
 
 interface ChainCall {
   id: number;
@@ -51,22 +77,27 @@ export interface PaidApiWorker {
   url: string;
   /** Stops the server, closes its store, and says how many requests reached the handler. */
   stop(): Promise<{ served: number; paidServed: number }>;
+  /** CPU time (user + system) the server process has used so far, µs; child processes only. */
+  cpuMicros?(): Promise<number>;
+}
+
+/** Answers a server's chain call with `chain` (reads only). */
+function answerChainCall(chain: ChainReader, call: ChainCall, reply: (reply: ChainReply) => void): void {
+  if (!READ_METHODS.has(call.method)) {
+    reply({ id: call.id, error: `${call.method} is not a read` });
+    return;
+  }
+  const method = chain[call.method] as (...args: unknown[]) => Promise<unknown>;
+  method.apply(chain, call.args).then(
+    (result) => reply({ id: call.id, result }),
+    (error: unknown) => reply({ id: call.id, error: error instanceof Error ? error.message : String(error) }),
+  );
 }
 
 /** Starts the paid API in a worker thread; `chain` answers the payee's reads. */
 export async function startPaidApiWorker(settings: PaidApiSettings, chain: ChainReader): Promise<PaidApiWorker> {
   const { port1, port2 } = new MessageChannel();
-  port1.on("message", (call: ChainCall) => {
-    if (!READ_METHODS.has(call.method)) {
-      port1.postMessage({ id: call.id, error: `${call.method} is not a read` } satisfies ChainReply);
-      return;
-    }
-    const method = chain[call.method] as (...args: unknown[]) => Promise<unknown>;
-    method.apply(chain, call.args).then(
-      (result) => port1.postMessage({ id: call.id, result } satisfies ChainReply),
-      (error: unknown) => port1.postMessage({ id: call.id, error: error instanceof Error ? error.message : String(error) } satisfies ChainReply),
-    );
-  });
+  port1.on("message", (call: ChainCall) => answerChainCall(chain, call, (reply) => port1.postMessage(reply)));
   const data: WorkerData = { ...settings, kind: "trickle-paid-api", chainPort: port2 };
   const worker = new Worker(new URL(import.meta.url), { workerData: data, transferList: [port2] });
   const [ready] = (await once(worker, "message")) as [{ port: number }];
@@ -88,10 +119,69 @@ export async function startPaidApiWorker(settings: PaidApiSettings, chain: Chain
   };
 }
 
-function remoteChain(port: MessagePort, contract: Address): ChainReader {
+/**
+ * Starts the paid API in a child process; `chain` answers the payee's reads. `cpus` (a `taskset` CPU
+ * list such as "0" or "0,1") pins the process, so a benchmark can keep servers and load apart.
+ */
+export async function startPaidApiProcess(settings: PaidApiSettings, chain: ChainReader, options: { cpus?: string } = {}): Promise<PaidApiWorker> {
+  const script = fileURLToPath(import.meta.url);
+  const [command, args] = options.cpus === undefined ? [process.execPath, [script]] : ["taskset", ["-c", options.cpus, process.execPath, script]];
+  const child = spawn(command, args, {
+    stdio: ["ignore", "inherit", "pipe", "ipc"],
+    serialization: "advanced", // bigints cross the channel as they are
+    env: { ...process.env, TRICKLE_PAID_API_PROCESS: "1" },
+  });
+  const send = (message: ProcessMessage) => {
+    if (child.connected) child.send(message);
+  };
+  // Its stderr is kept (the last 64 KiB) and passed on, so a failure says what the server said.
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    process.stderr.write(chunk);
+    stderr = (stderr + chunk).slice(-65_536);
+  });
+  let counts: { served: number; paidServed: number } | undefined;
+  const cpuWaiters: ((micros: number) => void)[] = [];
+  const started = new Promise<number>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`the paid API process exited with code ${code} before it was ready`)));
+    child.on("message", (message: ProcessMessage) => {
+      if (message.type === "ready") resolve(message.port);
+      else if (message.type === "chain") answerChainCall(chain, message.call, (reply) => send({ type: "chainReply", reply }));
+      else if (message.type === "report") counts = { served: message.served, paidServed: message.paidServed };
+      else if (message.type === "cpuReply") cpuWaiters.shift()?.(message.micros);
+    });
+  });
+  send({ type: "settings", settings });
+  let port: number;
+  try {
+    port = await started;
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    cpuMicros() {
+      return new Promise((resolve) => {
+        cpuWaiters.push(resolve);
+        send({ type: "cpu" });
+      });
+    },
+    async stop() {
+      send({ type: "stop" });
+      const code = await exited;
+      if (counts === undefined) throw new Error(`the paid API process exited with code ${code} before reporting: ${stderr}`);
+      return counts;
+    },
+  };
+}
+
+function remoteChain(link: Link, contract: Address): ChainReader {
   let nextId = 0;
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  port.on("message", (reply: ChainReply) => {
+  link.onChainReply((reply) => {
     const waiter = pending.get(reply.id);
     pending.delete(reply.id);
     if (waiter === undefined) return;
@@ -102,7 +192,7 @@ function remoteChain(port: MessagePort, contract: Address): ChainReader {
     new Promise((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve, reject });
-      port.postMessage({ id, method, args } satisfies ChainCall);
+      link.callChain({ id, method, args });
     });
   return {
     contract,
@@ -117,24 +207,28 @@ function remoteChain(port: MessagePort, contract: Address): ChainReader {
   } as ChainReader;
 }
 
-async function runWorker(data: WorkerData): Promise<void> {
+async function serve(settings: PaidApiSettings, link: Link): Promise<void> {
   const [{ withPayment }, { paymentGate }, { Payee }, { SqliteStore }] = await Promise.all([
     import("../src/http/node.ts"),
     import("../src/http/server.ts"),
     import("../src/payee.ts"),
     import("../src/store/sqlite.ts"),
   ]);
-  const store = SqliteStore.open(data.storePath);
-  const chain = remoteChain(data.chainPort, data.contract);
-  const payee = new Payee({ chain, store, payee: data.payee });
+  const deployment = { chainId: BigInt(settings.chainId), contract: settings.contract };
+  const backend =
+    settings.postgres === undefined
+      ? SqliteStore.open(settings.storePath)
+      : await (await import("../src/store/postgres.ts")).PostgresStore.open(settings.postgres.url, { schema: settings.postgres.schema });
+  const store = backend.forDeployment(deployment);
+  const chain = remoteChain(link, settings.contract);
+  const payee = new Payee({ chain, store, payee: settings.payee });
   const gate = paymentGate({
     payee,
-    store,
-    chainId: data.chainId,
-    contract: data.contract,
-    payTo: data.payee,
-    minDeposit: data.minDeposit,
-    price: (request) => (request.url.startsWith("/paid") ? data.price : undefined),
+    chainId: settings.chainId,
+    contract: settings.contract,
+    payTo: settings.payee,
+    minDeposit: settings.minDeposit,
+    price: (request) => (request.url.startsWith("/paid") ? settings.price : undefined),
   });
   let served = 0;
   let paidServed = 0;
@@ -148,19 +242,66 @@ async function runWorker(data: WorkerData): Promise<void> {
       response.end(body);
     }),
   );
+  // Idle keep-alive connections stay open longer than a client or load balancer keeps them, so a client
+  // never writes a request on a socket the server is closing (an ECONNRESET for a request never read).
+  server.keepAliveTimeout = 65_000;
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
-  parentPort?.postMessage({ port: (server.address() as AddressInfo).port });
-  parentPort?.once("message", async () => {
+  link.ready((server.address() as AddressInfo).port);
+  link.onStop(async () => {
     server.closeAllConnections();
     server.close();
     await store.close();
-    parentPort?.postMessage({ served, paidServed });
-    data.chainPort.close();
-    parentPort?.close();
+    await link.report({ served, paidServed });
+    link.close();
   });
 }
 
+function threadLink(data: WorkerData): Link {
+  const chainPort = data.chainPort;
+  return {
+    callChain: (call) => chainPort.postMessage(call),
+    onChainReply: (listener) => chainPort.on("message", listener),
+    onStop: (listener) => parentPort?.once("message", listener),
+    ready: (port) => parentPort?.postMessage({ port }),
+    report: async (counts) => parentPort?.postMessage(counts),
+    close: () => {
+      chainPort.close();
+      parentPort?.close();
+    },
+  };
+}
+
+function processLink(): Link {
+  const send = (message: ProcessMessage) => process.send?.(message);
+  const on = <T extends ProcessMessage["type"]>(type: T, listener: (message: Extract<ProcessMessage, { type: T }>) => void) =>
+    process.on("message", (message: ProcessMessage) => {
+      if (message.type === type) listener(message as Extract<ProcessMessage, { type: T }>);
+    });
+  return {
+    callChain: (call) => send({ type: "chain", call }),
+    onChainReply: (listener) => on("chainReply", (message) => listener(message.reply)),
+    onStop: (listener) => on("stop", listener),
+    ready: (port) => {
+      on("cpu", () => {
+        const { user, system } = process.cpuUsage();
+        send({ type: "cpuReply", micros: user + system });
+      });
+      send({ type: "ready", port });
+    },
+    // Disconnecting right after a send could drop it: wait until it is handed over.
+    report: (counts) => new Promise((resolve) => process.send?.({ type: "report", ...counts } satisfies ProcessMessage, undefined, {}, () => resolve())),
+    close: () => process.disconnect(),
+  };
+}
+
 if (!isMainThread && (workerData as WorkerData | undefined)?.kind === "trickle-paid-api") {
-  await runWorker(workerData as WorkerData);
+  const data = workerData as WorkerData;
+  await serve(data, threadLink(data));
+} else if (isMainThread && process.env.TRICKLE_PAID_API_PROCESS === "1" && process.send !== undefined) {
+  // A server whose parent is gone has no one to report to: it exits rather than linger.
+  process.once("disconnect", () => process.exit(0));
+  const [message] = (await once(process, "message")) as [ProcessMessage];
+  if (message.type !== "settings") throw new Error("the paid API process expects its settings first");
+  await serve(message.settings, processLink());
 }

@@ -180,3 +180,8 @@ export class StoreNotFoundError extends TrickleError {
 export class StaleChainStateError extends TrickleError {
   readonly code = "STALE_CHAIN_STATE";
 }
+
+/** A store file or database cannot be migrated to this version's schema as things stand (see the message). */
+export class StoreMigrationError extends TrickleError {
+  readonly code = "STORE_MIGRATION";
+}

@@ -12,7 +12,10 @@ export { AcceptancePolicy, CLAIM_MARGIN_SECONDS, minSafeCloseDelay } from "./pol
 export type { AcceptReceipt, AddressedVoucher, PayeeLimits, PayeeParameters, PayeePolicy } from "./payee.ts";
 export { MemoryStore } from "./store/memory.ts";
 export type { PayeeStore, PayerStore, PayerChannelRecord, SaveVoucherResult, StoredVoucher } from "./store/store.ts";
+export type { ChannelLedger, ChargeResult } from "./store/store.ts";
 export { isChainWriter } from "./chain/adapter.ts";
 export type { ChainReader, ChainWriter, ChannelEvent, TxResult } from "./chain/adapter.ts";
 export { PAYMENT_CHANNELS_ABI } from "./chain/abi.ts";
 export * from "./units.ts";
+export type { Deployment, StoreBackend, UnclaimedVoucher } from "./store/store.ts";
+export type { DeploymentStore } from "./store/deployment.ts";

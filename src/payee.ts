@@ -19,6 +19,7 @@ import {
   ChannelClosingError,
   ChannelNotOpenError,
   ExceedsDepositError,
+  InsufficientPaymentError,
   InvalidArgumentError,
   MalformedVoucherError,
   NotIncreasingError,
@@ -28,6 +29,7 @@ import {
 } from "./errors.ts";
 import { AcceptancePolicy, type PayeePolicy } from "./policy.ts";
 import type { PayeeStore, StoredVoucher } from "./store/store.ts";
+import { viewFor, type StoreOrView } from "./store/deployment.ts";
 import { VoucherVerifier, voucherDigest, type Voucher, type VoucherDomain } from "./voucher.ts";
 
 export type { PayeePolicy } from "./policy.ts";
@@ -50,7 +52,8 @@ export interface PayeeLimits {
 
 export interface PayeeParameters {
   chain: ChainReader | ChainWriter;
-  store: PayeeStore;
+  /** A store backend (the Payee takes the view of its chain's deployment), or that deployment's view. */
+  store: StoreOrView<PayeeStore>;
   /** The address channels must name as payee (the account that claims). */
   payee: Address;
   policy?: PayeePolicy;
@@ -65,6 +68,22 @@ export interface AcceptReceipt {
   /** What this voucher added to the best amount stored before it. */
   increment: bigint;
 }
+
+/** What `charge` returns once the request is durably paid. */
+export interface ChargeReceipt {
+  channelId: Hex;
+  /** The price charged for this request. */
+  charged: bigint;
+  /** The channel's best amount after this charge (what the payee can claim). */
+  cumulative: bigint;
+  /** Whether this voucher became the channel's best (false when an earlier, higher one paid for it). */
+  stored: boolean;
+  /** The channel's deposit as the payee knows it. */
+  deposit: bigint;
+}
+
+/** Least time between two event pulls caused by vouchers above one channel's cached deposit, ms. */
+const DEPOSIT_REFRESH_MS = 1000;
 
 /** A voucher that may say which deployment it was signed for (the HTTP payload carries both). */
 export type AddressedVoucher = Voucher & { chainId?: bigint; contract?: Address };
@@ -84,6 +103,8 @@ interface KnownChannel {
   signerHasCode?: Promise<boolean>;
   /** The keccak-256 of the contract signer's code, looked up once when the policy accepts some. */
   signerCodeHash?: Promise<Hex | undefined>;
+  /** When a voucher above the cached deposit last made `charge` pull events (ms). */
+  depositRefreshedAt?: number;
 }
 
 /** A small LRU map; entries may expire. */
@@ -127,7 +148,7 @@ function lower(value: string): string {
 
 export class Payee {
   readonly #chain: ChainReader | ChainWriter;
-  readonly #store: PayeeStore;
+  readonly #storeGiven: StoreOrView<PayeeStore>;
   /** What this payee accepts; the HTTP gate reads it too, so both answer a voucher alike. */
   readonly policy: AcceptancePolicy;
   readonly #syncIntervalMs: number;
@@ -142,7 +163,7 @@ export class Payee {
   #lookupTokens: number;
   #lookupRefilledAt = Date.now();
 
-  #domain: Promise<{ domain: VoucherDomain; verifier: VoucherVerifier }> | undefined;
+  #domain: Promise<{ domain: VoucherDomain; verifier: VoucherVerifier; store: PayeeStore }> | undefined;
   /** Last block whose events are applied; set just before the first channel read. */
   #syncedBlock: bigint | undefined;
   #syncStart: Promise<void> | undefined;
@@ -156,7 +177,7 @@ export class Payee {
       throw new InvalidArgumentError("payee must be an address", { payee: params.payee });
     }
     this.#chain = params.chain;
-    this.#store = params.store;
+    this.#storeGiven = params.store;
     const limits = params.limits ?? {};
     this.#syncIntervalMs = limits.syncIntervalMs ?? 1000;
     this.policy = new AcceptancePolicy(params.payee, { minCloseDelay: DEFAULT_MIN_CLOSE_DELAY, ...params.policy }, this.#syncIntervalMs);
@@ -175,8 +196,82 @@ export class Payee {
    * `config` is optional: when the channel is unknown, it is read once from the ChannelOpened log.
    */
   async accept(voucher: AddressedVoucher, config?: ChannelConfig): Promise<AcceptReceipt> {
+    const { candidate, channel, domain, verifier, store } = await this.#prepare(voucher, config);
+    const state = channel.state;
+    if (candidate.amount > state.deposit) {
+      throw new ExceedsDepositError(`the channel holds ${state.deposit}`, { channelId: candidate.channelId, amount: candidate.amount, deposit: state.deposit });
+    }
+    await this.#checkSignature(channel, candidate, domain, verifier);
+    const id = candidate.channelId;
+    if (candidate.amount <= channel.best) {
+      throw new NotIncreasingError(`the payee already holds ${channel.best} for this channel`, { channelId: id, amount: candidate.amount, best: channel.best });
+    }
+
+    await this.#saveConfig(channel, store);
+    const result = await store.saveVoucherIfHigher(candidate);
+    channel.best = max(channel.best, result.stored ? candidate.amount : result.previousAmount);
+    if (!result.stored) {
+      throw new NotIncreasingError(`the payee already holds ${result.previousAmount} for this channel`, {
+        channelId: id,
+        amount: candidate.amount,
+        best: result.previousAmount,
+      });
+    }
+    return { channelId: id, amount: candidate.amount, increment: candidate.amount - result.previousAmount };
+  }
+
+  /**
+   * Serves one request of `price` with `voucher`, for a transport (the HTTP gate): the same checks as
+   * `accept`, then the store's `chargeVoucher` stores the voucher and records the request in one
+   * transaction, so every process sharing the store serves exactly what was paid. A voucher at or
+   * below the best may pay from credit an earlier, higher voucher left; each amount buys one request.
+   * Refuses with `NotIncreasingError` or `InsufficientPaymentError` (details: `best`, `served`) and
+   * then nothing was stored. A voucher above the cached deposit, once its signature checks, makes the
+   * payee pull events (a top-up it has not seen), at most once a second per channel.
+   */
+  async charge(voucher: AddressedVoucher, price: bigint, config?: ChannelConfig): Promise<ChargeReceipt> {
+    if (typeof price !== "bigint" || price <= 0n || price >= UINT256_LIMIT) {
+      throw new InvalidArgumentError("price must be a uint256 bigint above zero", { price: typeof price === "bigint" ? price : String(price) });
+    }
+    const { candidate, channel, domain, verifier, store } = await this.#prepare(voucher, config);
+    const id = candidate.channelId;
+    await this.#checkSignature(channel, candidate, domain, verifier, false);
+    if (candidate.amount > channel.state.deposit) {
+      const now = Date.now();
+      if (now - (channel.depositRefreshedAt ?? 0) >= DEPOSIT_REFRESH_MS) {
+        channel.depositRefreshedAt = now;
+        await this.sync();
+      }
+      if (candidate.amount > channel.state.deposit) {
+        throw new ExceedsDepositError(`the channel holds ${channel.state.deposit}`, { channelId: id, amount: candidate.amount, deposit: channel.state.deposit });
+      }
+    }
+    await this.#saveConfig(channel, store);
+    const result = await store.chargeVoucher(candidate, price);
+    channel.best = max(channel.best, result.best);
+    if (!result.charged) {
+      const details = { channelId: id, amount: candidate.amount, price, best: result.best, served: result.served };
+      if (result.refusal === "INSUFFICIENT_PAYMENT") {
+        throw new InsufficientPaymentError(`the vouchers cover ${result.best - result.served > 0n ? result.best - result.served : 0n} after this one, this request costs ${price}`, details);
+      }
+      throw new NotIncreasingError(`voucher ${candidate.amount} buys nothing more: the payee holds ${result.best}, of which ${result.served} is served`, details);
+    }
+    return { channelId: id, charged: price, cumulative: result.best, stored: result.stored, deposit: channel.state.deposit };
+  }
+
+  /**
+   * The config of a channel this payee knows (cached or stored), without any chain call; undefined
+   * for a channel it never accepted a voucher of.
+   */
+  async knownConfig(channelId: Hex): Promise<ChannelConfig | undefined> {
+    const id = lower(channelId) as Hex;
+    return this.#known.get(id, Date.now())?.config ?? (await (await this.#ready()).store.channel(id));
+  }
+
+  /** The checks `accept` and `charge` share: shape, deployment, config, policy, channel status. */
+  async #prepare(voucher: AddressedVoucher, config: ChannelConfig | undefined) {
     const candidate = checkShape(voucher);
-    const { domain, verifier } = await this.#ready();
+    const { domain, verifier, store } = await this.#ready();
     if (voucher.chainId !== undefined && voucher.chainId !== domain.chainId) {
       throw new WrongChainError(`this payee takes vouchers of chain ${domain.chainId}`, { chainId: voucher.chainId, expected: domain.chainId });
     }
@@ -211,29 +306,16 @@ export class Payee {
       throw new ChannelClosingError("the payer asked to close this channel: no voucher is accepted", { channelId: id, closesAt: state.closesAt });
     }
     if (state.status !== ChannelStatus.Open) throw new ChannelNotOpenError("the channel is finished", { channelId: id, status: state.status });
-    if (candidate.amount > state.deposit) {
-      throw new ExceedsDepositError(`the channel holds ${state.deposit}`, { channelId: id, amount: candidate.amount, deposit: state.deposit });
-    }
-    await this.#checkSignature(channel, candidate, domain, verifier);
-    if (candidate.amount <= channel.best) {
-      throw new NotIncreasingError(`the payee already holds ${channel.best} for this channel`, { channelId: id, amount: candidate.amount, best: channel.best });
-    }
+    return { candidate, channel, domain, verifier, store };
+  }
 
-    channel.saved ??= this.#store.saveChannel(channel.config).catch((error: unknown) => {
+  /** The config must be in the store before any voucher of the channel (needed to claim after a restart). */
+  async #saveConfig(channel: KnownChannel, store: PayeeStore): Promise<void> {
+    channel.saved ??= store.saveChannel(channel.config).catch((error: unknown) => {
       channel.saved = undefined; // retried by the next accept
       throw error;
     });
     await channel.saved;
-    const result = await this.#store.saveVoucherIfHigher(candidate);
-    channel.best = max(channel.best, result.stored ? candidate.amount : result.previousAmount);
-    if (!result.stored) {
-      throw new NotIncreasingError(`the payee already holds ${result.previousAmount} for this channel`, {
-        channelId: id,
-        amount: candidate.amount,
-        best: result.previousAmount,
-      });
-    }
-    return { channelId: id, amount: candidate.amount, increment: candidate.amount - result.previousAmount };
   }
 
   /** Channel state as cached by the payee (refreshed by events); undefined if the channel does not exist. */
@@ -259,19 +341,27 @@ export class Payee {
   async claim(channelId: Hex): Promise<TxResult> {
     const [entry] = await this.#claimable([lower(channelId) as Hex], true);
     const transaction = await this.#writer().claim(entry.config, entry.voucher.amount, entry.voucher.signature);
-    this.#applyClaimed(entry.voucher.channelId, entry.voucher.amount, false);
+    await this.#recordClaimed(entry.voucher.channelId, entry.voucher.amount, false);
     return transaction;
   }
 
   /**
    * Claims the best stored vouchers of many channels in one transaction, grouped by token (one transfer
-   * per token). Without ids: every stored channel with something to claim, at most `MAX_CLAIM_BATCH`.
+   * per token). Without ids: the channels the store lists with unclaimed value (not every channel ever
+   * paid), the largest unclaimed first, at most `MAX_CLAIM_BATCH`; its chain reads grow with that set only.
    */
   async claimMany(channelIds?: Hex[]): Promise<TxResult> {
     if (channelIds !== undefined && channelIds.length > MAX_CLAIM_BATCH) {
       throw new InvalidArgumentError(`claimMany takes at most ${MAX_CLAIM_BATCH} channels`, { count: channelIds.length });
     }
-    const ids = channelIds?.map((id) => lower(id) as Hex) ?? (await this.#store.bestVouchers()).map((v) => v.channelId);
+    const { store } = await this.#ready();
+    let ids: Hex[];
+    if (channelIds !== undefined) ids = channelIds.map((id) => lower(id) as Hex);
+    else {
+      // Every channel the store lists, not the first MAX_CLAIM_BATCH of them: one claimed elsewhere
+      // meanwhile is found out (and leaves the set) here, while the chain decides what the batch holds.
+      ids = (await store.unclaimedVouchers()).map((v) => v.channelId);
+    }
     const entries = await this.#claimable(ids, channelIds !== undefined);
     if (entries.length === 0) throw new NotIncreasingError("no stored voucher is above what was claimed", { channels: ids.length });
     const batch = entries
@@ -279,20 +369,21 @@ export class Payee {
       .slice(0, MAX_CLAIM_BATCH)
       .sort((a, b) => (lower(a.config.token) < lower(b.config.token) ? -1 : lower(a.config.token) > lower(b.config.token) ? 1 : 0));
     const transaction = await this.#writer().claimMany(batch.map((e) => ({ config: e.config, amount: e.voucher.amount, signature: e.voucher.signature })));
-    for (const e of batch) this.#applyClaimed(e.voucher.channelId, e.voucher.amount, false);
+    for (const e of batch) await this.#recordClaimed(e.voucher.channelId, e.voucher.amount, false);
     return transaction;
   }
 
   /** Closes a channel with its best stored voucher (or with what was claimed), refunding the rest to the payer. */
   async close(channelId: Hex): Promise<TxResult> {
     const id = lower(channelId) as Hex;
+    const { store } = await this.#ready();
     const config = await this.#configOf(id);
-    const [state, best] = await Promise.all([this.#chain.readChannel(id), this.#store.bestVoucher(id)]);
+    const [state, best] = await Promise.all([this.#chain.readChannel(id), store.bestVoucher(id)]);
     const transaction =
       best !== undefined && best.amount > state.claimed
         ? await this.#writer().close(config, best.amount, best.signature)
         : await this.#writer().close(config, state.claimed, "0x"); // nothing new: the contract needs no signature
-    this.#applyClaimed(id, best !== undefined && best.amount > state.claimed ? best.amount : state.claimed, true);
+    await this.#recordClaimed(id, best !== undefined && best.amount > state.claimed ? best.amount : state.claimed, true);
     return transaction;
   }
 
@@ -303,7 +394,7 @@ export class Payee {
   }
 
   /** ECDSA first, as the contract does; ERC-1271 only when that fails and the signer has code. */
-  async #checkSignature(channel: KnownChannel, voucher: StoredVoucher, domain: VoucherDomain, verifier: VoucherVerifier): Promise<void> {
+  async #checkSignature(channel: KnownChannel, voucher: StoredVoucher, domain: VoucherDomain, verifier: VoucherVerifier, refuseNotAboveBest = true): Promise<void> {
     const signer = channel.config.signer;
     try {
       verifier.verify(voucher, signer);
@@ -327,7 +418,7 @@ export class Payee {
       });
     }
     // Cheap refusals first: a contract signer costs a call per check.
-    if (voucher.amount <= channel.best) {
+    if (refuseNotAboveBest && voucher.amount <= channel.best) {
       throw new NotIncreasingError(`the payee already holds ${channel.best} for this channel`, { channelId: voucher.channelId, amount: voucher.amount, best: channel.best });
     }
     const digest = voucherDigest(domain, voucher.channelId, voucher.amount);
@@ -338,11 +429,12 @@ export class Payee {
 
   // ---------------------------------------------------------------- channel cache
 
-  #ready(): Promise<{ domain: VoucherDomain; verifier: VoucherVerifier }> {
-    this.#domain ??= this.#chain.chainId().then(
-      (chainId) => {
+  /** The chain's domain, and the store's view for it (a view for another deployment fails as WRONG_CHAIN). */
+  #ready(): Promise<{ domain: VoucherDomain; verifier: VoucherVerifier; store: PayeeStore }> {
+    this.#domain ??= Promise.all([this.#chain.chainId(), viewFor(this.#storeGiven, this.#chain)]).then(
+      ([chainId, store]) => {
         const domain = { chainId, verifyingContract: this.#chain.contract };
-        return { domain, verifier: new VoucherVerifier(domain) };
+        return { domain, verifier: new VoucherVerifier(domain), store };
       },
       (error: unknown) => {
         this.#domain = undefined;
@@ -372,15 +464,16 @@ export class Payee {
   }
 
   async #lookUp(id: Hex, given: ChannelConfig | undefined): Promise<KnownChannel> {
+    const { store } = await this.#ready();
     await this.#startSync();
-    const stored = await this.#store.channel(id);
+    const stored = await store.channel(id);
     const config = stored ?? given ?? (await this.#chain.findChannelConfig(id));
     const state = config === undefined ? undefined : await this.#chain.readChannel(id);
     if (config === undefined || state === undefined || state.status === ChannelStatus.None) {
       this.#unknown.set(id, true, Date.now() + this.#unknownTtlMs);
       throw new UnknownChannelError("no such channel on this contract", { channelId: id });
     }
-    const best = (await this.#store.bestVoucher(id))?.amount ?? 0n;
+    const best = (await store.bestVoucher(id))?.amount ?? 0n;
     const channel: KnownChannel = { config, state, best: max(best, state.claimed) };
     if (stored !== undefined) channel.saved = Promise.resolve();
     this.#known.set(id, channel);
@@ -476,6 +569,12 @@ export class Payee {
     }
   }
 
+  /** After a claim or close of ours: the cache and the store's claimed amount follow the chain. */
+  async #recordClaimed(id: Hex, claimed: bigint, finished: boolean): Promise<void> {
+    this.#applyClaimed(id, claimed, finished);
+    await (await this.#ready()).store.recordClaimed(id, claimed, finished);
+  }
+
   #applyClaimed(id: Hex, claimed: bigint, finished: boolean): void {
     const channel = this.#known.get(lower(id), Date.now());
     if (channel === undefined) return;
@@ -492,7 +591,7 @@ export class Payee {
   }
 
   async #configOf(id: Hex): Promise<ChannelConfig> {
-    const config = this.#known.get(id, Date.now())?.config ?? (await this.#store.channel(id)) ?? (await this.#chain.findChannelConfig(id));
+    const config = this.#known.get(id, Date.now())?.config ?? (await (await this.#ready()).store.channel(id)) ?? (await this.#chain.findChannelConfig(id));
     if (config === undefined) throw new UnknownChannelError("no such channel on this contract", { channelId: id });
     return config;
   }
@@ -500,12 +599,16 @@ export class Payee {
   /** The channels among `ids` whose best stored voucher is above what was claimed and that can still be claimed. */
   async #claimable(ids: Hex[], strict: boolean): Promise<{ config: ChannelConfig; voucher: StoredVoucher; claimed: bigint }[]> {
     this.#writer();
+    const { store } = await this.#ready();
     const now = await this.#chain.blockTimestamp();
     const entries = await Promise.all(
       ids.map(async (id) => {
-        const [config, state, voucher] = await Promise.all([this.#configOf(id), this.#chain.readChannel(id), this.#store.bestVoucher(id)]);
+        const [config, state, voucher] = await Promise.all([this.#configOf(id), this.#chain.readChannel(id), store.bestVoucher(id)]);
         const settleable = state.status === ChannelStatus.Open || (state.status === ChannelStatus.Closing && now < state.closesAt);
         if (voucher !== undefined && voucher.amount > state.claimed && settleable) return { config, voucher, claimed: state.claimed };
+        // What the chain says goes to the store, so a channel with nothing left to claim leaves the
+        // unclaimed set and is not read again.
+        await store.recordClaimed(id, state.claimed, !settleable && state.status !== ChannelStatus.None);
         if (strict) {
           if (!settleable) throw new ChannelNotOpenError("the channel can no longer be claimed", { channelId: id, status: state.status, closesAt: state.closesAt });
           throw new NotIncreasingError("no stored voucher is above what was claimed", { channelId: id, claimed: state.claimed, best: voucher?.amount ?? 0n });

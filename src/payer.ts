@@ -26,6 +26,7 @@ import {
   UnknownChannelError,
 } from "./errors.ts";
 import type { PayerChannelRecord, PayerStore } from "./store/store.ts";
+import { viewFor, type StoreOrView } from "./store/deployment.ts";
 import { signVoucher, type Voucher } from "./voucher.ts";
 
 export type { PayerChannelRecord } from "./store/store.ts";
@@ -61,7 +62,8 @@ export interface PayerChannel {
 
 export interface PayerParameters {
   chain: ChainWriter;
-  store: PayerStore;
+  /** A store backend (the Payer takes the view of its chain's deployment), or that deployment's view. */
+  store: StoreOrView<PayerStore>;
   /** Voucher keys of channels opened with `signer: { privateKey }`, needed again after a restart. */
   privateKeys?: Hex[];
 }
@@ -85,7 +87,8 @@ function isAddress(value: unknown): value is Address {
 
 export class Payer {
   readonly #chain: ChainWriter;
-  readonly #store: PayerStore;
+  readonly #storeGiven: StoreOrView<PayerStore>;
+  #view: Promise<PayerStore> | undefined;
   /** Voucher keys given by the caller, by lower-cased signer address. Session keys live in the store. */
   readonly #keys = new Map<string, Hex>();
   /** The store's records, read once per process; the store stays the authority written first. */
@@ -97,7 +100,7 @@ export class Payer {
 
   constructor(params: PayerParameters) {
     this.#chain = params.chain;
-    this.#store = params.store;
+    this.#storeGiven = params.store;
     for (const key of params.privateKeys ?? []) this.#keys.set(addressOfPrivateKey(key).toLowerCase(), key);
   }
 
@@ -129,7 +132,7 @@ export class Payer {
     const record: PayerChannelRecord = { channelId: id, chainId, contract: this.#chain.contract, config, sessionKey, signedAmount: 0n };
     // Before the transaction: once the deposit is locked, losing the session key would leave the payer
     // unable to pay from it (it could still get the deposit back through requestClose and withdraw).
-    await this.#store.savePayerChannel(record);
+    await (await this.#store()).savePayerChannel(record);
     this.#records.set(id, record);
 
     const transaction = params.permit === true ? await this.#chain.openWithPermit(config, params.amount) : await this.#chain.open(config, params.amount);
@@ -156,7 +159,7 @@ export class Payer {
 
   /** What the store holds about a channel (the session key included). */
   async channel(channelId: Hex): Promise<PayerChannelRecord | undefined> {
-    const record = this.#records.get(channelId.toLowerCase() as Hex) ?? (await this.#store.payerChannel(channelId));
+    const record = this.#records.get(channelId.toLowerCase() as Hex) ?? (await (await this.#store()).payerChannel(channelId));
     return record && { ...record, config: { ...record.config } };
   }
 
@@ -184,6 +187,15 @@ export class Payer {
     return transaction;
   }
 
+  /** The store's view for this payer's chain (a view for another deployment fails as WRONG_CHAIN). */
+  #store(): Promise<PayerStore> {
+    this.#view ??= viewFor(this.#storeGiven, this.#chain).catch((error: unknown) => {
+      this.#view = undefined;
+      throw error;
+    });
+    return this.#view;
+  }
+
   async #record(channelId: Hex): Promise<PayerChannelRecord> {
     if (typeof channelId !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(channelId)) {
       throw new InvalidArgumentError("channelId must be 32 bytes of hex", { channelId });
@@ -191,7 +203,7 @@ export class Payer {
     const id = channelId.toLowerCase() as Hex;
     let record = this.#records.get(id);
     if (record === undefined) {
-      record = await this.#store.payerChannel(id);
+      record = await (await this.#store()).payerChannel(id);
       if (record === undefined) throw new UnknownChannelError(`this payer has no channel ${id}`, { channelId: id });
       this.#records.set(id, record);
     }
@@ -245,7 +257,7 @@ export class Payer {
     const voucher = signVoucher({ chainId: record.chainId, verifyingContract: record.contract }, id, amount, privateKey);
     // Durable first: a voucher handed out but not recorded could be signed again for another amount.
     try {
-      await this.#store.recordSigned(id, amount, voucher.signature);
+      await (await this.#store()).recordSigned(id, amount, voucher.signature);
     } catch (error) {
       // Whether the write landed is unknown: forget the cached record so the next call rereads the store.
       this.#records.delete(id);

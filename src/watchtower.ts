@@ -10,11 +10,13 @@ import type { ChainWriter, ChannelEvent, TxResult } from "./chain/adapter.ts";
 import type { SendTransaction } from "./chain/fee-bumping.ts";
 import { TrickleError } from "./errors.ts";
 import type { PayeeStore, StoredVoucher } from "./store/store.ts";
+import { viewFor, type StoreOrView } from "./store/deployment.ts";
 
 /** What the watchtower acts for: a payee's address, its store of vouchers, and a chain it can send from. */
 export interface WatchTarget {
   chain: ChainWriter;
-  store: PayeeStore;
+  /** A store backend (the watchtower takes the view of its chain's deployment), or that deployment's view. */
+  store: StoreOrView<PayeeStore>;
   payee: Address;
 }
 
@@ -27,7 +29,20 @@ export interface WatchtowerRetryOptions {
   maxDelayMs?: number;
 }
 
+/**
+ * Lets several payee processes run a watchtower while only one acts: before each pass the watchtower
+ * asks `acquire()`, and a process that does not lead skips the pass (see `PostgresLeaderLease` in
+ * `trickle/store/postgres`). Its state (cursor, pending closes) lives in the shared store, so the next
+ * leader resumes where the last one stopped.
+ */
+export interface WatchtowerLease {
+  /** Whether this process leads now; `false` on any failure. */
+  acquire(): Promise<boolean>;
+}
+
 export interface WatchOptions {
+  /** Act only while this lease is held; without it the watchtower always acts. */
+  lease?: WatchtowerLease;
   /** Time between two polls of the chain. Default 4 s. */
   pollIntervalMs?: number;
   /** Blocks an event must be buried under before it is acted on. Default 2. */
@@ -97,6 +112,8 @@ export type WatchtowerAction =
 
 /** What one pass over the chain did. */
 export interface TickReport {
+  /** False when a lease is set and another process leads: this pass did nothing. */
+  leading: boolean;
   /** Blocks read in this pass, or undefined when there was nothing new. */
   fromBlock?: bigint;
   toBlock?: bigint;
@@ -134,7 +151,8 @@ function describe(error: unknown): string {
  */
 export class Watchtower {
   readonly #chain: ChainWriter;
-  readonly #store: PayeeStore;
+  readonly #storeGiven: StoreOrView<PayeeStore>;
+  #view: Promise<PayeeStore> | undefined;
   readonly #payee: string;
   readonly #options: WatchOptions;
   readonly #confirmations: bigint;
@@ -149,13 +167,15 @@ export class Watchtower {
   readonly #lateReported = new Set<Hex>();
   #loaded = false;
   #swept = false;
+  /** Whether the lease was held at the last pass (undefined before the first). */
+  #leading: boolean | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #inFlight: Promise<TickReport> | undefined;
 
   constructor(target: WatchTarget, options: WatchOptions = {}) {
     this.#chain = target.chain;
-    this.#store = target.store;
+    this.#storeGiven = target.store;
     this.#payee = target.payee.toLowerCase();
     this.#options = options;
     this.#confirmations = options.confirmations ?? 2n;
@@ -191,7 +211,7 @@ export class Watchtower {
 
   /** The last block whose events were processed, as stored. */
   async lastProcessedBlock(): Promise<bigint | undefined> {
-    const value = await this.#store.getMeta(this.#key("lastBlock"));
+    const value = await (await this.#store()).getMeta(this.#key("lastBlock"));
     return value === undefined ? undefined : BigInt(value);
   }
 
@@ -212,7 +232,20 @@ export class Watchtower {
   }
 
   async #tick(): Promise<TickReport> {
-    const report: TickReport = { events: 0, closed: [], claimed: [] };
+    const report: TickReport = { leading: true, events: 0, closed: [], claimed: [] };
+    if (this.#options.lease !== undefined) {
+      const leading = await this.#options.lease.acquire().catch(() => false);
+      if (leading !== this.#leading) {
+        this.#log(leading ? "leading: this process acts for the payee" : "standing by: another process leads");
+        // What another leader did meanwhile is in the store, not in this process's memory: read it again.
+        this.#loaded = false;
+        this.#swept = false;
+        this.#known.clear();
+        this.#idle.clear();
+      }
+      this.#leading = leading;
+      if (!leading) return { ...report, leading: false };
+    }
     try {
       await this.#load();
       await this.#readEvents(report);
@@ -241,13 +274,22 @@ export class Watchtower {
 
   // ------------------------------------------------------------------ durable state
 
+  /** The store's view for the watched chain (a view for another deployment fails as WRONG_CHAIN). */
+  #store(): Promise<PayeeStore> {
+    this.#view ??= viewFor(this.#storeGiven, this.#chain).catch((error: unknown) => {
+      this.#view = undefined;
+      throw error;
+    });
+    return this.#view;
+  }
+
   #key(name: string): string {
     return `watchtower:${this.#chain.contract.toLowerCase()}:${this.#payee}:${name}`;
   }
 
   async #load(): Promise<void> {
     if (this.#loaded) return;
-    const stored = await this.#store.getMeta(this.#key("closing"));
+    const stored = await (await this.#store()).getMeta(this.#key("closing"));
     if (stored !== undefined) {
       const entries = JSON.parse(stored) as [Hex, string][];
       this.#closing = new Map(entries.map(([id, closesAt]) => [id, BigInt(closesAt)]));
@@ -257,7 +299,7 @@ export class Watchtower {
 
   async #saveClosing(): Promise<void> {
     const entries = [...this.#closing].map(([id, closesAt]) => [id, closesAt.toString()]);
-    await this.#store.setMeta(this.#key("closing"), JSON.stringify(entries));
+    await (await this.#store()).setMeta(this.#key("closing"), JSON.stringify(entries));
   }
 
   // ------------------------------------------------------------------ reading the chain
@@ -280,7 +322,7 @@ export class Watchtower {
       if (this.#closing.size !== closingBefore || events.some((e) => e.type === "closed" || e.type === "withdrawn")) {
         await this.#saveClosing();
       }
-      await this.#store.setMeta(this.#key("lastBlock"), to.toString());
+      await (await this.#store()).setMeta(this.#key("lastBlock"), to.toString());
       report.toBlock = to;
       from = to + 1n;
     }
@@ -290,7 +332,7 @@ export class Watchtower {
   async #ownConfig(channelId: Hex): Promise<ChannelConfig | undefined> {
     const cached = this.#configs.get(channelId);
     if (cached !== undefined) return cached;
-    const config = await this.#store.channel(channelId);
+    const config = await (await this.#store()).channel(channelId);
     if (config === undefined || config.payee.toLowerCase() !== this.#payee) return undefined;
     this.#configs.set(channelId, config);
     return config;
@@ -299,13 +341,13 @@ export class Watchtower {
   async #apply(event: ChannelEvent): Promise<void> {
     if (event.type === "opened") {
       if (event.config.payee.toLowerCase() !== this.#payee) return;
-      await this.#store.saveChannel(event.config);
+      await (await this.#store()).saveChannel(event.config);
       this.#configs.set(event.channelId, event.config);
       this.#known.set(event.channelId, { deposit: event.deposit, claimed: 0n, closesAt: 0n, status: ChannelStatus.Open });
       return;
     }
     const ours =
-      (await this.#ownConfig(event.channelId)) !== undefined || (await this.#store.bestVoucher(event.channelId)) !== undefined;
+      (await this.#ownConfig(event.channelId)) !== undefined || (await (await this.#store()).bestVoucher(event.channelId)) !== undefined;
     if (!ours) return;
     const known = this.#known.get(event.channelId);
     switch (event.type) {
@@ -314,6 +356,8 @@ export class Watchtower {
         break;
       case "claimed":
         if (known !== undefined) known.claimed = event.claimed;
+        // Claimed from anywhere (this payee's other processes included): the store's unclaimed set follows.
+        await (await this.#store()).recordClaimed(event.channelId, event.claimed);
         break;
       case "closeRequested":
         if (known !== undefined) {
@@ -326,16 +370,18 @@ export class Watchtower {
       case "withdrawn":
         if (known !== undefined) known.status = ChannelStatus.Finished;
         this.#closing.delete(event.channelId);
+        await (await this.#store()).recordClaimed(event.channelId, event.type === "closed" ? event.claimed : 0n, true);
         break;
     }
   }
 
   /**
-   * Once per start: reads every channel with a stored voucher, so a close request made while no cursor
-   * covered it (first start from the head, a store moved to a new machine) is still acted on.
+   * Once per start: reads every channel with unclaimed value in the store, so a close request made while
+   * no cursor covered it (first start from the head, a store moved to a new machine) is still acted on.
+   * Channels with nothing unclaimed have nothing to lose and are not read.
    */
   async #sweep(): Promise<void> {
-    const vouchers = await this.#store.bestVouchers();
+    const vouchers = await (await this.#store()).unclaimedVouchers();
     let changed = false;
     for (const voucher of vouchers) {
       if (this.#closing.has(voucher.channelId)) continue;
@@ -360,7 +406,7 @@ export class Watchtower {
     if (own !== undefined) return own;
     const found = await this.#retry(() => this.#chain.findChannelConfig(channelId));
     if (found === undefined || found.payee.toLowerCase() !== this.#payee) return undefined;
-    await this.#store.saveChannel(found);
+    await (await this.#store()).saveChannel(found);
     this.#configs.set(channelId, found);
     return found;
   }
@@ -377,7 +423,7 @@ export class Watchtower {
       changed = true;
     };
     for (const [channelId, closesAt] of [...this.#closing]) {
-      const best = await this.#store.bestVoucher(channelId);
+      const best = await (await this.#store()).bestVoucher(channelId);
       let state = this.#known.get(channelId);
       const mayGain = best !== undefined && (state === undefined || best.amount > state.claimed);
       if (state === undefined || mayGain || this.#options.closeWithoutGain) {
@@ -435,6 +481,7 @@ export class Watchtower {
         const tx = await this.#close(config, amount, signature);
         state.status = ChannelStatus.Finished;
         state.claimed = amount;
+        await (await this.#store()).recordClaimed(channelId, amount, true);
         drop(channelId);
         report.closed.push(channelId);
         this.#action({ type: "closed", channelId, amount, tx });
@@ -454,9 +501,15 @@ export class Watchtower {
 
   async #claimAboveThreshold(threshold: bigint, report: TickReport): Promise<void> {
     const due: { config: ChannelConfig; voucher: StoredVoucher }[] = [];
-    for (const voucher of await this.#store.bestVouchers()) {
+    // The bounded set: channels whose best voucher is above what the store recorded as claimed.
+    for (const voucher of await (await this.#store()).unclaimedVouchers()) {
       if (this.#closing.has(voucher.channelId)) continue;
       const state = this.#known.get(voucher.channelId) ?? (await this.#readChannel(voucher.channelId));
+      if (state.status === ChannelStatus.Finished || voucher.amount <= state.claimed) {
+        // Settled elsewhere: recorded, so the channel leaves the unclaimed set and is not read again.
+        await (await this.#store()).recordClaimed(voucher.channelId, state.claimed, state.status === ChannelStatus.Finished);
+        continue;
+      }
       if (state.status !== ChannelStatus.Open || voucher.amount - state.claimed < threshold) continue;
       const config = await this.#configFor(voucher.channelId);
       if (config === undefined) {
@@ -480,6 +533,7 @@ export class Watchtower {
         for (const entry of batch) {
           const known = this.#known.get(entry.voucher.channelId);
           if (known !== undefined) known.claimed = entry.voucher.amount;
+          await (await this.#store()).recordClaimed(entry.voucher.channelId, entry.voucher.amount);
         }
         report.claimed.push(...channelIds);
         this.#action({ type: "claimed", channelIds, tx });

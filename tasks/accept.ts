@@ -22,7 +22,7 @@ export default async function accept(args: AcceptArguments, hre: HardhatRuntimeE
     const payee = await context.wallet("payee");
     const channel = await loadChannel(payee.chain, voucher.channelId);
     assertPayee(channel, payee.address);
-    const store = context.openStore("payee", { create: args.create });
+    const store = await context.openStore("payee", { create: args.create });
     try {
       const receipt = await new Payee({ chain: payee.chain, store, payee: payee.address, policy: { minCloseDelay: args.minCloseDelay, tokens } }).accept(
         voucher,

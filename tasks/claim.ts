@@ -19,7 +19,7 @@ export default async function claim(args: ClaimArguments, hre: HardhatRuntimeEnv
     const channel = await loadChannel(payee.chain, id);
     assertPayee(channel, payee.address);
     assertSettleable(channel, await payee.chain.blockTimestamp());
-    const store = context.openStore("payee", { create: args.create });
+    const store = await context.openStore("payee", { create: args.create });
     try {
       const best = await store.bestVoucher(id);
       if (best === undefined || best.amount <= channel.state.claimed) {

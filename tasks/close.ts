@@ -19,7 +19,7 @@ export default async function close(args: CloseArguments, hre: HardhatRuntimeEnv
     const channel = await loadChannel(payee.chain, id);
     assertPayee(channel, payee.address);
     assertSettleable(channel, await payee.chain.blockTimestamp());
-    const store = context.openStore("payee", { create: args.create });
+    const store = await context.openStore("payee", { create: args.create });
     try {
       const tx = await new Payee({ chain: payee.chain, store, payee: payee.address }).close(id);
       const after = await payee.chain.readChannel(id);

@@ -30,7 +30,7 @@ export default async function open(args: OpenArguments, hre: HardhatRuntimeEnvir
     const token = args.token === "" ? ETH : parseAddress(args.token, "token");
     const units = await tokenUnits(context.publicClient, token);
     const amount = parseAmount(args.amount, units, "amount");
-    const store = context.openStore("payer");
+    const store = await context.openStore("payer");
     try {
       const channel = await new Payer({ chain: payer.chain, store }).open({ payee, amount, token, closeDelay: args.closeDelay });
       console.log(`Opened channel ${channel.channelId}`);

@@ -20,7 +20,7 @@ export default async function pay(args: PayArguments, hre: HardhatRuntimeEnviron
     const context = await TaskContext.create(hre, args);
     const wallet = await context.wallet("payer");
     const contract = await context.contract();
-    const store = context.openStore("payer");
+    const store = await context.openStore("payer");
     try {
       const record = await store.payerChannel(id);
       if (record === undefined) {

@@ -44,7 +44,8 @@ export default async function status(args: StatusArguments, hre: HardhatRuntimeE
     for (const role of ["payer", "payee"] as const) {
       const file = path.join(context.dataDir, `${role}.sqlite`);
       if (!existsSync(file)) continue;
-      const store = SqliteStore.open(file);
+      const deployment = { chainId: context.chainId, contract: await context.contract() };
+      const store = SqliteStore.open(file, { legacyDeployment: deployment }).forDeployment(deployment);
       try {
         if (role === "payer") {
           const record = await store.payerChannel(id);

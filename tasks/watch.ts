@@ -25,7 +25,7 @@ export default async function watchTask(args: WatchArguments, hre: HardhatRuntim
     }
     const context = await TaskContext.create(hre, args);
     const payee = await context.wallet("payee");
-    const store = context.openStore("payee", { create: args.create });
+    const store = await context.openStore("payee", { create: args.create });
     const alerts: WatchtowerAlert[] = [];
     const watchtower = new Watchtower(
       { chain: payee.chain, store, payee: payee.address },

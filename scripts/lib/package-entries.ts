@@ -26,6 +26,7 @@ export const PACKAGE_ENTRIES: readonly PackageEntry[] = [
   { subpath: "./stream", source: "src/stream/index.ts", browserSafe: false, exports: ["MeteredStream", "readMeteredStream", "StreamMeter"] },
   { subpath: "./stream/client", source: "src/stream/client.ts", browserSafe: true, exports: ["readMeteredStream", "payStreamFrom"] },
   { subpath: "./store/sqlite", source: "src/store/sqlite.ts", browserSafe: false, exports: ["SqliteStore"] },
+  { subpath: "./store/postgres", source: "src/store/postgres.ts", browserSafe: false, exports: ["PostgresStore", "PostgresLeaderLease"] },
   { subpath: "./chain/viem", source: "src/chain/viem.ts", browserSafe: false, exports: ["viemChain"] },
   { subpath: "./chain/ethers", source: "src/chain/ethers.ts", browserSafe: false, exports: ["ethersChain"] },
   { subpath: "./http", source: "src/http/index.ts", browserSafe: false, exports: ["paymentGate", "PaymentGate", "createPayingFetch", "withPayment"] },

@@ -2,16 +2,16 @@
 // either "serve it, here is the receipt" or "402, here is what to pay". The node:http, Express and
 // Hono adapters only translate requests and responses around it.
 //
-// Order of checks, cheapest first, so that a flood of bad payments costs the server CPU only:
-// size → strict decoding → chain/contract → replay and increment against the best durable amount →
-// signature → durable `payee.accept`. A channel's first payment has its config (hash, payee, token,
-// close delay) and signature checked here before the Payee may read the chain for it; after that the
-// Payee answers from its cache (kept current by events, at most one pull per interval). The gate
-// never sends a transaction.
+// The gate keeps no ledger: whether a request is paid is decided by `payee.charge`, which stores the
+// voucher and records the request in one store transaction, so several server processes sharing one
+// store serve exactly what was paid. Order of checks, cheapest first: size → strict decoding →
+// chain/contract → (first payment of a channel: config and signature, here, before the Payee may read
+// the chain for it) → the Payee's checks from its cache (status, policy, signature) → the durable
+// charge. The gate never sends a transaction.
 import { channelId as computeChannelId } from "../channel.ts";
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
 import { InvalidArgumentError, MalformedVoucherError, TrickleError } from "../errors.ts";
-import type { AcceptReceipt, Payee } from "../payee.ts";
+import type { Payee } from "../payee.ts";
 import type { AcceptancePolicy } from "../policy.ts";
 import type { PayeeStore } from "../store/store.ts";
 import { VoucherVerifier } from "../voucher.ts";
@@ -44,8 +44,8 @@ export type RoutePrice = bigint | ((request: GateRequest) => bigint | undefined)
 export interface PaymentGateOptions {
   /** The payee that checks and durably stores vouchers. */
   payee: Payee;
-  /** The payee's store (the same one the Payee writes), read to refuse underpaying vouchers before they are stored. */
-  store: PayeeStore;
+  /** @deprecated Ignored: the gate reaches the store only through the Payee. */
+  store?: PayeeStore;
   chainId: bigint;
   /** The `PaymentChannels` contract. */
   contract: Address;
@@ -71,11 +71,6 @@ export type GateOutcome =
   | { kind: "paid"; receipt: PaymentReceipt; headers: Record<string, string> }
   | { kind: "refused"; status: 402 | 431 | 503; headers: Record<string, string>; body: PaymentRefusalBody };
 
-/** Refusals that cannot change for a channel id within seconds: cached so a flood costs no chain read. */
-const STICKY_REFUSALS: ReadonlySet<PaymentErrorCode> = new Set(["UNKNOWN_CHANNEL", "CHANNEL_NOT_OPEN", "WRONG_PAYEE", "WRONG_TOKEN", "CLOSE_DELAY_TOO_SHORT"]);
-const STICKY_REFUSAL_MS = 5_000;
-const STICKY_REFUSAL_ENTRIES = 10_000;
-
 function lower<T extends string>(value: T): T {
   return value.toLowerCase() as T;
 }
@@ -91,30 +86,6 @@ function sameConfig(a: ChannelConfig, b: ChannelConfig): boolean {
   );
 }
 
-/** Used voucher amounts remembered per channel, to refuse replays of out-of-order vouchers. */
-const USED_AMOUNTS_KEPT = 1024;
-
-/**
- * What the gate knows of a channel it serves. `served` counts the prices of the requests served
- * since the gate started (it starts at the stored best: vouchers from before a restart buy nothing).
- */
-interface Ledger {
-  config: ChannelConfig;
-  /** The best durable amount this process has seen. */
-  best: bigint;
-  served: bigint;
-  /** Every amount at or below it counts as used. */
-  floor: bigint;
-  used: Set<bigint>;
-  /** Set while the channel's first payment is being accepted. */
-  proving: Promise<void> | undefined;
-  /** When a voucher above the cached deposit last made the payee pull events (ms). */
-  depositRefreshedAt: number;
-}
-
-/** Least time between two event pulls caused by vouchers above a channel's cached deposit. */
-const DEPOSIT_REFRESH_MS = 1000;
-
 class Refusal extends Error {
   readonly code: PaymentErrorCode;
   readonly channelId: Hex | undefined;
@@ -128,12 +99,10 @@ class Refusal extends Error {
 }
 
 export class PaymentGate {
-  readonly #options: Required<Omit<PaymentGateOptions, "minDeposit">> & { minDeposit: bigint | undefined };
+  readonly #options: Required<Omit<PaymentGateOptions, "minDeposit" | "store">> & { minDeposit: bigint | undefined };
   /** The Payee's policy: the gate holds none of its own, so both answer a voucher alike. */
   readonly #policy: AcceptancePolicy;
   readonly #verifier: VoucherVerifier;
-  readonly #ledgers = new Map<Hex, Ledger>();
-  readonly #sticky = new Map<Hex, { code: PaymentErrorCode; until: number }>();
 
   constructor(options: PaymentGateOptions) {
     this.#policy = options.payee.policy;
@@ -146,11 +115,12 @@ export class PaymentGate {
     if (this.#policy.contractSignerCodeHashes.size > 0) {
       throw new InvalidArgumentError("the HTTP gate does not take contract (ERC-1271) signers: use a Payee policy without contractSignerCodeHashes");
     }
+    const { store: _ignored, ...rest } = options;
     this.#options = {
       token: this.#policy.tokens[0],
       minDeposit: undefined,
       maxHeaderBytes: MAX_PAYMENT_HEADER_BYTES,
-      ...options,
+      ...rest,
       contract: lower(options.contract),
       payTo: lower(options.payTo),
       ...(options.token === undefined ? {} : { token: lower(options.token) }),
@@ -236,146 +206,24 @@ export class PaymentGate {
       throw new Refusal("WRONG_CHAIN", `this payee takes vouchers of contract ${this.#options.contract} on chain ${this.#options.chainId}`, id);
     }
     const voucher: Voucher = { channelId: id, amount: payload.amount, signature: payload.signature };
-
-    let ledger = this.#ledgers.get(id);
-    if (ledger === undefined) {
-      const sticky = this.#sticky.get(id);
-      if (sticky !== undefined) {
-        if (sticky.until > Date.now()) throw new Refusal(sticky.code, `channel refused: ${sticky.code}`, id);
-        this.#sticky.delete(id);
-      }
-      const stored = await this.#options.store.channel(id);
-      const best = (await this.#options.store.bestVoucher(id))?.amount ?? 0n;
-      const config = this.#checkNewConfig(id, stored, payload.config);
+    const payee = this.#options.payee;
+    const known = await payee.knownConfig(id);
+    if (known === undefined) {
+      // The first payment of a channel: its config and signature are checked here, before the Payee may
+      // read the chain for it (and the Payee rate-limits those reads).
+      const config = this.#checkNewConfig(id, payload.config);
       this.#verify(voucher, config);
-      ledger = this.#ledgers.get(id); // another request may have got here during the awaits
-      if (ledger === undefined) {
-        const created: Ledger = { config, best, served: best, floor: best, used: new Set(), proving: undefined, depositRefreshedAt: 0 };
-        if (stored !== undefined) {
-          this.#ledgers.set(id, created);
-          ledger = created;
-        } else {
-          return this.#prove(created, voucher, price);
-        }
-      }
-    } else if (payload.config !== undefined && !sameConfig(payload.config, ledger.config)) {
+    } else if (payload.config !== undefined && !sameConfig(payload.config, known)) {
       throw new Refusal("MALFORMED", "config does not match the channel", id);
     }
-    if (ledger.proving !== undefined) await ledger.proving;
-    return this.#charge(ledger, voucher, price);
-  }
-
-  /**
-   * The first payment of a channel the payee does not know: the only one that can make
-   * `payee.accept` read the chain (the Payee rate-limits those reads). Other payments of the
-   * channel wait for its outcome.
-   */
-  async #prove(ledger: Ledger, voucher: Voucher, price: bigint): Promise<PaymentReceipt> {
-    const id = voucher.channelId;
-    let settle!: (error?: unknown) => void;
-    ledger.proving = new Promise<void>((resolve, reject) => {
-      settle = (error) => (error === undefined ? resolve() : reject(error));
-    });
-    ledger.proving.catch(() => {}); // waiters handle it; an unobserved rejection must not crash the process
-    this.#ledgers.set(id, ledger);
     try {
-      const receipt = await this.#charge(ledger, voucher, price);
-      settle();
-      return receipt;
+      const charged = await payee.charge(voucher, price, known === undefined ? payload.config : undefined);
+      const deposit = charged.deposit;
+      return { channelId: id, charged: price, cumulative: charged.cumulative, depositRemaining: deposit > charged.cumulative ? deposit - charged.cumulative : 0n };
     } catch (error) {
-      this.#ledgers.delete(id);
-      if (error instanceof Refusal && STICKY_REFUSALS.has(error.code)) this.#remember(id, error.code);
-      settle(error);
-      throw error;
-    } finally {
-      ledger.proving = undefined;
+      const best = error instanceof TrickleError && typeof error.details.best === "bigint" ? error.details.best : undefined;
+      throw this.#asRefusal(error, id, best);
     }
-  }
-
-  /**
-   * Serves the request if the payer's durable vouchers cover every request served so far plus this
-   * one (`served + price <= best`), each voucher amount buying at most one request.
-   */
-  async #charge(ledger: Ledger, voucher: Voucher, price: bigint): Promise<PaymentReceipt> {
-    const id = voucher.channelId;
-    const amount = voucher.amount;
-    if (amount <= ledger.floor || ledger.used.has(amount)) {
-      throw new Refusal("NOT_INCREASING", `voucher ${amount} was already used; the payee holds ${ledger.best}`, id, ledger.best);
-    }
-    if (amount <= ledger.best) return this.#fromCredit(ledger, voucher, price);
-    if (amount - ledger.best < price) {
-      throw new Refusal("INSUFFICIENT_PAYMENT", `the voucher adds ${amount - ledger.best}, this request costs ${price}`, id, ledger.best);
-    }
-    let accepted: AcceptReceipt;
-    try {
-      accepted = await this.#accept(ledger, voucher);
-    } catch (error) {
-      if (error instanceof TrickleError && error.code === "NOT_INCREASING") {
-        // A higher voucher of the same payer was committed first (same group commit or just before).
-        const best = error.details.best;
-        if (typeof best === "bigint" && best > ledger.best) ledger.best = best;
-        if (amount <= ledger.best) return this.#fromCredit(ledger, voucher, price);
-      }
-      throw this.#asRefusal(error, id, ledger.best);
-    }
-    if (accepted.amount > ledger.best) ledger.best = accepted.amount;
-    // Another voucher may have landed between the check above and the commit. The stored voucher
-    // stays (it only raises what the payee can claim) but buys this request only if it covers it.
-    if (ledger.served + price > ledger.best || ledger.used.has(amount)) {
-      throw new Refusal("INSUFFICIENT_PAYMENT", `the vouchers cover ${ledger.best - ledger.served}, this request costs ${price}`, id, ledger.best);
-    }
-    this.#use(ledger, amount, price);
-    return this.#receipt(ledger, id, price);
-  }
-
-  /**
-   * Parallel requests reach the server out of order: a higher voucher of this payer, durable
-   * already, may have paid for this one's request too. Never more requests than `best / price`.
-   */
-  #fromCredit(ledger: Ledger, voucher: Voucher, price: bigint): Promise<PaymentReceipt> {
-    const id = voucher.channelId;
-    if (voucher.amount <= ledger.floor || ledger.used.has(voucher.amount) || ledger.served + price > ledger.best) {
-      throw new Refusal("NOT_INCREASING", `the payee already holds ${ledger.best} for this channel`, id, ledger.best);
-    }
-    this.#verify(voucher, ledger.config);
-    this.#use(ledger, voucher.amount, price);
-    return this.#receipt(ledger, id, price);
-  }
-
-  async #accept(ledger: Ledger, voucher: Voucher): Promise<AcceptReceipt> {
-    try {
-      // The config only for the first payment: afterwards the Payee has it cached, and hashing it
-      // again on every request would cost a keccak each.
-      return await this.#options.payee.accept(voucher, ledger.proving === undefined ? undefined : ledger.config);
-    } catch (error) {
-      if (!(error instanceof TrickleError && error.code === "EXCEEDS_DEPOSIT")) throw error;
-      // The payer may have topped up since the payee's last pull of events. Only the channel's signer
-      // earns that chain read (the signature is checked first), and at most once per interval.
-      this.#verify(voucher, ledger.config);
-      const now = Date.now();
-      if (now - ledger.depositRefreshedAt < DEPOSIT_REFRESH_MS) throw error;
-      ledger.depositRefreshedAt = now;
-      await this.#options.payee.sync();
-      return await this.#options.payee.accept(voucher);
-    }
-  }
-
-  #use(ledger: Ledger, amount: bigint, price: bigint): void {
-    ledger.served += price;
-    ledger.used.add(amount);
-    if (ledger.used.size > USED_AMOUNTS_KEPT) {
-      // Forget the lowest used amount: everything at or below it counts as used from now on.
-      let lowest = amount;
-      for (const used of ledger.used) if (used < lowest) lowest = used;
-      ledger.used.delete(lowest);
-      if (lowest > ledger.floor) ledger.floor = lowest;
-    }
-  }
-
-  async #receipt(ledger: Ledger, id: Hex, price: bigint): Promise<PaymentReceipt> {
-    const state = await this.#options.payee.channelState(id);
-    const deposit = state?.deposit ?? ledger.best;
-    return { channelId: id, charged: price, cumulative: ledger.best, depositRemaining: deposit > ledger.best ? deposit - ledger.best : 0n };
   }
 
   #verify(voucher: Voucher, config: ChannelConfig): void {
@@ -387,12 +235,8 @@ export class PaymentGate {
     }
   }
 
-  /** The config of a channel without a ledger, checked before any chain read. */
-  #checkNewConfig(id: Hex, stored: ChannelConfig | undefined, sent: ChannelConfig | undefined): ChannelConfig {
-    if (stored !== undefined) {
-      if (sent !== undefined && !sameConfig(sent, stored)) throw new Refusal("MALFORMED", "config does not match the channel", id);
-      return stored;
-    }
+  /** The config sent with a channel's first payment, checked before any chain read. */
+  #checkNewConfig(id: Hex, sent: ChannelConfig | undefined): ChannelConfig {
     if (sent === undefined) throw new Refusal("UNKNOWN_CHANNEL", "unknown channel: send its config with the first payment", id);
     if (computeChannelId(sent) !== id) throw new Refusal("MALFORMED", "config does not hash to the channel id", id);
     try {
@@ -403,14 +247,6 @@ export class PaymentGate {
     // Its prices are in one token: another the policy accepts is not priced here.
     if (lower(sent.token) !== this.#options.token) throw new Refusal("WRONG_TOKEN", `this gate prices in token ${this.#options.token}`, id);
     return sent;
-  }
-
-  #remember(id: Hex, code: PaymentErrorCode): void {
-    if (this.#sticky.size >= STICKY_REFUSAL_ENTRIES) {
-      const oldest = this.#sticky.keys().next().value;
-      if (oldest !== undefined) this.#sticky.delete(oldest);
-    }
-    this.#sticky.set(id, { code, until: Date.now() + STICKY_REFUSAL_MS });
   }
 
   #asRefusal(error: unknown, id: Hex, cumulative?: bigint): Refusal {

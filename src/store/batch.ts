@@ -3,30 +3,50 @@
 // caller is told is decided here.
 import type { ChannelConfig, Hex } from "../channel.ts";
 import { NotIncreasingError, StoreError, UnknownChannelError } from "../errors.ts";
-import type { PayerChannelRecord, SaveVoucherResult, StoredVoucher } from "./store.ts";
+import type { ChannelLedger, ChargeResult, Deployment, PayerChannelRecord, SaveVoucherResult, StoredVoucher } from "./store.ts";
 
-/** One queued write, already validated and normalized. */
-export type WriteOp =
+/** One queued write, already validated and normalized; `deployment` keys every record it touches. */
+export type WriteOp = { deployment: Deployment } & (
   | { kind: "voucher"; voucher: StoredVoucher }
+  | { kind: "charge"; voucher: StoredVoucher; price: bigint }
   | { kind: "payeeChannel"; channelId: Hex; config: ChannelConfig }
   | { kind: "meta"; key: string; value: string }
   | { kind: "payerChannel"; record: PayerChannelRecord }
-  | { kind: "signed"; channelId: Hex; amount: bigint; signature: Hex };
+  | { kind: "signed"; channelId: Hex; amount: bigint; signature: Hex }
+  | { kind: "claimed"; channelId: Hex; claimed: bigint; finished: boolean }
+);
+
+/** A record's full key as one string, for maps: a channel id alone is not unique across deployments. */
+export function recordKey(deployment: Deployment, id: string): string {
+  return `${deployment.chainId}:${deployment.contract}:${id}`;
+}
+
+/** What an op resolves with: a voucher save's or a charge's result, nothing for the other writes. */
+export type OpValue = SaveVoucherResult | ChargeResult | undefined;
 
 /** What one op ends with once the commit is durable: a value to resolve with, or an error to reject with. */
-export type OpOutcome = { ok: true; value: SaveVoucherResult | undefined } | { ok: false; error: Error };
+export type OpOutcome = { ok: true; value: OpValue } | { ok: false; error: Error };
+
+/** Used amounts remembered per channel above its floor; beyond that the lowest folds into the floor. */
+export const USED_AMOUNTS_KEPT = 1024;
 
 /** Row access a backend gives {@link applyBatch} inside one transaction. */
 export interface StoreTables {
-  bestAmount(channelId: Hex): bigint | undefined;
+  bestAmount(d: Deployment, channelId: Hex): bigint | undefined;
+  /** The channel's charge ledger, undefined before its first charge. */
+  ledger(d: Deployment, channelId: Hex): ChannelLedger | undefined;
+  /** Inserts or replaces the channel's charge ledger. */
+  putLedger(d: Deployment, channelId: Hex, ledger: ChannelLedger): void;
   /** Replaces the channel's best voucher; only called with an amount above the stored one. */
-  putBest(voucher: StoredVoucher): void;
+  putBest(d: Deployment, voucher: StoredVoucher): void;
   /** Inserts the config unless one is stored for this id. */
-  putPayeeChannel(channelId: Hex, config: ChannelConfig): void;
-  putMeta(key: string, value: string): void;
-  payerChannel(channelId: Hex): PayerChannelRecord | undefined;
+  putPayeeChannel(d: Deployment, channelId: Hex, config: ChannelConfig): void;
+  putMeta(d: Deployment, key: string, value: string): void;
+  payerChannel(d: Deployment, channelId: Hex): PayerChannelRecord | undefined;
   /** Inserts or replaces the whole record. */
-  putPayerChannel(record: PayerChannelRecord): void;
+  putPayerChannel(d: Deployment, record: PayerChannelRecord): void;
+  /** Raises the recorded claimed amount to at least `claimed`, and sets (never clears) `finished`. */
+  putClaimed(d: Deployment, channelId: Hex, claimed: bigint, finished: boolean): void;
 }
 
 /**
@@ -37,24 +57,26 @@ export interface StoreTables {
  * nothing won). This makes the sum of increments telescope to the best amount.
  */
 export function planVouchers(
-  vouchers: readonly StoredVoucher[],
-  bestAmount: (channelId: Hex) => bigint | undefined,
-): { results: SaveVoucherResult[]; winners: StoredVoucher[] } {
-  const byChannel = new Map<Hex, number[]>();
-  vouchers.forEach((voucher, index) => {
-    const indexes = byChannel.get(voucher.channelId);
+  vouchers: readonly { deployment: Deployment; voucher: StoredVoucher }[],
+  bestAmount: (d: Deployment, channelId: Hex) => bigint | undefined,
+): { results: SaveVoucherResult[]; winners: { deployment: Deployment; voucher: StoredVoucher }[] } {
+  const byChannel = new Map<string, number[]>();
+  vouchers.forEach(({ deployment, voucher }, index) => {
+    const key = recordKey(deployment, voucher.channelId);
+    const indexes = byChannel.get(key);
     if (indexes) indexes.push(index);
-    else byChannel.set(voucher.channelId, [index]);
+    else byChannel.set(key, [index]);
   });
   const results: SaveVoucherResult[] = new Array(vouchers.length);
-  const winners: StoredVoucher[] = [];
-  for (const [channelId, indexes] of byChannel) {
-    const before = bestAmount(channelId) ?? 0n;
+  const winners: { deployment: Deployment; voucher: StoredVoucher }[] = [];
+  for (const indexes of byChannel.values()) {
+    const { deployment, voucher: first } = vouchers[indexes[0]];
+    const before = bestAmount(deployment, first.channelId) ?? 0n;
     let winner = -1;
     let best = before;
     for (const index of indexes) {
-      if (vouchers[index].amount > best) {
-        best = vouchers[index].amount;
+      if (vouchers[index].voucher.amount > best) {
+        best = vouchers[index].voucher.amount;
         winner = index;
       }
     }
@@ -66,6 +88,42 @@ export function planVouchers(
   return { results, winners };
 }
 
+/**
+ * One charge, against the tables as they are (earlier ops of the commit included). Writes the voucher
+ * and the ledger, or nothing at all when it refuses.
+ */
+export function applyCharge(tables: StoreTables, d: Deployment, voucher: StoredVoucher, price: bigint): ChargeResult {
+  const id = voucher.channelId;
+  const best = tables.bestAmount(d, id) ?? 0n;
+  // Before its first charge everything the channel holds counts as served: a voucher saved without a
+  // charge (or before this ledger existed) buys no request.
+  const ledger = tables.ledger(d, id) ?? { served: best, floor: best, used: [] };
+  const amount = voucher.amount;
+  if (amount <= ledger.floor || ledger.used.includes(amount)) {
+    return { charged: false, refusal: "NOT_INCREASING", best, served: ledger.served };
+  }
+  const after = amount > best ? amount : best;
+  if (ledger.served + price > after) {
+    return { charged: false, refusal: amount > best ? "INSUFFICIENT_PAYMENT" : "NOT_INCREASING", best, served: ledger.served };
+  }
+  if (amount > best) tables.putBest(d, voucher);
+  const served = ledger.served + price;
+  let floor = ledger.floor;
+  let used = [...ledger.used, amount];
+  if (served === after) {
+    // Every unit held is spent: no voucher at or below the best can buy anything more, so the used
+    // amounts fold into the floor and the ledger stays one small row under in-order traffic.
+    floor = after;
+    used = [];
+  } else if (used.length > USED_AMOUNTS_KEPT) {
+    // Forget the lowest used amount: everything at or below it counts as used from now on.
+    used.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    floor = used.shift() as bigint;
+  }
+  tables.putLedger(d, id, { served, floor, used });
+  return { charged: true, stored: amount > best, best: after, served };
+}
+
 function sameRecordIdentity(stored: PayerChannelRecord, record: PayerChannelRecord): boolean {
   return (
     stored.chainId === record.chainId &&
@@ -74,10 +132,10 @@ function sameRecordIdentity(stored: PayerChannelRecord, record: PayerChannelReco
   );
 }
 
-function applyPayerChannel(tables: StoreTables, record: PayerChannelRecord): void {
-  const stored = tables.payerChannel(record.channelId);
+function applyPayerChannel(tables: StoreTables, d: Deployment, record: PayerChannelRecord): void {
+  const stored = tables.payerChannel(d, record.channelId);
   if (!stored) {
-    tables.putPayerChannel(record);
+    tables.putPayerChannel(d, record);
     return;
   }
   if (!sameRecordIdentity(stored, record)) {
@@ -93,21 +151,21 @@ function applyPayerChannel(tables: StoreTables, record: PayerChannelRecord): voi
   };
   if (merged.sessionKey === undefined) delete merged.sessionKey;
   if (merged.signature === undefined) delete merged.signature;
-  tables.putPayerChannel(merged);
+  tables.putPayerChannel(d, merged);
 }
 
-function applySigned(tables: StoreTables, channelId: Hex, amount: bigint, signature: Hex): void {
-  const stored = tables.payerChannel(channelId);
+function applySigned(tables: StoreTables, d: Deployment, channelId: Hex, amount: bigint, signature: Hex): void {
+  const stored = tables.payerChannel(d, channelId);
   if (!stored) throw new UnknownChannelError("the payer store has no such channel", { channelId });
   if (amount <= stored.signedAmount) {
     throw new NotIncreasingError("amount is not above the signed amount", { channelId, amount, signedAmount: stored.signedAmount });
   }
-  tables.putPayerChannel({ ...stored, signedAmount: amount, signature });
+  tables.putPayerChannel(d, { ...stored, signedAmount: amount, signature });
 }
 
 /**
- * Applies one commit's ops inside the backend's transaction. Ops other than vouchers apply in call
- * order; an op refused for a reason of its own (not increasing, unknown channel) writes nothing and
+ * Applies one commit's ops inside the backend's transaction. Ops other than voucher saves (charges
+ * included) apply in call order, then the voucher saves; an op refused for a reason of its own (not increasing, unknown channel) writes nothing and
  * only that op fails. Anything thrown by the backend itself propagates: the caller rolls back.
  */
 export function applyBatch(ops: readonly WriteOp[], tables: StoreTables): OpOutcome[] {
@@ -118,20 +176,36 @@ export function applyBatch(ops: readonly WriteOp[], tables: StoreTables): OpOutc
       voucherIndexes.push(index);
       return;
     }
+    if (op.kind === "charge") {
+      outcomes[index] = { ok: true, value: applyCharge(tables, op.deployment, op.voucher, op.price) };
+      return;
+    }
     try {
-      if (op.kind === "payeeChannel") tables.putPayeeChannel(op.channelId, op.config);
-      else if (op.kind === "meta") tables.putMeta(op.key, op.value);
-      else if (op.kind === "payerChannel") applyPayerChannel(tables, op.record);
-      else applySigned(tables, op.channelId, op.amount, op.signature);
+      const d = op.deployment;
+      if (op.kind === "payeeChannel") tables.putPayeeChannel(d, op.channelId, op.config);
+      else if (op.kind === "meta") tables.putMeta(d, op.key, op.value);
+      else if (op.kind === "payerChannel") applyPayerChannel(tables, d, op.record);
+      else if (op.kind === "claimed") tables.putClaimed(d, op.channelId, op.claimed, op.finished);
+      else applySigned(tables, d, op.channelId, op.amount, op.signature);
       outcomes[index] = { ok: true, value: undefined };
     } catch (error) {
       if (!(error instanceof StoreError || error instanceof NotIncreasingError || error instanceof UnknownChannelError)) throw error;
       outcomes[index] = { ok: false, error };
     }
   });
-  const vouchers = voucherIndexes.map((index) => (ops[index] as { voucher: StoredVoucher }).voucher);
-  const { results, winners } = planVouchers(vouchers, (id) => tables.bestAmount(id));
-  for (const winner of winners) tables.putBest(winner);
+  const vouchers = voucherIndexes.map((index) => ops[index] as { deployment: Deployment; voucher: StoredVoucher });
+  const { results, winners } = planVouchers(vouchers, (d, id) => tables.bestAmount(d, id));
+  for (const winner of winners) {
+    // A plain save buys no request: the channel's charge ledger (if it has one) counts its increment as served.
+    const d = winner.deployment;
+    const id = winner.voucher.channelId;
+    const ledger = tables.ledger(d, id);
+    if (ledger !== undefined) {
+      const increment = winner.voucher.amount - (tables.bestAmount(d, id) ?? 0n);
+      tables.putLedger(d, id, { ...ledger, served: ledger.served + increment });
+    }
+    tables.putBest(d, winner.voucher);
+  }
   voucherIndexes.forEach((opIndex, i) => {
     outcomes[opIndex] = { ok: true, value: results[i] };
   });

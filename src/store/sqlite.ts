@@ -5,53 +5,107 @@
 import { DatabaseSync } from "node:sqlite";
 import type { StatementSync } from "node:sqlite";
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
-import { StoreError } from "../errors.ts";
+import { StoreError, StoreMigrationError, TrickleError } from "../errors.ts";
 import { applyBatch } from "./batch.ts";
-import type { OpOutcome, StoreTables, WriteOp } from "./batch.ts";
+import type { OpOutcome, OpValue, StoreTables, WriteOp } from "./batch.ts";
+import { DeploymentStore, type KeyedStore } from "./deployment.ts";
 import { GroupCommit } from "./group-commit.ts";
-import type { PayeeStore, PayerChannelRecord, PayerStore, SaveVoucherResult, StoredVoucher } from "./store.ts";
-import { checkChannelId, checkConfig, checkMetaKey, checkMetaValue, checkPayerRecord, checkSignature, checkUint, checkVoucher, configId } from "./validate.ts";
+import type { ChannelLedger, Deployment, PayerChannelRecord, StoreBackend, StoredVoucher, UnclaimedVoucher } from "./store.ts";
+import { checkDeployment } from "./validate.ts";
 
 /** The schema this code reads and writes; older files are migrated on open, newer ones refused. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 3;
+
+/** How to open a store file. */
+export interface SqliteStoreOptions {
+  /**
+   * The deployment that the payee records of a version-1 file belong to. Version 1 keyed payee records
+   * by channel id alone; such a file was used on one chain, which only its owner knows. Needed once, to
+   * migrate a file that holds payee records (a `STORE_MIGRATION` error says so); ignored afterwards.
+   */
+  legacyDeployment?: Deployment;
+}
 
 // Amounts are uint256 stored as 32-byte big-endian BLOBs: SQLite compares BLOBs with memcmp, so for
 // equal lengths byte order is numeric order (decimal TEXT would compare "9" above "10").
-// Config integers are TEXT because a uint64 closeDelay does not fit SQLite's signed 64-bit INTEGER.
-const SCHEMA_V1 = `
+// Config integers and chain ids are TEXT because a uint64 closeDelay does not fit SQLite's signed 64-bit INTEGER.
+// Every table is keyed by (chain_id, contract, ...): a channel id names a config, not a deployment.
+const KEY = `chain_id TEXT NOT NULL, contract TEXT NOT NULL CHECK (length(contract) = 42)`;
+const CONFIG = `payer TEXT NOT NULL, payee TEXT NOT NULL, token TEXT NOT NULL, signer TEXT NOT NULL, close_delay TEXT NOT NULL, salt TEXT NOT NULL`;
+const SCHEMA_V2 = `
 CREATE TABLE payee_vouchers (
-  channel_id TEXT NOT NULL PRIMARY KEY CHECK (length(channel_id) = 66),
+  ${KEY},
+  channel_id TEXT NOT NULL CHECK (length(channel_id) = 66),
   amount     BLOB NOT NULL CHECK (typeof(amount) = 'blob' AND length(amount) = 32),
-  signature  TEXT NOT NULL CHECK (length(signature) = 132)
+  signature  TEXT NOT NULL CHECK (length(signature) = 132),
+  PRIMARY KEY (chain_id, contract, channel_id)
+) WITHOUT ROWID;
+CREATE TABLE payee_claims (
+  ${KEY},
+  channel_id TEXT NOT NULL CHECK (length(channel_id) = 66),
+  claimed    BLOB NOT NULL CHECK (typeof(claimed) = 'blob' AND length(claimed) = 32),
+  finished   INTEGER NOT NULL CHECK (finished IN (0, 1)),
+  PRIMARY KEY (chain_id, contract, channel_id)
 ) WITHOUT ROWID;
 CREATE TABLE payee_channels (
-  channel_id  TEXT NOT NULL PRIMARY KEY CHECK (length(channel_id) = 66),
-  payer       TEXT NOT NULL,
-  payee       TEXT NOT NULL,
-  token       TEXT NOT NULL,
-  signer      TEXT NOT NULL,
-  close_delay TEXT NOT NULL,
-  salt        TEXT NOT NULL
+  ${KEY},
+  channel_id TEXT NOT NULL CHECK (length(channel_id) = 66),
+  ${CONFIG},
+  PRIMARY KEY (chain_id, contract, channel_id)
 ) WITHOUT ROWID;
 CREATE TABLE payer_channels (
-  channel_id    TEXT NOT NULL PRIMARY KEY CHECK (length(channel_id) = 66),
-  chain_id      TEXT NOT NULL,
-  contract      TEXT NOT NULL,
-  payer         TEXT NOT NULL,
-  payee         TEXT NOT NULL,
-  token         TEXT NOT NULL,
-  signer        TEXT NOT NULL,
-  close_delay   TEXT NOT NULL,
-  salt          TEXT NOT NULL,
+  ${KEY},
+  channel_id    TEXT NOT NULL CHECK (length(channel_id) = 66),
+  ${CONFIG},
   session_key   TEXT,
   signed_amount BLOB NOT NULL CHECK (typeof(signed_amount) = 'blob' AND length(signed_amount) = 32),
-  signature     TEXT
+  signature     TEXT,
+  PRIMARY KEY (chain_id, contract, channel_id)
 ) WITHOUT ROWID;
 CREATE TABLE meta (
-  key   TEXT NOT NULL PRIMARY KEY,
-  value TEXT NOT NULL
+  ${KEY},
+  key   TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (chain_id, contract, key)
 ) WITHOUT ROWID;
 `;
+
+// Version 3: the charge ledger (what the HTTP gate served per channel), shared by every process that
+// opens the file. Used amounts are a short comma-separated decimal list: under in-order traffic it is
+// empty (see applyCharge), so the row stays small.
+const SCHEMA_V3 = `
+CREATE TABLE payee_ledgers (
+  ${KEY},
+  channel_id TEXT NOT NULL CHECK (length(channel_id) = 66),
+  served     BLOB NOT NULL CHECK (typeof(served) = 'blob' AND length(served) = 32),
+  floor      BLOB NOT NULL CHECK (typeof(floor) = 'blob' AND length(floor) = 32),
+  used       TEXT NOT NULL,
+  PRIMARY KEY (chain_id, contract, channel_id)
+) WITHOUT ROWID;
+`;
+
+/** Version 1 to 2: every record gains its deployment. Payer records carried theirs; payee records take `legacy`. */
+function migrateV1toV2(db: DatabaseSync, legacy: Deployment | undefined): void {
+  const count = (table: string) => Number((db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as Row).n);
+  const payeeRows = count("payee_vouchers") + count("payee_channels") + count("meta");
+  if (payeeRows > 0 && legacy === undefined) {
+    throw new StoreMigrationError(
+      "the store file predates chain keying and holds payee records: open it once with legacyDeployment (the chain id and contract it was used with)",
+      { payeeRows },
+    );
+  }
+  for (const table of ["payee_vouchers", "payee_channels", "payer_channels", "meta"]) db.exec(`ALTER TABLE ${table} RENAME TO v1_${table}`);
+  db.exec(SCHEMA_V2);
+  const chainId = legacy?.chainId.toString() ?? "";
+  const contract = legacy?.contract.toLowerCase() ?? "";
+  const scoped = (columns: string) => `INSERT INTO ${columns} SELECT ?, ?, `;
+  db.prepare(`${scoped("payee_vouchers")}channel_id, amount, signature FROM v1_payee_vouchers`).run(chainId, contract);
+  db.prepare(`${scoped("payee_channels")}channel_id, payer, payee, token, signer, close_delay, salt FROM v1_payee_channels`).run(chainId, contract);
+  db.prepare(`${scoped("meta")}key, value FROM v1_meta`).run(chainId, contract);
+  db.exec(`INSERT INTO payer_channels SELECT chain_id, lower(contract), channel_id, payer, payee, token, signer, close_delay, salt,
+    session_key, signed_amount, signature FROM v1_payer_channels`);
+  for (const table of ["payee_vouchers", "payee_channels", "payer_channels", "meta"]) db.exec(`DROP TABLE v1_${table}`);
+}
 
 export function encodeUint256(value: bigint): Uint8Array {
   return Buffer.from(value.toString(16).padStart(64, "0"), "hex");
@@ -65,6 +119,11 @@ export function decodeUint256(bytes: unknown): bigint {
 }
 
 type Row = Record<string, unknown>;
+
+/** The key columns of a deployment (its contract is already lower-cased by the view). */
+function key(d: Deployment): [string, string] {
+  return [d.chainId.toString(), d.contract];
+}
 
 function configFromRow(row: Row): ChannelConfig {
   return {
@@ -90,11 +149,16 @@ function payerRecordFromRow(row: Row): PayerChannelRecord {
   return record;
 }
 
+function ledgerFromRow(row: Row): ChannelLedger {
+  const used = row.used as string;
+  return { served: decodeUint256(row.served), floor: decodeUint256(row.floor), used: used === "" ? [] : used.split(",").map((amount) => BigInt(amount)) };
+}
+
 function voucherFromRow(row: Row): StoredVoucher {
   return { channelId: row.channel_id as Hex, amount: decodeUint256(row.amount), signature: row.signature as Hex };
 }
 
-function migrate(db: DatabaseSync): void {
+function migrate(db: DatabaseSync, options: SqliteStoreOptions): void {
   db.exec("BEGIN IMMEDIATE");
   try {
     db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
@@ -103,9 +167,12 @@ function migrate(db: DatabaseSync): void {
     if (version > SCHEMA_VERSION) {
       throw new StoreError("the store file was written by a newer Trickle", { version, supported: SCHEMA_VERSION });
     }
-    if (version < 1) {
-      db.exec(SCHEMA_V1);
-      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(1);
+    if (version < 1) db.exec(SCHEMA_V2);
+    else if (version < 2) migrateV1toV2(db, options.legacyDeployment && checkDeployment(options.legacyDeployment));
+    if (version < 3) db.exec(SCHEMA_V3);
+    if (version < SCHEMA_VERSION) {
+      db.exec("DELETE FROM schema_version");
+      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(SCHEMA_VERSION);
     }
     db.exec("COMMIT");
   } catch (error) {
@@ -114,7 +181,7 @@ function migrate(db: DatabaseSync): void {
   }
 }
 
-export class SqliteStore implements PayeeStore, PayerStore {
+export class SqliteStore implements StoreBackend, KeyedStore {
   readonly #db: DatabaseSync;
   readonly #writes: GroupCommit;
   readonly #tables: StoreTables;
@@ -124,43 +191,63 @@ export class SqliteStore implements PayeeStore, PayerStore {
   private constructor(db: DatabaseSync) {
     this.#db = db;
     const s = (sql: string) => db.prepare(sql);
+    const where = "chain_id = ? AND contract = ?";
     this.#statements = {
-      bestAmount: s("SELECT amount FROM payee_vouchers WHERE channel_id = ?"),
-      bestVoucher: s("SELECT channel_id, amount, signature FROM payee_vouchers WHERE channel_id = ?"),
-      bestVouchers: s("SELECT channel_id, amount, signature FROM payee_vouchers ORDER BY channel_id"),
+      bestAmount: s(`SELECT amount FROM payee_vouchers WHERE ${where} AND channel_id = ?`),
+      bestVoucher: s(`SELECT channel_id, amount, signature FROM payee_vouchers WHERE ${where} AND channel_id = ?`),
+      bestVouchers: s(`SELECT channel_id, amount, signature FROM payee_vouchers WHERE ${where} ORDER BY channel_id`),
+      // Amounts are equal-length big-endian blobs, so `>` compares them as numbers.
+      unclaimedVouchers: s(`SELECT v.channel_id, v.amount, v.signature, c.claimed FROM payee_vouchers v
+        LEFT JOIN payee_claims c ON c.chain_id = v.chain_id AND c.contract = v.contract AND c.channel_id = v.channel_id
+        WHERE v.chain_id = ? AND v.contract = ? AND (c.channel_id IS NULL OR (c.finished = 0 AND v.amount > c.claimed))
+        ORDER BY v.channel_id`),
       // The WHERE re-checks monotonicity in SQL: a write that would lower a voucher changes no row.
-      putBest: s(`INSERT INTO payee_vouchers (channel_id, amount, signature) VALUES (?, ?, ?)
-        ON CONFLICT (channel_id) DO UPDATE SET amount = excluded.amount, signature = excluded.signature
+      putBest: s(`INSERT INTO payee_vouchers (chain_id, contract, channel_id, amount, signature) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET amount = excluded.amount, signature = excluded.signature
         WHERE excluded.amount > payee_vouchers.amount`),
-      putPayeeChannel: s(`INSERT OR IGNORE INTO payee_channels (channel_id, payer, payee, token, signer, close_delay, salt)
-        VALUES (?, ?, ?, ?, ?, ?, ?)`),
-      payeeChannel: s("SELECT * FROM payee_channels WHERE channel_id = ?"),
-      getMeta: s("SELECT value FROM meta WHERE key = ?"),
-      putMeta: s("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
-      payerChannel: s("SELECT * FROM payer_channels WHERE channel_id = ?"),
-      payerChannels: s("SELECT * FROM payer_channels ORDER BY channel_id"),
-      putPayerChannel: s(`INSERT OR REPLACE INTO payer_channels (channel_id, chain_id, contract, payer, payee, token, signer,
+      ledger: s(`SELECT served, floor, used FROM payee_ledgers WHERE ${where} AND channel_id = ?`),
+      putLedger: s(`INSERT INTO payee_ledgers (chain_id, contract, channel_id, served, floor, used) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET served = excluded.served, floor = excluded.floor, used = excluded.used`),
+      putClaimed: s(`INSERT INTO payee_claims (chain_id, contract, channel_id, claimed, finished) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET
+          claimed = max(payee_claims.claimed, excluded.claimed), finished = max(payee_claims.finished, excluded.finished)`),
+      putPayeeChannel: s(`INSERT OR IGNORE INTO payee_channels (chain_id, contract, channel_id, payer, payee, token, signer, close_delay, salt)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      payeeChannel: s(`SELECT * FROM payee_channels WHERE ${where} AND channel_id = ?`),
+      getMeta: s(`SELECT value FROM meta WHERE ${where} AND key = ?`),
+      putMeta: s(`INSERT INTO meta (chain_id, contract, key, value) VALUES (?, ?, ?, ?)
+        ON CONFLICT (chain_id, contract, key) DO UPDATE SET value = excluded.value`),
+      payerChannel: s(`SELECT * FROM payer_channels WHERE ${where} AND channel_id = ?`),
+      payerChannels: s(`SELECT * FROM payer_channels WHERE ${where} ORDER BY channel_id`),
+      putPayerChannel: s(`INSERT OR REPLACE INTO payer_channels (chain_id, contract, channel_id, payer, payee, token, signer,
         close_delay, salt, session_key, signed_amount, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     };
     const st = this.#statements;
     this.#tables = {
-      bestAmount: (id) => {
-        const row = st.bestAmount.get(id) as Row | undefined;
+      bestAmount: (d, id) => {
+        const row = st.bestAmount.get(...key(d), id) as Row | undefined;
         return row && decodeUint256(row.amount);
       },
-      putBest: (voucher) => {
-        const { changes } = st.putBest.run(voucher.channelId, encodeUint256(voucher.amount), voucher.signature);
+      putBest: (d, voucher) => {
+        const { changes } = st.putBest.run(...key(d), voucher.channelId, encodeUint256(voucher.amount), voucher.signature);
         if (Number(changes) !== 1) throw new StoreError("a stored voucher would have been lowered", { channelId: voucher.channelId });
       },
-      putPayeeChannel: (id, c) => void st.putPayeeChannel.run(id, c.payer, c.payee, c.token, c.signer, c.closeDelay.toString(), c.salt),
-      putMeta: (key, value) => void st.putMeta.run(key, value),
-      payerChannel: (id) => {
-        const row = st.payerChannel.get(id) as Row | undefined;
+      ledger: (d, id) => {
+        const row = st.ledger.get(...key(d), id) as Row | undefined;
+        return row && ledgerFromRow(row);
+      },
+      putLedger: (d, id, l) => void st.putLedger.run(...key(d), id, encodeUint256(l.served), encodeUint256(l.floor), l.used.join(",")),
+      putClaimed: (d, id, claimed, finished) => void st.putClaimed.run(...key(d), id, encodeUint256(claimed), finished ? 1 : 0),
+      putPayeeChannel: (d, id, c) =>
+        void st.putPayeeChannel.run(...key(d), id, c.payer, c.payee, c.token, c.signer, c.closeDelay.toString(), c.salt),
+      putMeta: (d, k, value) => void st.putMeta.run(...key(d), k, value),
+      payerChannel: (d, id) => {
+        const row = st.payerChannel.get(...key(d), id) as Row | undefined;
         return row && payerRecordFromRow(row);
       },
-      putPayerChannel: (r) =>
+      putPayerChannel: (d, r) =>
         void st.putPayerChannel.run(
-          r.channelId, r.chainId.toString(), r.contract, r.config.payer, r.config.payee, r.config.token, r.config.signer,
+          ...key(d), r.channelId, r.config.payer, r.config.payee, r.config.token, r.config.signer,
           r.config.closeDelay.toString(), r.config.salt, r.sessionKey ?? null, encodeUint256(r.signedAmount), r.signature ?? null,
         ),
     };
@@ -168,7 +255,7 @@ export class SqliteStore implements PayeeStore, PayerStore {
   }
 
   /** Opens (creating or migrating) the store at `path`. */
-  static open(path: string): SqliteStore {
+  static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
     let db: DatabaseSync;
     try {
       db = new DatabaseSync(path);
@@ -180,12 +267,16 @@ export class SqliteStore implements PayeeStore, PayerStore {
       const mode = (db.prepare("PRAGMA journal_mode = WAL").get() as Row).journal_mode;
       if (mode !== "wal" && path !== ":memory:") throw new StoreError("the store file cannot use WAL", { path, mode });
       db.exec("PRAGMA synchronous = FULL");
-      migrate(db);
+      migrate(db, options);
       return new SqliteStore(db);
     } catch (cause) {
       db.close();
-      throw cause instanceof StoreError ? cause : new StoreError("cannot open the store file", { path }, { cause });
+      throw cause instanceof TrickleError ? cause : new StoreError("cannot open the store file", { path }, { cause });
     }
+  }
+
+  forDeployment(deployment: Deployment): DeploymentStore {
+    return new DeploymentStore(this, deployment);
   }
 
   /** Number of group commits (transactions, hence WAL fsyncs) since open. */
@@ -205,7 +296,7 @@ export class SqliteStore implements PayeeStore, PayerStore {
     }
   }
 
-  #read<T>(query: () => T): T {
+  async #read<T>(query: () => T): Promise<T> {
     if (!this.#open) throw new StoreError("the store is closed");
     try {
       return query();
@@ -214,69 +305,57 @@ export class SqliteStore implements PayeeStore, PayerStore {
     }
   }
 
-  async saveVoucherIfHigher(voucher: StoredVoucher): Promise<SaveVoucherResult> {
-    const result = await this.#writes.submit({ kind: "voucher", voucher: checkVoucher(voucher) });
-    if (!result) throw new StoreError("no result for a voucher save");
-    return result;
+  submit(op: WriteOp): Promise<OpValue> {
+    return this.#writes.submit(op);
   }
 
-  async bestVoucher(channelId: Hex): Promise<StoredVoucher | undefined> {
-    const id = checkChannelId(channelId);
+  chargeLedger(d: Deployment, channelId: Hex): Promise<ChannelLedger | undefined> {
     return this.#read(() => {
-      const row = this.#statements.bestVoucher.get(id) as Row | undefined;
+      const row = this.#statements.ledger.get(...key(d), channelId) as Row | undefined;
+      return row && ledgerFromRow(row);
+    });
+  }
+
+  bestVoucher(d: Deployment, channelId: Hex): Promise<StoredVoucher | undefined> {
+    return this.#read(() => {
+      const row = this.#statements.bestVoucher.get(...key(d), channelId) as Row | undefined;
       return row && voucherFromRow(row);
     });
   }
 
-  async bestVouchers(): Promise<StoredVoucher[]> {
-    return this.#read(() => (this.#statements.bestVouchers.all() as Row[]).map(voucherFromRow));
+  bestVouchers(d: Deployment): Promise<StoredVoucher[]> {
+    return this.#read(() => (this.#statements.bestVouchers.all(...key(d)) as Row[]).map(voucherFromRow));
   }
 
-  async saveChannel(config: ChannelConfig): Promise<void> {
-    const checked = checkConfig(config);
-    await this.#writes.submit({ kind: "payeeChannel", channelId: configId(checked), config: checked });
+  unclaimedVouchers(d: Deployment): Promise<UnclaimedVoucher[]> {
+    return this.#read(() =>
+      (this.#statements.unclaimedVouchers.all(...key(d)) as Row[]).map((row) => ({
+        ...voucherFromRow(row),
+        claimed: row.claimed === null ? 0n : decodeUint256(row.claimed),
+      })),
+    );
   }
 
-  async channel(channelId: Hex): Promise<ChannelConfig | undefined> {
-    const id = checkChannelId(channelId);
+  channel(d: Deployment, channelId: Hex): Promise<ChannelConfig | undefined> {
     return this.#read(() => {
-      const row = this.#statements.payeeChannel.get(id) as Row | undefined;
+      const row = this.#statements.payeeChannel.get(...key(d), channelId) as Row | undefined;
       return row && configFromRow(row);
     });
   }
 
-  async getMeta(key: string): Promise<string | undefined> {
-    const checked = checkMetaKey(key);
-    return this.#read(() => (this.#statements.getMeta.get(checked) as Row | undefined)?.value as string | undefined);
+  getMeta(d: Deployment, k: string): Promise<string | undefined> {
+    return this.#read(() => (this.#statements.getMeta.get(...key(d), k) as Row | undefined)?.value as string | undefined);
   }
 
-  async setMeta(key: string, value: string): Promise<void> {
-    await this.#writes.submit({ kind: "meta", key: checkMetaKey(key), value: checkMetaValue(value) });
-  }
-
-  async savePayerChannel(record: PayerChannelRecord): Promise<void> {
-    await this.#writes.submit({ kind: "payerChannel", record: checkPayerRecord(record) });
-  }
-
-  async payerChannel(channelId: Hex): Promise<PayerChannelRecord | undefined> {
-    const id = checkChannelId(channelId);
+  payerChannel(d: Deployment, channelId: Hex): Promise<PayerChannelRecord | undefined> {
     return this.#read(() => {
-      const row = this.#statements.payerChannel.get(id) as Row | undefined;
+      const row = this.#statements.payerChannel.get(...key(d), channelId) as Row | undefined;
       return row && payerRecordFromRow(row);
     });
   }
 
-  async payerChannels(): Promise<PayerChannelRecord[]> {
-    return this.#read(() => (this.#statements.payerChannels.all() as Row[]).map(payerRecordFromRow));
-  }
-
-  async recordSigned(channelId: Hex, amount: bigint, signature: Hex): Promise<void> {
-    await this.#writes.submit({
-      kind: "signed",
-      channelId: checkChannelId(channelId),
-      amount: checkUint(amount, "amount"),
-      signature: checkSignature(signature),
-    });
+  payerChannels(d: Deployment): Promise<PayerChannelRecord[]> {
+    return this.#read(() => (this.#statements.payerChannels.all(...key(d)) as Row[]).map(payerRecordFromRow));
   }
 
   async close(): Promise<void> {

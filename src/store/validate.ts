@@ -4,7 +4,7 @@
 import { channelId as computeChannelId } from "../channel.ts";
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
 import { InvalidArgumentError } from "../errors.ts";
-import type { PayerChannelRecord, StoredVoucher } from "./store.ts";
+import type { Deployment, PayerChannelRecord, StoredVoucher } from "./store.ts";
 
 const UINT256_LIMIT = 1n << 256n;
 const UINT64_LIMIT = 1n << 64n;
@@ -80,7 +80,7 @@ export function checkPayerRecord(value: unknown): PayerChannelRecord {
   const checked: PayerChannelRecord = {
     channelId: id,
     chainId: checkUint(record.chainId, "chainId"),
-    contract: checkAddress(record.contract, "contract"),
+    contract: checkAddress(record.contract, "contract").toLowerCase() as Address,
     config,
     signedAmount: checkUint(record.signedAmount, "signedAmount"),
   };
@@ -100,5 +100,26 @@ export function checkMetaValue(value: unknown): string {
   if (typeof value !== "string") {
     throw new InvalidArgumentError("meta value must be a string", { field: "value", value });
   }
+  return value;
+}
+
+/** The price of one charged request: a uint256 above zero (a free request needs no charge). */
+export function checkPrice(value: unknown): bigint {
+  const price = checkUint(value, "price");
+  if (price === 0n) throw new InvalidArgumentError("price must be above zero", { field: "price", value });
+  return price;
+}
+
+/** A deployment with its contract lower-cased, so keys compare equal whatever the caller's case. */
+export function checkDeployment(value: unknown): Deployment {
+  const deployment = checkObject(value, "deployment");
+  return {
+    chainId: checkUint(deployment.chainId, "deployment.chainId"),
+    contract: checkAddress(deployment.contract, "deployment.contract").toLowerCase() as Address,
+  };
+}
+
+export function checkBoolean(value: unknown, field: string): boolean {
+  if (typeof value !== "boolean") throw new InvalidArgumentError(`${field} must be a boolean`, { field, value });
   return value;
 }

@@ -25,6 +25,7 @@ import type { ChainWriter } from "../../src/chain/adapter.ts";
 import { viemChain } from "../../src/chain/viem.ts";
 import { ContractNotFoundError, MissingKeyError, StoreNotFoundError, WrongChainError } from "../../src/errors.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
+import type { DeploymentStore } from "../../src/store/deployment.ts";
 import { configuredKey, KEY_VARIABLES, LOCAL_ACCOUNT_INDEX, type Role } from "./keys.ts";
 import { buildContracts } from "../../scripts/lib/build-contracts.ts";
 
@@ -194,17 +195,20 @@ export class TaskContext {
   }
 
   /**
-   * The store of `role` under the data dir: `payer.sqlite` (session keys, signed amounts) or `payee.sqlite`
-   * (vouchers). A payee store is only created when `create` says so: a mistyped `--data-dir` must fail,
-   * not start an empty store while the real one, with the vouchers to claim, sits elsewhere.
+   * The store of `role` under the data dir, `payer.sqlite` (session keys, signed amounts) or `payee.sqlite`
+   * (vouchers), as this deployment's view. A payee store is only created when `create` says so: a mistyped
+   * `--data-dir` must fail, not start an empty store while the real one, with the vouchers to claim, sits
+   * elsewhere. A file from before chain keying is this deployment's: the data dir belongs to one network
+   * (deployment.json says which).
    */
-  openStore(role: "payer" | "payee", options: { create?: boolean } = {}): SqliteStore {
+  async openStore(role: "payer" | "payee", options: { create?: boolean } = {}): Promise<DeploymentStore> {
     const file = path.join(this.dataDir, `${role}.sqlite`);
     if (role === "payee" && options.create !== true && !existsSync(file)) {
       throw new StoreNotFoundError(`no payee store at ${file}: check --data-dir, or pass --create to start a new one there`, { file });
     }
     if (!existsSync(file) && role === "payee") console.log(`Created a new payee store at ${file}`);
     mkdirSync(this.dataDir, { recursive: true });
-    return SqliteStore.open(file);
+    const deployment = { chainId: this.chainId, contract: await this.contract() };
+    return SqliteStore.open(file, { legacyDeployment: deployment }).forDeployment(deployment);
   }
 }

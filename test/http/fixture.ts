@@ -18,6 +18,7 @@ import { Payee } from "../../src/payee.ts";
 import type { PayeeLimits } from "../../src/payee.ts";
 import { Payer } from "../../src/payer.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
+import type { DeploymentStore } from "../../src/store/deployment.ts";
 
 export const PRICE = 1_000n;
 
@@ -57,7 +58,7 @@ export interface PaidApi {
   server: Server;
   gate: PaymentGate;
   payee: Payee;
-  payeeStore: MemoryStore;
+  payeeStore: DeploymentStore;
   payeeAddress: Address;
   chainCalls: () => number;
   /** Requests that reached the handler. */
@@ -75,11 +76,10 @@ export async function startPaidApi(
   const payeeSigner = signers[payeeIndex];
   const payeeAddress = payeeSigner.address as Address;
   const counted = countingChain(ethersChain({ runner: payeeSigner, contract: chain.contract }));
-  const payeeStore = new MemoryStore();
+  const payeeStore = new MemoryStore().forDeployment({ chainId: chain.chainId, contract: chain.contract });
   const payee = new Payee({ chain: counted.chain as ChainWriter, store: payeeStore, payee: payeeAddress, policy: { minCloseDelay: 3600n }, limits: payeeLimits });
   const gate = paymentGate({
     payee,
-    store: payeeStore,
     chainId: chain.chainId,
     contract: chain.contract,
     payTo: payeeAddress,
@@ -119,7 +119,7 @@ export async function startPaidApi(
 export interface Client {
   payer: Payer;
   payerAddress: Address;
-  store: MemoryStore;
+  store: DeploymentStore;
   paidFetch: ReturnType<typeof createPayingFetch>;
   /** Every PAYMENT-SIGNATURE header the paying fetch sent, in order. */
   sentPayments: string[];
@@ -130,7 +130,7 @@ export interface Client {
 export async function startClient(chain: Chain, payerIndex: number, options: Partial<PayingFetchOptions> = {}): Promise<Client> {
   const signers = await chain.connection.ethers.getSigners();
   const payerSigner = signers[payerIndex];
-  const store = new MemoryStore();
+  const store = new MemoryStore().forDeployment({ chainId: chain.chainId, contract: chain.contract });
   const payer = new Payer({ chain: ethersChain({ runner: payerSigner, contract: chain.contract }), store });
   const sentPayments: string[] = [];
   let roundTrips = 0;

@@ -144,6 +144,36 @@ describe("http: paid API end to end", function () {
     expect((await api.payeeStore.bestVoucher(channelId))?.amount).to.equal(PRICE);
   });
 
+  it("issue 12.4: of two concurrent vouchers B + price and B + price + 1, the refused request stores nothing and costs nothing", async () => {
+    // A chain of its own: the shared one has no spare accounts left for another payee and payer.
+    const own = await startChain();
+    const api = await startPaidApi(own, 1);
+    apis.push(api);
+    const client = await startClient(own, 2);
+    expect((await client.paidFetch(`${api.url}/paid`)).status).to.equal(200);
+    const channelId = channelIdOf(client);
+    const sessionKey = (await client.payer.channel(channelId))?.sessionKey as Hex;
+    const domain = { chainId: own.chainId, verifyingContract: own.contract };
+    const pay = (amount: bigint) =>
+      sendPayment(api, encodePaymentPayload({ scheme: TRICKLE_SCHEME, chainId: own.chainId, contract: own.contract, ...signVoucher(domain, channelId, amount, sessionKey) }));
+    let best = PRICE;
+    for (let round = 0; round < 20; round++) {
+      const amounts = [best + PRICE, best + PRICE + 1n];
+      const responses = await Promise.all(amounts.map(pay));
+      const servedIndex = responses.findIndex((r) => r.status === 200);
+      expect(responses.filter((r) => r.status === 200), `round ${round}`).to.have.length(1);
+      expect(["INSUFFICIENT_PAYMENT", "NOT_INCREASING"]).to.include(await refusalOf(responses[1 - servedIndex]));
+      const receipt = decodePaymentReceipt(responses[servedIndex].headers.get(PAYMENT_RESPONSE_HEADER) as string);
+      await responses[servedIndex].body?.cancel();
+      const stored = (await api.payeeStore.bestVoucher(channelId))?.amount;
+      // The payee holds exactly the voucher of the request it served: the refused one added nothing.
+      expect(stored, `round ${round}: the refused voucher was stored`).to.equal(amounts[servedIndex]);
+      expect(receipt.cumulative).to.equal(stored);
+      best = stored as bigint;
+    }
+    expect(api.served()).to.equal(21);
+  });
+
   it("stops at the budget with a typed error and never deposits beyond it", async () => {
     const budget = 12n * PRICE;
     const { api, client } = await setUp({}, { budget, requestsPerDeposit: 10n, maxPrice: PRICE, maxDeposit: budget, originBudget: 2n * budget });

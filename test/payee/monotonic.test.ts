@@ -33,7 +33,7 @@ for (const kind of ADAPTERS) {
           fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 10 }),
           async (order, duplicates, batchSizes) => {
             const arrivals = [...order, ...duplicates.map((i) => vouchers[i])];
-            const store = new MemoryStore();
+            const store = new MemoryStore().forDeployment({ chainId: s.d.chainId, contract: s.d.contract });
             const payee = new Payee({ chain: s.payeeChain.chain, store, payee: s.payeeAddress, limits: { syncIntervalMs: 60_000 } });
             let increments = 0n;
             let bestSoFar = 0n;

@@ -9,6 +9,7 @@ import { Payer } from "../../src/payer.ts";
 import { Payee, type PayeeLimits, type PayeePolicy } from "../../src/payee.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
+import type { DeploymentStore } from "../../src/store/deployment.ts";
 import { deploy, type AdapterKind, type Deployment } from "../chain/fixture.ts";
 
 export interface CountingChain {
@@ -37,12 +38,13 @@ export function counting(inner: ChainWriter): CountingChain {
 export interface SdkSetup {
   d: Deployment;
   payer: Payer;
-  payerStore: MemoryStore;
+  payerStore: DeploymentStore;
   payerChain: ChainWriter;
   payerAddress: Address;
   payeeAddress: Address;
   payeeChain: CountingChain;
-  payeeStore: SqliteStore;
+  /** The payee's SQLite file, as this deployment's view (its `close()` closes the file). */
+  payeeStore: DeploymentStore;
   payeeStorePath: string;
   newPayee(options?: { policy?: PayeePolicy; limits?: PayeeLimits }): Payee;
   dispose(): Promise<void>;
@@ -52,10 +54,10 @@ export async function sdkSetup(kind: AdapterKind): Promise<SdkSetup> {
   const d = await deploy(kind);
   const payerChain = await d.writer(1);
   const payeeChain = counting(await d.writer(2));
-  const payerStore = new MemoryStore();
+  const payerStore = new MemoryStore().forDeployment({ chainId: d.chainId, contract: d.contract });
   const dir = mkdtempSync(join(tmpdir(), "trickle-payee-"));
   const payeeStorePath = join(dir, "payee.sqlite");
-  const payeeStore = SqliteStore.open(payeeStorePath);
+  const payeeStore = SqliteStore.open(payeeStorePath).forDeployment({ chainId: d.chainId, contract: d.contract });
   const payeeAddress = d.accounts[2];
   return {
     d,

@@ -11,6 +11,7 @@ import { addressOfPrivateKey, Payer } from "../../src/payer.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import type { PayerChannelRecord, PayerStore } from "../../src/store/store.ts";
+import { deploymentOf } from "../store/behaviour.ts";
 import { recoverVoucherSigner, type Voucher } from "../../src/voucher.ts";
 import { ADAPTERS, deploy, salt, type Deployment } from "../chain/fixture.ts";
 
@@ -27,8 +28,13 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 
 /** A payer store whose `recordSigned` fails on demand, to show that a voucher is never handed out unrecorded. */
 class FlakyStore implements PayerStore {
-  readonly inner = new MemoryStore();
+  readonly inner: PayerStore;
+  readonly deployment: PayerStore["deployment"];
   failNext = false;
+  constructor(deployment: PayerStore["deployment"]) {
+    this.inner = new MemoryStore().forDeployment(deployment);
+    this.deployment = this.inner.deployment;
+  }
   savePayerChannel(record: PayerChannelRecord) {
     return this.inner.savePayerChannel(record);
   }
@@ -61,7 +67,7 @@ for (const kind of ADAPTERS) {
     });
 
     it("opens with a fresh session key as the signer, kept in the store", async () => {
-      const store = new MemoryStore();
+      const store = new MemoryStore().forDeployment(deploymentOf(d));
       const payer = new Payer({ chain, store });
       const a = await payer.open({ payee: d.accounts[2], amount: ONE });
       const b = await payer.open({ payee: d.accounts[2], amount: ONE });
@@ -78,7 +84,7 @@ for (const kind of ADAPTERS) {
     });
 
     it("signs cumulative vouchers, persisted before they are returned, and refuses above the deposit", async () => {
-      const store = new MemoryStore();
+      const store = new MemoryStore().forDeployment(deploymentOf(d));
       const payer = new Payer({ chain, store });
       const { channelId: id } = await payer.open({ payee: d.accounts[2], amount: 1000n });
       expect((await payer.pay(id, 100n)).amount).to.equal(100n);
@@ -96,7 +102,7 @@ for (const kind of ADAPTERS) {
     });
 
     it("never hands out a voucher the store did not record", async () => {
-      const store = new FlakyStore();
+      const store = new FlakyStore(deploymentOf(d));
       const payer = new Payer({ chain, store });
       const { channelId: id } = await payer.open({ payee: d.accounts[2], amount: 1000n });
       await payer.pay(id, 10n);
@@ -108,7 +114,7 @@ for (const kind of ADAPTERS) {
 
     it("signs with a given private key, which a restarted payer needs again", async () => {
       const key = generatePrivateKey();
-      const store = new MemoryStore();
+      const store = new MemoryStore().forDeployment(deploymentOf(d));
       const payer = new Payer({ chain, store });
       const opened = await payer.open({ payee: d.accounts[2], amount: 1000n, signer: { privateKey: key }, salt: salt(77), closeDelay: 3600n });
       expect(opened.config.signer.toLowerCase()).to.equal(privateKeyToAccount(key).address.toLowerCase());
@@ -132,7 +138,7 @@ for (const kind of ADAPTERS) {
     it("property: across restarts (SQLite store reopened), no cumulative amount is ever signed twice, and it continues from the store", async () => {
       const dir = mkdtempSync(join(tmpdir(), "trickle-payer-"));
       const path = join(dir, "payer.sqlite");
-      let store = SqliteStore.open(path);
+      let store = SqliteStore.open(path).forDeployment(deploymentOf(d));
       const deposit = 10n ** 12n;
       const { channelId: id } = await new Payer({ chain, store }).open({ payee: d.accounts[2], amount: deposit });
       const handedOut = new Map<bigint, Hex>();
@@ -160,7 +166,7 @@ for (const kind of ADAPTERS) {
             for (const step of steps) {
               if (step.op === "restart") {
                 await store.close();
-                store = SqliteStore.open(path);
+                store = SqliteStore.open(path).forDeployment(deploymentOf(d));
                 payer = new Payer({ chain, store });
               }
               else if (step.op === "pay") take(await payer.pay(id, step.value));

@@ -4,20 +4,26 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { channelId as computeChannelId } from "../../src/channel.ts";
-import type { ChannelConfig, Hex } from "../../src/channel.ts";
+import type { Address, ChannelConfig, Hex } from "../../src/channel.ts";
 import type { TrickleError } from "../../src/errors.ts";
-import type { PayeeStore, PayerChannelRecord, PayerStore, SaveVoucherResult, StoredVoucher } from "../../src/store/store.ts";
+import type { ChargeResult, Deployment, PayeeStore, StoreBackend, PayerChannelRecord, PayerStore, SaveVoucherResult, StoredVoucher } from "../../src/store/store.ts";
 
 export type AnyStore = PayeeStore & PayerStore;
 
 export interface StoreHarness {
+  /** The view of {@link TEST_DEPLOYMENT}. */
   store: AnyStore;
+  /** The backend behind it, for views of other deployments. */
+  backend: StoreBackend;
   /** Everything the store holds, serialized; equal strings mean nothing changed. */
   snapshot(): Promise<string>;
   dispose(): Promise<void>;
 }
 
 export const MAX_UINT256 = (1n << 256n) - 1n;
+
+/** The deployment the behaviour suite's records belong to (payerRecordOf uses it too). */
+export const TEST_DEPLOYMENT: Deployment = { chainId: 31337n, contract: `0x${"44".repeat(20)}` };
 
 export function hex(byte: number, bytes: number): Hex {
   return `0x${byte.toString(16).padStart(2, "0").repeat(bytes)}`;
@@ -38,7 +44,7 @@ export function configOf(n: number): ChannelConfig {
 
 export function payerRecordOf(n: number): PayerChannelRecord {
   const config = configOf(n);
-  return { channelId: computeChannelId(config), chainId: 31337n, contract: hex(0x44, 20), config, sessionKey: hex(0x55, 32), signedAmount: 0n };
+  return { channelId: computeChannelId(config), ...TEST_DEPLOYMENT, config, sessionKey: hex(0x55, 32), signedAmount: 0n };
 }
 
 export async function expectCode(promise: Promise<unknown>, code: string): Promise<TrickleError> {
@@ -80,6 +86,12 @@ function badCalls(): { name: string; code: string; call: (store: AnyStore) => Pr
     bad("signature 66 bytes", save({ channelId: id, amount: 1n, signature: `${sig}00` })),
     bad("signature non-hex", save({ channelId: id, amount: 1n, signature: `0x${"g".repeat(130)}` })),
     bad("signature missing", save({ channelId: id, amount: 1n })),
+    bad("charge price 0", (s) => s.chargeVoucher({ channelId: id, amount: 500n, signature: sig }, 0n)),
+    bad("charge price negative", (s) => s.chargeVoucher({ channelId: id, amount: 500n, signature: sig }, -1n)),
+    bad("charge price as number", (s) => s.chargeVoucher({ channelId: id, amount: 500n, signature: sig }, 5 as unknown as bigint)),
+    bad("charge price 2^256", (s) => s.chargeVoucher({ channelId: id, amount: 500n, signature: sig }, 1n << 256n)),
+    bad("charge bad voucher", (s) => s.chargeVoucher({ channelId: id, amount: 500n, signature: "0x00" }, 1n)),
+    bad("chargeLedger bad id", (s) => s.chargeLedger("0x1234")),
     bad("bestVoucher bad id", (s) => s.bestVoucher("0x1234")),
     bad("saveChannel bad payer", (s) => s.saveChannel({ ...configOf(0), payer: "0x12" })),
     bad("saveChannel closeDelay 2^64", (s) => s.saveChannel({ ...configOf(0), closeDelay: 1n << 64n })),
@@ -93,6 +105,12 @@ function badCalls(): { name: string; code: string; call: (store: AnyStore) => Pr
     bad("recordSigned amount 2^256", (s) => s.recordSigned(record.channelId, 1n << 256n, sig)),
     bad("recordSigned bad signature", (s) => s.recordSigned(record.channelId, 5n, "0x00")),
     bad("recordSigned unknown channel", (s) => s.recordSigned(channelOf(7), 5n, sig), "UNKNOWN_CHANNEL"),
+    bad("payer record of another chain", (s) => s.savePayerChannel({ ...record, chainId: 1n })),
+    bad("payer record of another contract", (s) => s.savePayerChannel({ ...record, contract: hex(0x45, 20) })),
+    bad("recordClaimed negative", (s) => s.recordClaimed(id, -1n)),
+    bad("recordClaimed as number", (s) => s.recordClaimed(id, 5 as unknown as bigint)),
+    bad("recordClaimed finished not boolean", (s) => s.recordClaimed(id, 5n, 1 as unknown as boolean)),
+    bad("recordClaimed bad id", (s) => s.recordClaimed("0x12", 5n)),
   ];
 }
 
@@ -280,6 +298,272 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
     });
   });
 
+  describe("keying by deployment", () => {
+    const chainB: Deployment = { chainId: 8453n, contract: TEST_DEPLOYMENT.contract };
+    const contractB: Deployment = { chainId: TEST_DEPLOYMENT.chainId, contract: hex(0x45, 20) };
+
+    it("keeps one channel id on two chains and two contracts apart, in every table", async () => {
+      const record = payerRecordOf(0);
+      await store.saveVoucherIfHigher(voucher(0, 100n, 1));
+      await store.saveChannel(configOf(0));
+      await store.setMeta("lastBlock", "7");
+      await store.savePayerChannel(record);
+      await store.recordSigned(record.channelId, 9n, signatureOf(9));
+      for (const deployment of [chainB, contractB]) {
+        const other = harness.backend.forDeployment(deployment);
+        expect(await other.bestVoucher(channelOf(0))).to.equal(undefined);
+        expect(await other.bestVouchers()).to.deep.equal([]);
+        expect(await other.unclaimedVouchers()).to.deep.equal([]);
+        expect(await other.channel(computeChannelId(configOf(0)))).to.equal(undefined);
+        expect(await other.getMeta("lastBlock")).to.equal(undefined);
+        expect(await other.payerChannel(record.channelId)).to.equal(undefined);
+        expect(await other.payerChannels()).to.deep.equal([]);
+        // The same id on the other deployment starts from nothing and does not move this one's best.
+        expect(await other.saveVoucherIfHigher(voucher(0, 5n, 2))).to.deep.equal({ stored: true, previousAmount: 0n });
+        await other.savePayerChannel({ ...record, ...deployment });
+        // Its signed amount starts from 0, not from this deployment's 9.
+        await other.recordSigned(record.channelId, 1n, signatureOf(1));
+        expect((await other.payerChannel(record.channelId))?.signedAmount).to.equal(1n);
+      }
+      expect(await store.bestVoucher(channelOf(0))).to.deep.equal(voucher(0, 100n, 1));
+      expect((await store.payerChannel(record.channelId))?.signedAmount).to.equal(9n);
+      expect((await harness.backend.forDeployment(chainB).bestVoucher(channelOf(0)))?.amount).to.equal(5n);
+    });
+
+    it("treats the contract address case-insensitively and returns it lower-cased", async () => {
+      const upper = harness.backend.forDeployment({ chainId: TEST_DEPLOYMENT.chainId, contract: `0x${"AB".repeat(20)}` });
+      const lower = harness.backend.forDeployment({ chainId: TEST_DEPLOYMENT.chainId, contract: `0x${"ab".repeat(20)}` });
+      expect(upper.deployment.contract).to.equal(`0x${"ab".repeat(20)}`);
+      await upper.saveVoucherIfHigher(voucher(0, 3n));
+      expect((await lower.bestVoucher(channelOf(0)))?.amount).to.equal(3n);
+    });
+
+    it("refuses a malformed deployment", () => {
+      expect(() => harness.backend.forDeployment({ chainId: -1n, contract: TEST_DEPLOYMENT.contract })).to.throw().with.property("code", "INVALID_ARGUMENT");
+      expect(() => harness.backend.forDeployment({ chainId: 1n, contract: "0x12" })).to.throw().with.property("code", "INVALID_ARGUMENT");
+    });
+  });
+
+  describe("unclaimed value", () => {
+    it("lists the channels whose best voucher is above what was recorded as claimed, and only those", async () => {
+      for (let channel = 0; channel < 5; channel++) await store.saveVoucherIfHigher(voucher(channel, 100n, channel));
+      await store.recordClaimed(channelOf(1), 100n); // fully claimed
+      await store.recordClaimed(channelOf(2), 40n); // partly claimed
+      await store.recordClaimed(channelOf(3), 10n, true); // finished: nothing can be claimed any more
+      await store.recordClaimed(channelOf(9), 50n); // no voucher stored: nothing unclaimed
+      expect(await store.unclaimedVouchers()).to.deep.equal([
+        { ...voucher(0, 100n, 0), claimed: 0n },
+        { ...voucher(2, 100n, 2), claimed: 40n },
+        { ...voucher(4, 100n, 4), claimed: 0n },
+      ]);
+      // A better voucher on a claimed channel brings it back; a lower claim never lowers the record.
+      await store.saveVoucherIfHigher(voucher(1, 150n, 7));
+      await store.recordClaimed(channelOf(2), 20n);
+      // finished is never undone
+      await store.recordClaimed(channelOf(3), 10n, false);
+      await store.saveVoucherIfHigher(voucher(3, 200n, 8));
+      expect((await store.unclaimedVouchers()).map((v) => [v.channelId, v.amount, v.claimed])).to.deep.equal([
+        [channelOf(0), 100n, 0n],
+        [channelOf(1), 150n, 100n],
+        [channelOf(2), 100n, 40n],
+        [channelOf(4), 100n, 0n],
+      ]);
+    });
+
+    it("property: the unclaimed set is exactly the channels with best > max(claimed) and not finished", async () => {
+      const step = fc.oneof(
+        fc.record({ kind: fc.constant("save" as const), channel: fc.integer({ min: 0, max: 3 }), amount: fc.bigInt({ min: 1n, max: 50n }) }),
+        fc.record({ kind: fc.constant("claim" as const), channel: fc.integer({ min: 0, max: 3 }), amount: fc.bigInt({ min: 0n, max: 50n }), finished: fc.boolean() }),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(step, { maxLength: 20 }), async (steps) => {
+          const fresh = await open();
+          try {
+            const best = new Map<number, bigint>();
+            const claimed = new Map<number, bigint>();
+            const finished = new Set<number>();
+            for (const s of steps) {
+              if (s.kind === "save") {
+                await fresh.store.saveVoucherIfHigher(voucher(s.channel, s.amount));
+                if (s.amount > (best.get(s.channel) ?? 0n)) best.set(s.channel, s.amount);
+              } else {
+                await fresh.store.recordClaimed(channelOf(s.channel), s.amount, s.finished);
+                if (s.amount > (claimed.get(s.channel) ?? 0n)) claimed.set(s.channel, s.amount);
+                if (s.finished) finished.add(s.channel);
+              }
+            }
+            const expected = [...best]
+              .filter(([channel, amount]) => !finished.has(channel) && amount > (claimed.get(channel) ?? 0n))
+              .map(([channel, amount]) => [channelOf(channel), amount, claimed.get(channel) ?? 0n])
+              .sort((a, b) => ((a[0] as string) < (b[0] as string) ? -1 : 1));
+            expect((await fresh.store.unclaimedVouchers()).map((v) => [v.channelId, v.amount, v.claimed])).to.deep.equal(expected);
+          } finally {
+            await fresh.dispose();
+          }
+        }),
+        { numRuns: Math.max(20, Math.floor(options.propertyRuns / 4)) },
+      );
+    });
+  });
+
+  describe("charged requests (one ledger for every process)", () => {
+    const charge = (channel: number, amount: bigint, price: bigint, signature = Number(amount % 100_000n)) =>
+      store.chargeVoucher(voucher(channel, amount, signature), price);
+
+    it("charges a first voucher that covers the price, stores it and records it as served", async () => {
+      expect(await charge(0, 10n, 10n)).to.deep.equal({ charged: true, stored: true, best: 10n, served: 10n });
+      expect((await store.bestVoucher(channelOf(0)))?.amount).to.equal(10n);
+      expect(await store.chargeLedger(channelOf(0))).to.deep.equal({ served: 10n, floor: 10n, used: [] });
+    });
+
+    it("a voucher that adds less than the price is refused and nothing is written", async () => {
+      await charge(0, 10n, 10n);
+      const before = await harness.snapshot();
+      expect(await charge(0, 15n, 10n)).to.deep.equal({ charged: false, refusal: "INSUFFICIENT_PAYMENT", best: 10n, served: 10n });
+      expect(await harness.snapshot()).to.equal(before);
+    });
+
+    it("a replayed voucher buys nothing, before and after the ledger folds it into its floor", async () => {
+      await charge(0, 30n, 10n); // out of order: 30 arrives first, 10 and 20 ride on its surplus
+      expect(await charge(0, 10n, 10n)).to.deep.include({ charged: true, stored: false, best: 30n, served: 20n });
+      const before = await harness.snapshot();
+      expect(await charge(0, 10n, 10n)).to.deep.equal({ charged: false, refusal: "NOT_INCREASING", best: 30n, served: 20n });
+      expect(await charge(0, 30n, 10n)).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
+      expect(await harness.snapshot()).to.equal(before);
+      expect(await charge(0, 20n, 10n)).to.deep.equal({ charged: true, stored: false, best: 30n, served: 30n });
+      expect(await store.chargeLedger(channelOf(0))).to.deep.equal({ served: 30n, floor: 30n, used: [] });
+      for (const amount of [10n, 20n, 30n]) expect(await charge(0, amount, 10n)).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
+    });
+
+    it("issue 12.4: of two concurrent vouchers B + price and B + price + 1, the refused one is not stored and costs nothing", async () => {
+      const price = 10n;
+      await charge(0, 100n, 100n); // B = 100, all of it served
+      const [low, high] = await Promise.all([charge(0, 100n + price, price), charge(0, 100n + price + 1n, price)]);
+      expect(low).to.deep.equal({ charged: true, stored: true, best: 110n, served: 110n });
+      expect(high).to.deep.equal({ charged: false, refusal: "INSUFFICIENT_PAYMENT", best: 110n, served: 110n });
+      expect((await store.bestVoucher(channelOf(0)))?.amount, "the refused voucher was stored").to.equal(110n);
+      // In the other order of arrival the higher one pays, and the lower one buys nothing more.
+      const [high2, low2] = await Promise.all([charge(1, 11n, price), charge(1, 10n, price)]);
+      expect(high2).to.deep.include({ charged: true, stored: true, best: 11n, served: 10n });
+      expect(low2).to.deep.equal({ charged: false, refusal: "NOT_INCREASING", best: 11n, served: 10n });
+      expect((await store.bestVoucher(channelOf(1)))?.amount).to.equal(11n);
+    });
+
+    it("vouchers saved without a charge buy no request, before or after the first charge", async () => {
+      await store.saveVoucherIfHigher(voucher(0, 50n));
+      expect(await charge(0, 40n, 10n)).to.deep.include({ charged: false, refusal: "NOT_INCREASING", served: 50n });
+      expect(await charge(0, 60n, 10n)).to.deep.equal({ charged: true, stored: true, best: 60n, served: 60n });
+      await store.saveVoucherIfHigher(voucher(0, 90n));
+      expect(await store.chargeLedger(channelOf(0))).to.deep.include({ served: 90n });
+      expect(await charge(0, 95n, 10n)).to.deep.include({ charged: false, refusal: "INSUFFICIENT_PAYMENT" });
+      expect(await charge(0, 100n, 10n)).to.deep.include({ charged: true, served: 100n });
+    });
+
+    it("keeps the ledgers of one channel id on two deployments apart", async () => {
+      const other = harness.backend.forDeployment({ chainId: 8453n, contract: TEST_DEPLOYMENT.contract });
+      expect(await charge(0, 10n, 10n)).to.deep.include({ charged: true });
+      expect(await other.chargeLedger(channelOf(0))).to.equal(undefined);
+      expect(await other.chargeVoucher(voucher(0, 10n), 10n)).to.deep.equal({ charged: true, stored: true, best: 10n, served: 10n });
+      expect(await charge(0, 10n, 10n)).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
+      expect(await store.chargeLedger(channelOf(0))).to.deep.equal({ served: 10n, floor: 10n, used: [] });
+    });
+
+    it("keeps at most 1024 used amounts above the floor; the lowest folds into it", async () => {
+      await charge(0, 5_000n, 1n);
+      const amounts = Array.from({ length: 1_100 }, (_, i) => BigInt(i + 1));
+      const results = await Promise.all(amounts.map((amount) => charge(0, amount, 1n)));
+      expect(results.every((r) => r.charged)).to.equal(true);
+      const ledger = await store.chargeLedger(channelOf(0));
+      expect(ledger?.served).to.equal(1_101n);
+      expect(ledger?.used.length).to.be.at.most(1024);
+      expect(ledger?.floor).to.equal(BigInt(1_100 - 1024 + 1)); // 1024 kept: 5000 and 78..1100
+      for (const amount of [1n, 1_100n, 5_000n]) expect(await charge(0, amount, 1n)).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
+      expect(await charge(0, 1_101n, 1n)).to.deep.include({ charged: true, stored: false });
+    });
+
+    it("property: concurrent charges, duplicates and out-of-order vouchers serve exactly what was paid, and refusals write nothing", async () => {
+      const arrival = fc.record({ channel: fc.integer({ min: 0, max: 2 }), amount: fc.bigInt({ min: 0n, max: 40n }), price: fc.bigInt({ min: 1n, max: 6n }) });
+      const tick = fc.record({ charges: fc.array(arrival, { minLength: 1, maxLength: 10 }), overlap: fc.boolean(), plainSave: fc.option(arrival, { nil: undefined }) });
+      await fc.assert(
+        fc.asyncProperty(fc.array(tick, { minLength: 1, maxLength: 8 }), async (ticks) => {
+          const fresh = await open();
+          try {
+            // The reference model: the spec of ChargeResult applied in call order (a commit applies its
+            // charges in arrival order, then its plain saves).
+            const model = new Map<number, { best: bigint; served: bigint; floor: bigint; used: Set<bigint>; hasLedger: boolean }>();
+            const state = (channel: number) => {
+              let s = model.get(channel);
+              if (s === undefined) model.set(channel, (s = { best: 0n, served: 0n, floor: 0n, used: new Set(), hasLedger: false }));
+              return s;
+            };
+            const chargeInModel = (channel: number, amount: bigint, price: bigint): ChargeResult => {
+              const s = state(channel);
+              // Until a first charge succeeds, everything held counts as served.
+              if (!s.hasLedger) Object.assign(s, { served: s.best, floor: s.best, used: new Set() });
+              if (amount <= s.floor || s.used.has(amount)) return { charged: false, refusal: "NOT_INCREASING", best: s.best, served: s.served };
+              const after = amount > s.best ? amount : s.best;
+              if (s.served + price > after) return { charged: false, refusal: amount > s.best ? "INSUFFICIENT_PAYMENT" : "NOT_INCREASING", best: s.best, served: s.served };
+              const stored = amount > s.best;
+              s.hasLedger = true;
+              s.best = after;
+              s.served += price;
+              s.used.add(amount);
+              if (s.served === s.best) Object.assign(s, { floor: s.best, used: new Set() });
+              return { charged: true, stored, best: after, served: s.served };
+            };
+            let pending: Promise<void>[] = [];
+            let n = 0;
+            for (const { charges, overlap, plainSave } of ticks) {
+              if (!overlap) {
+                await Promise.all(pending);
+                pending = [];
+              }
+              // Predict while queueing: calls of this turn form one commit, charges first.
+              const expected = charges.map(({ channel, amount, price }) => chargeInModel(channel, amount, price));
+              charges.forEach(({ channel, amount }, i) => {
+                const price = charges[i].price;
+                const signature = n++;
+                pending.push(
+                  fresh.store.chargeVoucher(voucher(channel, amount, signature), price).then((result) => {
+                    expect(result).to.deep.equal(expected[i]);
+                  }),
+                );
+              });
+              if (plainSave !== undefined) {
+                const s = state(plainSave.channel);
+                if (plainSave.amount > s.best) {
+                  if (s.hasLedger) s.served += plainSave.amount - s.best;
+                  s.best = plainSave.amount;
+                }
+                pending.push(fresh.store.saveVoucherIfHigher(voucher(plainSave.channel, plainSave.amount, n++)).then(() => undefined));
+              }
+              // Each tick is its own commit: let this one flush before the next is queued. A store whose
+              // commit is asynchronous (PostgreSQL) merges the ticks queued while one is in flight, and a
+              // merged commit applies all its charges before its plain saves: a tick with a plain save is
+              // therefore awaited, so the charges of later ticks are not moved before it.
+              await new Promise((resolve) => setImmediate(resolve));
+              if (plainSave !== undefined) {
+                await Promise.all(pending);
+                pending = [];
+              }
+            }
+            await Promise.all(pending);
+            for (const [channel, s] of model) {
+              expect((await fresh.store.bestVoucher(channelOf(channel)))?.amount ?? 0n).to.equal(s.best);
+              const ledger = await fresh.store.chargeLedger(channelOf(channel));
+              if (!s.hasLedger) expect(ledger).to.equal(undefined);
+              else expect(ledger?.served).to.equal(s.served);
+              expect(ledger === undefined || ledger.served <= s.best, "served more than was paid").to.equal(true);
+            }
+          } finally {
+            await fresh.dispose();
+          }
+        }),
+        { numRuns: options.propertyRuns },
+      );
+    });
+  });
+
   describe("payee channels and meta", () => {
     it("remembers a channel config by its id, idempotently", async () => {
       const config = configOf(3);
@@ -324,7 +608,7 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
       await store.recordSigned(record.channelId, 10n, signatureOf(10));
       await store.savePayerChannel(record);
       expect((await store.payerChannel(record.channelId))?.signedAmount).to.equal(10n);
-      await expectCode(store.savePayerChannel({ ...record, contract: hex(0x99, 20) }), "STORE");
+      await expectCode(store.savePayerChannel({ ...record, contract: hex(0x99, 20) }), "INVALID_ARGUMENT");
       await expectCode(store.savePayerChannel({ ...record, sessionKey: hex(0x98, 32) }), "STORE");
       expect((await store.payerChannel(record.channelId))?.contract).to.equal(record.contract);
     });
@@ -361,4 +645,9 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
       await expectCode(store.saveVoucherIfHigher(voucher(0, 1n)), "STORE");
     });
   });
+}
+
+/** The deployment of a test chain fixture, as stores key it. */
+export function deploymentOf(d: { chainId: bigint; contract: Address }): Deployment {
+  return { chainId: d.chainId, contract: d.contract };
 }

@@ -1,6 +1,7 @@
-// Crash safety of the SQLite store, end to end: a child process saves a stream of real vouchers and is
-// killed with SIGKILL at random points; after every kill the store is reopened on the same file and
-// must hold every voucher whose save had returned. Finally the best stored voucher is claimed on-chain.
+// Crash safety of the SQLite and PostgreSQL stores, end to end: a child process saves a stream of real
+// vouchers and is killed with SIGKILL at random points; after every kill the store is reopened (the same
+// file, the same database) and must hold every voucher whose save had returned. Finally the best stored
+// voucher is claimed on-chain.
 import { expect } from "chai";
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,13 +12,14 @@ import { fileURLToPath } from "node:url";
 import { network } from "hardhat";
 import { channelId as computeChannelId } from "../../src/channel.ts";
 import type { ChannelConfig, Hex } from "../../src/channel.ts";
-import { SqliteStore } from "../../src/store/sqlite.ts";
 import { signVoucher } from "../../src/voucher.ts";
-import { seededRandom } from "./fixtures/crash-child.ts";
+import { openCrashStore, seededRandom, type CrashStore } from "./fixtures/crash-child.ts";
+import { describeWithPostgres, freshSchema, postgresUrl } from "./postgres-server.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/crash-child.ts", import.meta.url));
 const deep = process.env.TRICKLE_DEEP === "1";
-const KILLS = deep ? 1000 : 100;
+const SQLITE_KILLS = deep ? 1000 : 100;
+const POSTGRES_KILLS = deep ? 1000 : 50;
 
 interface Ack {
   index: number;
@@ -67,6 +69,14 @@ function runChild(args: string[], kill: { afterAcks?: number; afterMs?: number }
 }
 
 describe("store/SqliteStore crash safety", () => {
+  crashSuite(SQLITE_KILLS, async (dir) => ({ kind: "sqlite", path: join(dir, "payee.db") }));
+});
+
+describeWithPostgres("store/PostgresStore crash safety", () => {
+  crashSuite(POSTGRES_KILLS, async () => ({ kind: "postgres", url: await postgresUrl(), schema: freshSchema("crash") }));
+});
+
+function crashSuite(KILLS: number, target: (dir: string) => Promise<CrashStore>): void {
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "trickle-crash-"));
@@ -110,9 +120,9 @@ describe("store/SqliteStore crash safety", () => {
       const amount = BigInt(i + 1) * 10n ** 12n + BigInt(i);
       vouchers.push(signVoucher(domain, id, amount, signerKey));
     }
-    const path = join(dir, "payee.db");
+    const where = await target(dir);
     const planPath = join(dir, "plan.json");
-    writeFileSync(planPath, JSON.stringify({ path, vouchers: vouchers.map((v) => ({ ...v, amount: v.amount.toString() })) }));
+    writeFileSync(planPath, JSON.stringify({ store: where, chainId: chainId.toString(), contract, vouchers: vouchers.map((v) => ({ ...v, amount: v.amount.toString() })) }));
     const indexOfAmount = new Map(vouchers.map((v, i) => [v.amount, i]));
 
     let bestIndex = -1;
@@ -130,13 +140,15 @@ describe("store/SqliteStore crash safety", () => {
       acknowledged += acks.length;
 
       // The restart: open the store on the same file, as the payee process would.
-      const store = SqliteStore.open(path);
+      const store = (await openCrashStore(where)).forDeployment({ chainId, contract });
       const best = await store.bestVoucher(id);
       await store.close();
-      const db = new DatabaseSync(path, { readOnly: true });
-      const integrity = db.prepare("PRAGMA integrity_check").get() as { integrity_check: string };
-      db.close();
-      expect(integrity.integrity_check, context).to.equal("ok");
+      if (where.kind === "sqlite") {
+        const db = new DatabaseSync(where.path, { readOnly: true });
+        const integrity = db.prepare("PRAGMA integrity_check").get() as { integrity_check: string };
+        db.close();
+        expect(integrity.integrity_check, context).to.equal("ok");
+      }
 
       for (const ack of acks) {
         const amount = vouchers[ack.index].amount;
@@ -164,7 +176,7 @@ describe("store/SqliteStore crash safety", () => {
     expect(acknowledged).to.be.greaterThan(KILLS);
 
     // The best stored voucher is a real one: the payee claims it and receives exactly its amount.
-    const store = SqliteStore.open(path);
+    const store = (await openCrashStore(where)).forDeployment({ chainId, contract });
     const best = (await store.bestVoucher(id))!;
     await store.close();
     const balanceBefore = await ethers.provider.getBalance(payee.address);
@@ -174,4 +186,4 @@ describe("store/SqliteStore crash safety", () => {
     expect((await channels.getFunction("channels")(id)).claimed).to.equal(best.amount);
     console.log(`      ${kills} kills, ${acknowledged} acknowledged saves, voucher ${bestIndex} of ${count} stored, best ${best.amount} wei claimed (${context})`);
   });
-});
+}

@@ -49,7 +49,7 @@ describe("Watchtower against a hardhat node", function () {
    * pass it started (a test of polling itself sets `pollIntervalMs`).
    */
   function tower(storePath: string, options: WatchOptions = {}, chain: ChainWriter = payee.chain) {
-    const store = SqliteStore.open(storePath);
+    const store = SqliteStore.open(storePath).forDeployment({ chainId: 31337n, contract: d.contract });
     const alerts: WatchtowerAlert[] = [];
     const actions: WatchtowerAction[] = [];
     const lines: string[] = [];

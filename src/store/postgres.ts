@@ -1,0 +1,502 @@
+// The store for several payee processes sharing state: one PostgreSQL database through `pg`
+// (node-postgres). Same interfaces, same write semantics (src/store/batch.ts) as SQLite and memory.
+//
+// Exactly-once across processes. Each group commit is one transaction that first takes a
+// transaction-scoped advisory lock per channel it writes (vouchers, charges and payer records), in sorted order
+// so two committers never deadlock, then reads those channels, decides with `applyBatch`, and writes.
+// While the locks are held no other process can move those channels, so the amount a voucher is
+// compared with is the amount it replaces: every `stored: true` reports the true previous best, and
+// increments summed over all processes equal the best amount; a charge reads the ledger every other
+// process wrote, so processes sharing the database serve exactly what was paid. Row locks (`SELECT ... FOR UPDATE`)
+// would do for rows that exist, but not for a channel's first voucher (no row to lock yet), which is
+// where two processes race most. The voucher upsert still re-checks `amount < new` in SQL as a last
+// guard: a write that would lower a voucher fails the whole commit.
+//
+// Durability: COMMIT returns once the WAL is flushed (`synchronous_commit` on, PostgreSQL's default;
+// the store refuses a session where it is off). Group commit: writes queued while a commit is in
+// flight all join the next one, so one WAL flush carries many vouchers.
+import pg from "pg";
+import type { Address, ChannelConfig, Hex } from "../channel.ts";
+import { InvalidArgumentError, StoreError, TrickleError } from "../errors.ts";
+import { applyBatch, recordKey } from "./batch.ts";
+import type { OpOutcome, OpValue, StoreTables, WriteOp } from "./batch.ts";
+import { DeploymentStore, type KeyedStore } from "./deployment.ts";
+import { GroupCommit } from "./group-commit.ts";
+import { ADVISORY_LOCK_SPACE, advisoryKey } from "./postgres-lease.ts";
+import type { ChannelLedger, Deployment, PayerChannelRecord, StoreBackend, StoredVoucher, UnclaimedVoucher } from "./store.ts";
+
+/** The schema this code reads and writes; older schemas are migrated on open, newer ones refused. */
+export const POSTGRES_SCHEMA_VERSION = 1;
+
+export { PostgresLeaderLease, type LeaderLease } from "./postgres-lease.ts";
+
+export interface PostgresStoreOptions {
+  /** The PostgreSQL schema holding Trickle's tables; created if missing. Default `trickle`. */
+  schema?: string;
+  /** Connections in the pool (reads run beside the one committing). Default 4. */
+  poolSize?: number;
+}
+
+type Row = Record<string, unknown>;
+
+function schemaSql(schema: string): string {
+  const key = "chain_id NUMERIC(78, 0) NOT NULL, contract TEXT NOT NULL CHECK (length(contract) = 42)";
+  const channel = "channel_id TEXT NOT NULL CHECK (length(channel_id) = 66)";
+  const config = "payer TEXT NOT NULL, payee TEXT NOT NULL, token TEXT NOT NULL, signer TEXT NOT NULL, close_delay NUMERIC(20, 0) NOT NULL, salt TEXT NOT NULL";
+  // NUMERIC(78, 0) holds any uint256 and compares numerically.
+  const amount = (name: string) => `${name} NUMERIC(78, 0) NOT NULL CHECK (${name} >= 0)`;
+  return `
+CREATE TABLE ${schema}.payee_vouchers (${key}, ${channel}, ${amount("amount")}, signature TEXT NOT NULL CHECK (length(signature) = 132),
+  PRIMARY KEY (chain_id, contract, channel_id));
+CREATE TABLE ${schema}.payee_claims (${key}, ${channel}, ${amount("claimed")}, finished BOOLEAN NOT NULL,
+  PRIMARY KEY (chain_id, contract, channel_id));
+CREATE TABLE ${schema}.payee_channels (${key}, ${channel}, ${config}, PRIMARY KEY (chain_id, contract, channel_id));
+CREATE TABLE ${schema}.payer_channels (${key}, ${channel}, ${config}, session_key TEXT, ${amount("signed_amount")}, signature TEXT,
+  PRIMARY KEY (chain_id, contract, channel_id));
+CREATE TABLE ${schema}.meta (${key}, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (chain_id, contract, key));
+CREATE TABLE ${schema}.payee_ledgers (${key}, ${channel}, ${amount("served")}, ${amount("floor")}, used TEXT NOT NULL,
+  PRIMARY KEY (chain_id, contract, channel_id));
+`;
+}
+
+function checkSchemaName(schema: unknown): string {
+  if (typeof schema !== "string" || !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new InvalidArgumentError("schema must be a lower-case SQL identifier", { schema });
+  }
+  return schema;
+}
+
+function configFromRow(row: Row): ChannelConfig {
+  return {
+    payer: row.payer as Address,
+    payee: row.payee as Address,
+    token: row.token as Address,
+    signer: row.signer as Address,
+    closeDelay: BigInt(row.close_delay as string),
+    salt: row.salt as Hex,
+  };
+}
+
+function payerRecordFromRow(row: Row): PayerChannelRecord {
+  const record: PayerChannelRecord = {
+    channelId: row.channel_id as Hex,
+    chainId: BigInt(row.chain_id as string),
+    contract: row.contract as Address,
+    config: configFromRow(row),
+    signedAmount: BigInt(row.signed_amount as string),
+  };
+  if (row.session_key !== null) record.sessionKey = row.session_key as Hex;
+  if (row.signature !== null) record.signature = row.signature as Hex;
+  return record;
+}
+
+/** Used amounts are a short comma-separated decimal list, empty under in-order traffic (see applyCharge). */
+function ledgerFromRow(row: Row): ChannelLedger {
+  const used = row.used as string;
+  return {
+    served: BigInt(row.served as string),
+    floor: BigInt(row.floor as string),
+    used: used === "" ? [] : used.split(",").map((amount) => BigInt(amount)),
+  };
+}
+
+function voucherFromRow(row: Row): StoredVoucher {
+  return { channelId: row.channel_id as Hex, amount: BigInt(row.amount as string), signature: row.signature as Hex };
+}
+
+/** A channel's 32-bit advisory lock key. Two channels sharing one only wait for each other. */
+function lockKey(kind: string, d: Deployment, id: string): number {
+  return advisoryKey(`${kind}:${recordKey(d, id)}`);
+}
+
+async function migrate(client: pg.PoolClient, schema: string): Promise<void> {
+  await client.query("BEGIN");
+  try {
+    // Processes starting together migrate one at a time.
+    await client.query("SELECT pg_advisory_xact_lock($1, 0)", [ADVISORY_LOCK_SPACE]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_version (version INTEGER NOT NULL)`);
+    const { rows } = await client.query(`SELECT max(version) AS version FROM ${schema}.schema_version`);
+    const version = Number(rows[0]?.version ?? 0);
+    if (version > POSTGRES_SCHEMA_VERSION) {
+      throw new StoreError("the database was written by a newer Trickle", { version, supported: POSTGRES_SCHEMA_VERSION });
+    }
+    if (version < 1) {
+      await client.query(schemaSql(schema));
+      await client.query(`INSERT INTO ${schema}.schema_version (version) VALUES ($1)`, [POSTGRES_SCHEMA_VERSION]);
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The rows one commit touches, read under its locks, and what it writes back. */
+class BatchTables implements StoreTables {
+  readonly best = new Map<string, bigint>();
+  readonly ledgers = new Map<string, ChannelLedger>();
+  readonly payer = new Map<string, PayerChannelRecord>();
+  readonly writes = {
+    best: new Map<string, { d: Deployment; voucher: StoredVoucher }>(),
+    ledgers: new Map<string, { d: Deployment; id: Hex; ledger: ChannelLedger }>(),
+    payeeChannels: new Map<string, { d: Deployment; id: Hex; config: ChannelConfig }>(),
+    meta: new Map<string, { d: Deployment; key: string; value: string }>(),
+    payer: new Map<string, { d: Deployment; record: PayerChannelRecord }>(),
+    claimed: new Map<string, { d: Deployment; id: Hex; claimed: bigint; finished: boolean }>(),
+  };
+
+  bestAmount(d: Deployment, id: Hex): bigint | undefined {
+    return this.best.get(recordKey(d, id));
+  }
+  ledger(d: Deployment, id: Hex): ChannelLedger | undefined {
+    const ledger = this.ledgers.get(recordKey(d, id));
+    return ledger && { ...ledger, used: [...ledger.used] };
+  }
+  putLedger(d: Deployment, id: Hex, ledger: ChannelLedger): void {
+    const copy = { ...ledger, used: [...ledger.used] };
+    this.ledgers.set(recordKey(d, id), copy);
+    this.writes.ledgers.set(recordKey(d, id), { d, id, ledger: copy });
+  }
+  putBest(d: Deployment, voucher: StoredVoucher): void {
+    this.best.set(recordKey(d, voucher.channelId), voucher.amount);
+    this.writes.best.set(recordKey(d, voucher.channelId), { d, voucher });
+  }
+  putPayeeChannel(d: Deployment, id: Hex, config: ChannelConfig): void {
+    if (!this.writes.payeeChannels.has(recordKey(d, id))) this.writes.payeeChannels.set(recordKey(d, id), { d, id, config });
+  }
+  putMeta(d: Deployment, key: string, value: string): void {
+    this.writes.meta.set(recordKey(d, key), { d, key, value });
+  }
+  payerChannel(d: Deployment, id: Hex): PayerChannelRecord | undefined {
+    const record = this.payer.get(recordKey(d, id));
+    return record && { ...record, config: { ...record.config } };
+  }
+  putPayerChannel(d: Deployment, record: PayerChannelRecord): void {
+    this.payer.set(recordKey(d, record.channelId), record);
+    this.writes.payer.set(recordKey(d, record.channelId), { d, record });
+  }
+  putClaimed(d: Deployment, id: Hex, claimed: bigint, finished: boolean): void {
+    const key = recordKey(d, id);
+    const old = this.writes.claimed.get(key);
+    this.writes.claimed.set(key, {
+      d,
+      id,
+      claimed: old !== undefined && old.claimed > claimed ? old.claimed : claimed,
+      finished: finished || (old?.finished ?? false),
+    });
+  }
+}
+
+/**
+ * Column arrays for one `unnest(...)` statement, rows sorted by key: two commits upserting overlapping
+ * rows then lock them in the same order and cannot deadlock.
+ */
+function columns<T>(items: Map<string, T>, pick: (item: T) => unknown[]): unknown[][] {
+  const out: unknown[][] = [];
+  const sorted = [...items].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, item]) => item);
+  for (const item of sorted) {
+    pick(item).forEach((value, i) => (out[i] ??= []).push(value));
+  }
+  return out;
+}
+
+export class PostgresStore implements StoreBackend, KeyedStore {
+  readonly #pool: pg.Pool;
+  readonly #schema: string;
+  readonly #writes: GroupCommit;
+  #open = true;
+
+  private constructor(pool: pg.Pool, schema: string) {
+    this.#pool = pool;
+    this.#schema = schema;
+    this.#writes = new GroupCommit((ops) => this.#commit(ops));
+  }
+
+  /**
+   * Connects (a `postgresql://` URL or a `pg` pool config), creates or migrates the schema, and checks
+   * that commits are durable. Several processes may open the same database at once.
+   */
+  static async open(connection: string | pg.PoolConfig, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const schema = checkSchemaName(options.schema ?? "trickle");
+    const config: pg.PoolConfig = typeof connection === "string" ? { connectionString: connection } : { ...connection };
+    config.max = options.poolSize ?? config.max ?? 4;
+    const pool = new pg.Pool(config);
+    // An idle connection that breaks (server restart) is dropped from the pool, not thrown into the process.
+    pool.on("error", () => undefined);
+    try {
+      const client = await pool.connect();
+      try {
+        const { rows } = await client.query("SHOW synchronous_commit");
+        if (rows[0]?.synchronous_commit === "off") {
+          throw new StoreError("synchronous_commit is off: an acknowledged voucher could be lost on a crash", { setting: "synchronous_commit" });
+        }
+        await migrate(client, schema);
+      } finally {
+        client.release();
+      }
+      return new PostgresStore(pool, schema);
+    } catch (cause) {
+      await pool.end().catch(() => undefined);
+      throw cause instanceof TrickleError ? cause : new StoreError("cannot open the PostgreSQL store", { schema }, { cause });
+    }
+  }
+
+  forDeployment(deployment: Deployment): DeploymentStore {
+    return new DeploymentStore(this, deployment);
+  }
+
+  /** Number of group commits (transactions, hence WAL flushes) since open. */
+  get commits(): number {
+    return this.#writes.commits;
+  }
+
+  /** The schema this store works in. */
+  get schema(): string {
+    return this.#schema;
+  }
+
+  async #commit(ops: readonly WriteOp[]): Promise<OpOutcome[]> {
+    const s = this.#schema;
+    const client = await this.#pool.connect();
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      // The channels whose rows this commit reads before writing: their locks, sorted, taken at once.
+      const locked = new Map<number, true>();
+      const voucherKeys = new Map<string, { d: Deployment; id: Hex }>();
+      const payerKeys = new Map<string, { d: Deployment; id: Hex }>();
+      for (const op of ops) {
+        if (op.kind === "voucher" || op.kind === "charge") {
+          voucherKeys.set(recordKey(op.deployment, op.voucher.channelId), { d: op.deployment, id: op.voucher.channelId });
+          locked.set(lockKey("v", op.deployment, op.voucher.channelId), true);
+        } else if (op.kind === "payerChannel" || op.kind === "signed") {
+          const id = op.kind === "signed" ? op.channelId : op.record.channelId;
+          payerKeys.set(recordKey(op.deployment, id), { d: op.deployment, id });
+          locked.set(lockKey("p", op.deployment, id), true);
+        }
+      }
+      if (locked.size > 0) {
+        const keys = [...locked.keys()].sort((a, b) => a - b);
+        // unnest yields the array's order, and the locks are taken row by row in it.
+        await client.query("SELECT pg_advisory_xact_lock($1, k) FROM unnest($2::int4[]) AS k", [
+          ADVISORY_LOCK_SPACE,
+          keys,
+        ]);
+      }
+      const tables = new BatchTables();
+      if (voucherKeys.size > 0) {
+        const [chainIds, contracts, ids] = columns(voucherKeys, (k) => [k.d.chainId.toString(), k.d.contract, k.id]);
+        const { rows } = await client.query(
+          `SELECT v.chain_id, v.contract, v.channel_id, v.amount FROM ${s}.payee_vouchers v
+           JOIN unnest($1::numeric[], $2::text[], $3::text[]) AS k(chain_id, contract, channel_id)
+           USING (chain_id, contract, channel_id)`,
+          [chainIds, contracts, ids],
+        );
+        for (const row of rows) {
+          const d = { chainId: BigInt(row.chain_id), contract: row.contract as Address };
+          tables.best.set(recordKey(d, row.channel_id), BigInt(row.amount));
+        }
+        const ledgers = await client.query(
+          `SELECT l.* FROM ${s}.payee_ledgers l
+           JOIN unnest($1::numeric[], $2::text[], $3::text[]) AS k(chain_id, contract, channel_id)
+           USING (chain_id, contract, channel_id)`,
+          [chainIds, contracts, ids],
+        );
+        for (const row of ledgers.rows) {
+          const d = { chainId: BigInt(row.chain_id), contract: row.contract as Address };
+          tables.ledgers.set(recordKey(d, row.channel_id), ledgerFromRow(row));
+        }
+      }
+      if (payerKeys.size > 0) {
+        const [chainIds, contracts, ids] = columns(payerKeys, (k) => [k.d.chainId.toString(), k.d.contract, k.id]);
+        const { rows } = await client.query(
+          `SELECT p.* FROM ${s}.payer_channels p
+           JOIN unnest($1::numeric[], $2::text[], $3::text[]) AS k(chain_id, contract, channel_id)
+           USING (chain_id, contract, channel_id)`,
+          [chainIds, contracts, ids],
+        );
+        for (const row of rows) {
+          const record = payerRecordFromRow(row);
+          tables.payer.set(recordKey({ chainId: record.chainId, contract: record.contract }, record.channelId), record);
+        }
+      }
+      const outcomes = applyBatch(ops, tables);
+      await this.#write(client, tables);
+      await client.query("COMMIT");
+      return outcomes;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async #write(client: pg.PoolClient, tables: BatchTables): Promise<void> {
+    const s = this.#schema;
+    const w = tables.writes;
+    if (w.best.size > 0) {
+      const [chainIds, contracts, ids, amounts, signatures] = columns(w.best, ({ d, voucher }) => [
+        d.chainId.toString(), d.contract, voucher.channelId, voucher.amount.toString(), voucher.signature,
+      ]);
+      // The WHERE re-checks monotonicity in SQL: a write that would lower a voucher changes no row.
+      const { rowCount } = await client.query(
+        `INSERT INTO ${s}.payee_vouchers (chain_id, contract, channel_id, amount, signature)
+         SELECT * FROM unnest($1::numeric[], $2::text[], $3::text[], $4::numeric[], $5::text[])
+         ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET amount = excluded.amount, signature = excluded.signature
+         WHERE excluded.amount > payee_vouchers.amount`,
+        [chainIds, contracts, ids, amounts, signatures],
+      );
+      if (rowCount !== w.best.size) throw new StoreError("a stored voucher would have been lowered", { expected: w.best.size, written: rowCount });
+    }
+    if (w.ledgers.size > 0) {
+      const cols = columns(w.ledgers, ({ d, id, ledger: l }) => [
+        d.chainId.toString(), d.contract, id, l.served.toString(), l.floor.toString(), l.used.join(","),
+      ]);
+      await client.query(
+        `INSERT INTO ${s}.payee_ledgers (chain_id, contract, channel_id, served, floor, used)
+         SELECT * FROM unnest($1::numeric[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::text[])
+         ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET served = excluded.served, floor = excluded.floor, used = excluded.used`,
+        cols,
+      );
+    }
+    if (w.payeeChannels.size > 0) {
+      const cols = columns(w.payeeChannels, ({ d, id, config: c }) => [
+        d.chainId.toString(), d.contract, id, c.payer, c.payee, c.token, c.signer, c.closeDelay.toString(), c.salt,
+      ]);
+      await client.query(
+        `INSERT INTO ${s}.payee_channels (chain_id, contract, channel_id, payer, payee, token, signer, close_delay, salt)
+         SELECT * FROM unnest($1::numeric[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::numeric[], $9::text[])
+         ON CONFLICT DO NOTHING`,
+        cols,
+      );
+    }
+    if (w.meta.size > 0) {
+      const cols = columns(w.meta, ({ d, key, value }) => [d.chainId.toString(), d.contract, key, value]);
+      await client.query(
+        `INSERT INTO ${s}.meta (chain_id, contract, key, value) SELECT * FROM unnest($1::numeric[], $2::text[], $3::text[], $4::text[])
+         ON CONFLICT (chain_id, contract, key) DO UPDATE SET value = excluded.value`,
+        cols,
+      );
+    }
+    if (w.payer.size > 0) {
+      const cols = columns(w.payer, ({ d, record: r }) => [
+        d.chainId.toString(), d.contract, r.channelId, r.config.payer, r.config.payee, r.config.token, r.config.signer,
+        r.config.closeDelay.toString(), r.config.salt, r.sessionKey ?? null, r.signedAmount.toString(), r.signature ?? null,
+      ]);
+      await client.query(
+        `INSERT INTO ${s}.payer_channels (chain_id, contract, channel_id, payer, payee, token, signer, close_delay, salt, session_key, signed_amount, signature)
+         SELECT * FROM unnest($1::numeric[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::numeric[],
+           $9::text[], $10::text[], $11::numeric[], $12::text[])
+         ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET session_key = excluded.session_key,
+           signed_amount = excluded.signed_amount, signature = excluded.signature`,
+        cols,
+      );
+    }
+    if (w.claimed.size > 0) {
+      const cols = columns(w.claimed, ({ d, id, claimed, finished }) => [d.chainId.toString(), d.contract, id, claimed.toString(), finished]);
+      // Monotonic in SQL, so concurrent recorders need no lock: claimed only rises, finished is never undone.
+      await client.query(
+        `INSERT INTO ${s}.payee_claims (chain_id, contract, channel_id, claimed, finished)
+         SELECT * FROM unnest($1::numeric[], $2::text[], $3::text[], $4::numeric[], $5::bool[])
+         ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET
+           claimed = GREATEST(payee_claims.claimed, excluded.claimed), finished = payee_claims.finished OR excluded.finished`,
+        cols,
+      );
+    }
+  }
+
+  async #query(sql: string, values: unknown[]): Promise<Row[]> {
+    if (!this.#open) throw new StoreError("the store is closed");
+    try {
+      return (await this.#pool.query(sql, values)).rows as Row[];
+    } catch (cause) {
+      throw new StoreError("the store could not read", {}, { cause });
+    }
+  }
+
+  submit(op: WriteOp): Promise<OpValue> {
+    return this.#writes.submit(op);
+  }
+
+  async chargeLedger(d: Deployment, channelId: Hex): Promise<ChannelLedger | undefined> {
+    const rows = await this.#query(
+      `SELECT served, floor, used FROM ${this.#schema}.payee_ledgers WHERE chain_id = $1 AND contract = $2 AND channel_id = $3`,
+      [d.chainId.toString(), d.contract, channelId],
+    );
+    return rows[0] && ledgerFromRow(rows[0]);
+  }
+
+  async bestVoucher(d: Deployment, channelId: Hex): Promise<StoredVoucher | undefined> {
+    const rows = await this.#query(
+      `SELECT channel_id, amount, signature FROM ${this.#schema}.payee_vouchers WHERE chain_id = $1 AND contract = $2 AND channel_id = $3`,
+      [d.chainId.toString(), d.contract, channelId],
+    );
+    return rows[0] && voucherFromRow(rows[0]);
+  }
+
+  async bestVouchers(d: Deployment): Promise<StoredVoucher[]> {
+    const rows = await this.#query(
+      `SELECT channel_id, amount, signature FROM ${this.#schema}.payee_vouchers WHERE chain_id = $1 AND contract = $2 ORDER BY channel_id COLLATE "C"`,
+      [d.chainId.toString(), d.contract],
+    );
+    return rows.map(voucherFromRow);
+  }
+
+  async unclaimedVouchers(d: Deployment): Promise<UnclaimedVoucher[]> {
+    const rows = await this.#query(
+      `SELECT v.channel_id, v.amount, v.signature, c.claimed FROM ${this.#schema}.payee_vouchers v
+       LEFT JOIN ${this.#schema}.payee_claims c USING (chain_id, contract, channel_id)
+       WHERE v.chain_id = $1 AND v.contract = $2 AND (c.channel_id IS NULL OR (NOT c.finished AND v.amount > c.claimed))
+       ORDER BY v.channel_id COLLATE "C"`,
+      [d.chainId.toString(), d.contract],
+    );
+    return rows.map((row) => ({ ...voucherFromRow(row), claimed: row.claimed === null ? 0n : BigInt(row.claimed as string) }));
+  }
+
+  async channel(d: Deployment, channelId: Hex): Promise<ChannelConfig | undefined> {
+    const rows = await this.#query(`SELECT * FROM ${this.#schema}.payee_channels WHERE chain_id = $1 AND contract = $2 AND channel_id = $3`, [
+      d.chainId.toString(),
+      d.contract,
+      channelId,
+    ]);
+    return rows[0] && configFromRow(rows[0]);
+  }
+
+  async getMeta(d: Deployment, key: string): Promise<string | undefined> {
+    const rows = await this.#query(`SELECT value FROM ${this.#schema}.meta WHERE chain_id = $1 AND contract = $2 AND key = $3`, [
+      d.chainId.toString(),
+      d.contract,
+      key,
+    ]);
+    return rows[0]?.value as string | undefined;
+  }
+
+  async payerChannel(d: Deployment, channelId: Hex): Promise<PayerChannelRecord | undefined> {
+    const rows = await this.#query(`SELECT * FROM ${this.#schema}.payer_channels WHERE chain_id = $1 AND contract = $2 AND channel_id = $3`, [
+      d.chainId.toString(),
+      d.contract,
+      channelId,
+    ]);
+    return rows[0] && payerRecordFromRow(rows[0]);
+  }
+
+  async payerChannels(d: Deployment): Promise<PayerChannelRecord[]> {
+    const rows = await this.#query(
+      `SELECT * FROM ${this.#schema}.payer_channels WHERE chain_id = $1 AND contract = $2 ORDER BY channel_id COLLATE "C"`,
+      [d.chainId.toString(), d.contract],
+    );
+    return rows.map(payerRecordFromRow);
+  }
+
+  /** Waits for pending writes, then closes every connection. */
+  async close(): Promise<void> {
+    if (!this.#open) return;
+    await this.#writes.close();
+    this.#open = false;
+    await this.#pool.end();
+  }
+}
