@@ -303,6 +303,7 @@ export class Watchtower {
     const known = this.#known.get(event.channelId);
     switch (event.type) {
       case "toppedUp":
+      case "refunded":
         if (known !== undefined) known.deposit = event.deposit;
         break;
       case "claimed":

@@ -10,10 +10,12 @@ export interface TxResult {
 /** A `PaymentChannels` event, decoded. Amounts are absolute (the new deposit, the cumulative claimed). */
 export type ChannelEvent =
   | { type: "opened"; channelId: Hex; config: ChannelConfig; deposit: bigint; blockNumber: bigint; logIndex: number }
-  | { type: "toppedUp"; channelId: Hex; amount: bigint; deposit: bigint; blockNumber: bigint; logIndex: number }
-  | { type: "claimed"; channelId: Hex; claimed: bigint; blockNumber: bigint; logIndex: number }
-  | { type: "closeRequested"; channelId: Hex; closesAt: bigint; blockNumber: bigint; logIndex: number }
-  | { type: "closed"; channelId: Hex; claimed: bigint; refund: bigint; blockNumber: bigint; logIndex: number }
+  | { type: "toppedUp"; channelId: Hex; funder: Address; amount: bigint; deposit: bigint; blockNumber: bigint; logIndex: number }
+  | { type: "claimed"; channelId: Hex; claimed: bigint; paid: bigint; blockNumber: bigint; logIndex: number }
+  | { type: "closeRequested"; channelId: Hex; payee: Address; closesAt: bigint; blockNumber: bigint; logIndex: number }
+  | { type: "closed"; channelId: Hex; payer: Address; claimed: bigint; refund: bigint; blockNumber: bigint; logIndex: number }
+  /** A partial refund: the deposit went down to `deposit`; the only event after which it is lower. */
+  | { type: "refunded"; channelId: Hex; payer: Address; amount: bigint; deposit: bigint; blockNumber: bigint; logIndex: number }
   | { type: "withdrawn"; channelId: Hex; refund: bigint; blockNumber: bigint; logIndex: number };
 
 /** Read access to one `PaymentChannels` deployment; what a payee needs to check vouchers. */

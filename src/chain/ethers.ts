@@ -127,19 +127,22 @@ export function ethersChain(params: EthersChainParameters): ChainWriter {
             break;
           }
           case "ChannelToppedUp":
-            events.push({ type: "toppedUp", channelId, amount: a.amount, deposit: a.deposit, ...at });
+            events.push({ type: "toppedUp", channelId, funder: a.funder, amount: a.amount, deposit: a.deposit, ...at });
             break;
           case "ChannelClaimed":
-            events.push({ type: "claimed", channelId, claimed: a.claimed, ...at });
+            events.push({ type: "claimed", channelId, claimed: a.claimed, paid: a.paid, ...at });
             break;
           case "ChannelCloseRequested":
-            events.push({ type: "closeRequested", channelId, closesAt: a.closesAt, ...at });
+            events.push({ type: "closeRequested", channelId, payee: a.payee, closesAt: a.closesAt, ...at });
             break;
           case "ChannelClosed":
-            events.push({ type: "closed", channelId, claimed: a.claimed, refund: a.refund, ...at });
+            events.push({ type: "closed", channelId, payer: a.payer, claimed: a.claimed, refund: a.refund, ...at });
             break;
           case "ChannelWithdrawn":
             events.push({ type: "withdrawn", channelId, refund: a.refund, ...at });
+            break;
+          case "ChannelRefunded":
+            events.push({ type: "refunded", channelId, payer: a.payer, amount: a.amount, deposit: a.deposit, ...at });
             break;
           default:
             break; // credit events do not change a channel

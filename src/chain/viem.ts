@@ -133,19 +133,22 @@ export function viemChain(params: ViemChainParameters): ChainWriter {
             break;
           }
           case "ChannelToppedUp":
-            events.push({ type: "toppedUp", channelId: log.args.channelId, amount: log.args.amount, deposit: log.args.deposit, ...at });
+            events.push({ type: "toppedUp", channelId: log.args.channelId, funder: log.args.funder, amount: log.args.amount, deposit: log.args.deposit, ...at });
             break;
           case "ChannelClaimed":
-            events.push({ type: "claimed", channelId: log.args.channelId, claimed: log.args.claimed, ...at });
+            events.push({ type: "claimed", channelId: log.args.channelId, claimed: log.args.claimed, paid: log.args.paid, ...at });
             break;
           case "ChannelCloseRequested":
-            events.push({ type: "closeRequested", channelId: log.args.channelId, closesAt: log.args.closesAt, ...at });
+            events.push({ type: "closeRequested", channelId: log.args.channelId, payee: log.args.payee, closesAt: log.args.closesAt, ...at });
             break;
           case "ChannelClosed":
-            events.push({ type: "closed", channelId: log.args.channelId, claimed: log.args.claimed, refund: log.args.refund, ...at });
+            events.push({ type: "closed", channelId: log.args.channelId, payer: log.args.payer, claimed: log.args.claimed, refund: log.args.refund, ...at });
             break;
           case "ChannelWithdrawn":
             events.push({ type: "withdrawn", channelId: log.args.channelId, refund: log.args.refund, ...at });
+            break;
+          case "ChannelRefunded":
+            events.push({ type: "refunded", channelId: log.args.channelId, payer: log.args.payer, amount: log.args.amount, deposit: log.args.deposit, ...at });
             break;
           default:
             break; // credit events do not change a channel
