@@ -100,7 +100,7 @@ function permit2DomainSeparator(chainId: bigint, address: string): string {
  * Puts Permit2 at its canonical address on a Hardhat network (a no-op when code is already there).
  * Returns that address.
  */
-export async function installPermit2(connection: NetworkConnection): Promise<string> {
+export async function installPermit2(connection: NetworkConnection<string>): Promise<string> {
   const { ethers } = connection;
   const existing = await ethers.provider.getCode(PERMIT2_ADDRESS);
   if (existing !== "0x") return PERMIT2_ADDRESS;

@@ -14,6 +14,7 @@ import type { ChainWriter, ChannelEvent, TxResult } from "./adapter.ts";
 import { PAYMENT_CHANNELS_ABI } from "./abi.ts";
 import { DEFAULT_PERMIT_WINDOW, ERC1271_ABI, ERC1271_MAGIC_VALUE, ERC20_ERRORS_ABI, ERC20_PERMIT_ABI, PERMIT_TYPES } from "./erc20.ts";
 import { splitSignature, toChannelStatus } from "./codec.ts";
+import { toCompactClaims } from "./compact-claims.ts";
 
 export interface ViemChainParameters {
   publicClient: PublicClient<Transport, Chain | undefined>;
@@ -25,7 +26,10 @@ export interface ViemChainParameters {
   fromBlock?: bigint;
 }
 
-type FunctionName = "open" | "openWithPermit" | "topUp" | "claim" | "claimMany" | "close" | "requestClose" | "withdraw";
+type FunctionName =
+  | "open" | "openWithPermit" | "topUp" | "claim" | "claimMany" | "close" | "requestClose" | "withdraw"
+  | "claimManyCompact" | "openWithAuthorization" | "topUpWithAuthorization" | "openWithPermit2" | "topUpWithPermit2"
+  | "claimRelayed" | "closeRelayed" | "refund" | "refundRelayed";
 
 /** A {@link ChainWriter} over viem clients. Without a wallet client, only the reader methods work. */
 export function viemChain(params: ViemChainParameters): ChainWriter {
@@ -205,8 +209,47 @@ export function viemChain(params: ViemChainParameters): ChainWriter {
     claim(config, amount, signature) {
       return send("claim", [config, amount, signature]);
     },
-    claimMany(claims) {
+    async claimMany(claims) {
+      // 64-byte signatures in static fields when every signer is an EOA: about 700 gas less per claim.
+      const compact = toCompactClaims({ chainId: await adapter.chainId(), verifyingContract: contract }, claims);
+      if (compact !== undefined) return send("claimManyCompact", [compact]);
       return send("claimMany", [claims.map((c) => ({ config: c.config, amount: c.amount, signature: c.signature }))]);
+    },
+    async signTypedData(typed) {
+      const client = wallet();
+      return client.signTypedData({
+        account: client.account,
+        domain: typed.domain,
+        types: typed.types as Record<string, { name: string; type: string }[]>,
+        primaryType: typed.primaryType,
+        message: typed.message,
+      });
+    },
+    openWithAuthorization(config, amount, { validAfter, validBefore, signature }) {
+      const { v, r, s } = splitSignature(signature);
+      return send("openWithAuthorization", [config, amount, validAfter, validBefore, v, r, s]);
+    },
+    topUpWithAuthorization(config, amount, { validAfter, validBefore, salt, signature }) {
+      const { v, r, s } = splitSignature(signature);
+      return send("topUpWithAuthorization", [config, amount, validAfter, validBefore, salt, v, r, s]);
+    },
+    openWithPermit2(config, amount, { nonce, deadline, signature }) {
+      return send("openWithPermit2", [config, amount, nonce, deadline, signature]);
+    },
+    topUpWithPermit2(config, amount, { nonce, deadline, signature }) {
+      return send("topUpWithPermit2", [config, amount, nonce, deadline, signature]);
+    },
+    claimRelayed(config, amount, signature, { fee, deadline, payeeSignature }) {
+      return send("claimRelayed", [config, amount, signature, fee, deadline, payeeSignature]);
+    },
+    closeRelayed(config, amount, signature, { fee, deadline, payeeSignature }) {
+      return send("closeRelayed", [config, amount, signature, fee, deadline, payeeSignature]);
+    },
+    refund(config, amount) {
+      return send("refund", [config, amount]);
+    },
+    refundRelayed(config, refunded, deadline, payeeSignature) {
+      return send("refundRelayed", [config, refunded, deadline, payeeSignature]);
     },
     close(config, amount, signature) {
       return send("close", [config, amount, signature]);
