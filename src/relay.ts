@@ -10,7 +10,7 @@
  * The domain is the voucher's (`Trickle`, version 1, chain id, contract), so a signature is good on one
  * contract of one chain, and the type names the entry point.
  */
-import type { Hex } from "./channel.ts";
+import { channelId, type ChannelConfig, type Hex } from "./channel.ts";
 import { InvalidArgumentError } from "./errors.ts";
 import { eip712Domain, MAX_UINT256, type VoucherDomain } from "./voucher.ts";
 import type { TypedData } from "./gasless.ts";
@@ -63,6 +63,38 @@ export interface RelayedRefundParameters {
 }
 
 export type RelayedRefundMessage = { channelId: Hex; refunded: bigint; deadline: bigint };
+
+/** A claim or close the payee signed, ready for any relayer to submit (`ChainWriter.claimRelayed` / `closeRelayed`). */
+export interface RelayedSettlementRequest {
+  kind: "claim" | "close";
+  config: ChannelConfig;
+  /** The voucher's cumulative amount (claim) or the final amount (close). */
+  amount: bigint;
+  /** The channel signer's voucher signature (`0x` for a close at the claimed amount). */
+  signature: Hex;
+  fee: bigint;
+  deadline: bigint;
+  payeeSignature: Hex;
+}
+
+/** Signs EIP-712 typed data as the payee: a `ChainWriter` of the payee's account, or any wallet wrapper. */
+export interface TypedDataSigner {
+  signTypedData(typed: TypedData<Record<string, unknown>>): Promise<Hex>;
+}
+
+/**
+ * Builds the signed request of a relayed claim or close: the payee's signature over the settlement, with the
+ * voucher that it settles. Anyone can submit it; the relayer takes at most `fee` out of the payee's payout.
+ */
+export async function signRelayedSettlement(
+  payee: TypedDataSigner,
+  parameters: Omit<RelayedSettlementRequest, "payeeSignature"> & { domain: VoucherDomain },
+): Promise<RelayedSettlementRequest> {
+  const { kind, config, amount, signature, fee, deadline, domain } = parameters;
+  const settlement = { domain, channelId: channelId(config), amount, fee, deadline };
+  const typed = kind === "claim" ? relayedClaimTypedData(settlement) : relayedCloseTypedData(settlement);
+  return { kind, config, amount, signature, fee, deadline, payeeSignature: await payee.signTypedData(typed) };
+}
 
 function checkUint(value: bigint, what: string): void {
   if (value < 0n || value > MAX_UINT256) throw new InvalidArgumentError(`${what} must be a uint256`, { [what]: value });
