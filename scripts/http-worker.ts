@@ -21,6 +21,8 @@ export interface PaidApiSettings {
   price: bigint;
   minDeposit: bigint;
   storePath: string;
+  /** The channel token the API takes; ETH when omitted. */
+  token?: Address;
 }
 
 interface WorkerData extends PaidApiSettings {
@@ -134,6 +136,7 @@ async function runWorker(data: WorkerData): Promise<void> {
     contract: data.contract,
     payTo: data.payee,
     minDeposit: data.minDeposit,
+    ...(data.token === undefined ? {} : { token: data.token }),
     price: (request) => (request.url.startsWith("/paid") ? data.price : undefined),
   });
   let served = 0;
