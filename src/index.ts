@@ -14,3 +14,9 @@ export type { PayeeStore, PayerStore, PayerChannelRecord, SaveVoucherResult, Sto
 export { isChainWriter } from "./chain/adapter.ts";
 export type { ChainReader, ChainWriter, ChannelEvent, TxResult } from "./chain/adapter.ts";
 export { PAYMENT_CHANNELS_ABI } from "./chain/abi.ts";
+export * from "./gasless.ts";
+export * from "./relay.ts";
+export { toCompactClaims } from "./chain/compact-claims.ts";
+export type { ClaimEntry, CompactClaimEntry } from "./chain/compact-claims.ts";
+export type { Erc3009Authorization, PayeeRelay, Permit2Deposit } from "./chain/adapter.ts";
+export type { PayerGaslessOptions } from "./payer.ts";

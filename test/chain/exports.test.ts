@@ -25,7 +25,10 @@ describe("package entry points", () => {
   });
 
   const expected: Record<string, string[]> = {
-    trickle: ["Payer", "Payee", "MemoryStore", "signVoucher", "VoucherVerifier", "channelId", "ContractRevertError", "PAYMENT_CHANNELS_ABI"],
+    trickle: [
+      "Payer", "Payee", "MemoryStore", "signVoucher", "VoucherVerifier", "channelId", "ContractRevertError", "PAYMENT_CHANNELS_ABI",
+      "receiveAuthorizationTypedData", "permit2DepositTypedData", "depositNonce", "relayedClaimTypedData", "signRelayedSettlement", "toCompactClaims",
+    ],
     "trickle/store/memory": ["MemoryStore"],
     "trickle/store/sqlite": ["SqliteStore"],
     "trickle/chain/viem": ["viemChain"],
