@@ -165,7 +165,7 @@ interface IPaymentChannels {
     /// @param closesAt Its close deadline.
     error ChannelCloseDelayNotElapsed(bytes32 channelId, uint256 closesAt);
     /// @notice A config field is unusable: a zero payer, payee or signer, a close delay above the maximum, or a
-    /// token address without code (for `openWithPermit`, ETH's `address(0)` too).
+    /// token address without code (for `openWithPermit` and the gasless deposits, ETH's `address(0)` too).
     error ChannelConfigInvalid();
     /// @notice Only the channel's payee can do this.
     /// @param caller The caller.

@@ -210,7 +210,7 @@ export function viemChain(params: ViemChainParameters): ChainWriter {
       return send("claim", [config, amount, signature]);
     },
     async claimMany(claims) {
-      // 64-byte signatures in static fields when every signer is an EOA: about 700 gas less per claim.
+      // 64-byte signatures in static fields when every signer is an EOA: about 850 gas less per claim.
       const compact = toCompactClaims({ chainId: await adapter.chainId(), verifyingContract: contract }, claims);
       if (compact !== undefined) return send("claimManyCompact", [compact]);
       return send("claimMany", [claims.map((c) => ({ config: c.config, amount: c.amount, signature: c.signature }))]);
