@@ -5,9 +5,12 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IERC3009} from "./interfaces/IERC3009.sol";
 import {IPaymentChannels} from "./interfaces/IPaymentChannels.sol";
+import {IPermit2SignatureTransfer} from "./interfaces/IPermit2SignatureTransfer.sol";
 
 /// @title PaymentChannels
 /// @author Trickle
@@ -20,6 +23,9 @@ import {IPaymentChannels} from "./interfaces/IPaymentChannels.sol";
 /// - `closeDelay` is at most `MAX_CLOSE_DELAY` (365 days); zero is allowed, and the payee's policy decides
 ///   what it accepts. Deposits are at most `type(uint104).max` per channel, refused above, never truncated.
 /// - A finished id can never be opened again, so vouchers of a finished channel stay worthless.
+/// - Gasless deposits (`*WithAuthorization`, `*WithPermit2`) take funds from the payer's signature, whoever
+///   submits them; relayed settlements (`*Relayed`) act on the payee's signature, whoever submits them.
+/// - A partial refund lowers the deposit; the payee's vouchers above the new deposit are then worth the deposit.
 /// - A payout that cannot be delivered (reverting receiver, blocklisted address, a receiver burning gas)
 ///   is credited to its owner, who takes it with `withdrawCredit`; the other party is paid regardless.
 contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
@@ -29,6 +35,22 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
 
     /// @notice EIP-712 type hash of `Voucher(bytes32 channelId,uint256 amount)`.
     bytes32 public constant VOUCHER_TYPEHASH = keccak256("Voucher(bytes32 channelId,uint256 amount)");
+    /// @notice EIP-712 type hash of the payee's `RelayedClaim(bytes32 channelId,uint256 amount,uint256 fee,uint256 deadline)`.
+    bytes32 public constant RELAYED_CLAIM_TYPEHASH =
+        keccak256("RelayedClaim(bytes32 channelId,uint256 amount,uint256 fee,uint256 deadline)");
+    /// @notice EIP-712 type hash of the payee's `RelayedClose(bytes32 channelId,uint256 amount,uint256 fee,uint256 deadline)`.
+    bytes32 public constant RELAYED_CLOSE_TYPEHASH =
+        keccak256("RelayedClose(bytes32 channelId,uint256 amount,uint256 fee,uint256 deadline)");
+    /// @notice EIP-712 type hash of the payee's `RelayedRefund(bytes32 channelId,uint256 refunded,uint256 deadline)`.
+    bytes32 public constant RELAYED_REFUND_TYPEHASH =
+        keccak256("RelayedRefund(bytes32 channelId,uint256 refunded,uint256 deadline)");
+    /// @notice Permit2, at the same address on every chain.
+    address public constant PERMIT2 = 0x000000000022D473030F116dDEE9F6B43aC78BA3;
+    /// @notice EIP-712 type hash of the Permit2 witness `ChannelDeposit(bytes32 channelId)`.
+    bytes32 public constant CHANNEL_DEPOSIT_TYPEHASH = keccak256("ChannelDeposit(bytes32 channelId)");
+    /// @notice The witness part of the Permit2 type string, as `permitWitnessTransferFrom` expects it.
+    string public constant PERMIT2_WITNESS_TYPE =
+        "ChannelDeposit witness)ChannelDeposit(bytes32 channelId)TokenPermissions(address token,uint256 amount)";
     /// @notice The longest close delay a channel may have.
     uint64 public constant MAX_CLOSE_DELAY = 365 days;
     /// @notice The largest deposit a channel can hold: the width of `Channel.deposit`.
@@ -52,6 +74,9 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
     mapping(bytes32 channelId => Channel) public channels;
     /// @inheritdoc IPaymentChannels
     mapping(address token => mapping(address account => uint256)) public credits;
+    /// @inheritdoc IPaymentChannels
+    /// @dev Outside the channel slot, which is full: only channels with a partial refund pay for it.
+    mapping(bytes32 channelId => uint256) public refunded;
 
     constructor() EIP712("Trickle", "1") {}
 
@@ -94,17 +119,72 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IPaymentChannels
     function topUp(ChannelConfig calldata config, uint256 amount) external payable nonReentrant {
-        bytes32 id = _channelId(config);
-        Channel memory channel = channels[id];
-        if (channel.status != ChannelStatus.Open) {
-            if (channel.status == ChannelStatus.Closing) revert ChannelClosing(id, channel.closesAt);
-            revert ChannelNotOpen(id, channel.status);
-        }
-        uint256 received = _receive(config.token, amount);
-        uint256 deposit = channel.deposit + received;
-        channel.deposit = uint104(deposit);
-        _store(id, channel, deposit);
-        emit ChannelToppedUp(id, received, deposit);
+        (bytes32 id, Channel memory channel) = _toppable(config);
+        _credit(id, channel, msg.sender, _receive(config.token, amount));
+    }
+
+    /// @inheritdoc IPaymentChannels
+    /// @dev The nonce is derived here, not taken from the caller: a signature made for another channel or
+    /// amount names another nonce, so the token refuses it. ETH and code-less tokens are refused by the
+    /// balance read in {_receiveWithAuthorization}.
+    function openWithAuthorization(
+        ChannelConfig calldata config,
+        uint256 amount,
+        uint256 validAfter,
+        uint256 validBefore,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant returns (bytes32 channelId_) {
+        channelId_ = _open(config);
+        uint256 deposit = _receiveWithAuthorization(
+            config, amount, validAfter, validBefore, _depositNonce(channelId_, amount, bytes32(0)), v, r, s
+        );
+        _store(channelId_, Channel(uint104(deposit), 0, 0, ChannelStatus.Open), deposit);
+        _emitOpened(channelId_, config, deposit);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function topUpWithAuthorization(
+        ChannelConfig calldata config,
+        uint256 amount,
+        uint256 validAfter,
+        uint256 validBefore,
+        bytes32 salt,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant {
+        (bytes32 id, Channel memory channel) = _toppable(config);
+        uint256 received =
+            _receiveWithAuthorization(config, amount, validAfter, validBefore, _depositNonce(id, amount, salt), v, r, s);
+        _credit(id, channel, config.payer, received);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function openWithPermit2(
+        ChannelConfig calldata config,
+        uint256 amount,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external nonReentrant returns (bytes32 channelId_) {
+        channelId_ = _open(config);
+        uint256 deposit = _receiveWithPermit2(config, channelId_, amount, nonce, deadline, signature);
+        _store(channelId_, Channel(uint104(deposit), 0, 0, ChannelStatus.Open), deposit);
+        _emitOpened(channelId_, config, deposit);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function topUpWithPermit2(
+        ChannelConfig calldata config,
+        uint256 amount,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external nonReentrant {
+        (bytes32 id, Channel memory channel) = _toppable(config);
+        _credit(id, channel, config.payer, _receiveWithPermit2(config, id, amount, nonce, deadline, signature));
     }
 
     /// @inheritdoc IPaymentChannels
@@ -121,7 +201,7 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         channel.closesAt = closesAt;
         channel.status = ChannelStatus.Closing;
         channels[id] = channel;
-        emit ChannelCloseRequested(id, closesAt);
+        emit ChannelCloseRequested(id, config.payee, closesAt);
     }
 
     /// @inheritdoc IPaymentChannels
@@ -135,11 +215,11 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         }
         // solhint-disable-next-line not-rely-on-time
         if (block.timestamp < channel.closesAt) revert ChannelCloseDelayNotElapsed(id, channel.closesAt);
-        uint256 refund = channel.deposit - channel.claimed;
+        uint256 unclaimed = channel.deposit - channel.claimed;
         channel.status = ChannelStatus.Finished;
         channels[id] = channel;
-        emit ChannelWithdrawn(id, refund);
-        _pay(config.token, config.payer, refund);
+        emit ChannelWithdrawn(id, unclaimed);
+        _pay(config.token, config.payer, unclaimed);
     }
 
     // ---------------------------------------------------------------- payee side
@@ -147,60 +227,102 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
     /// @inheritdoc IPaymentChannels
     function claim(ChannelConfig calldata config, uint256 amount, bytes calldata signature) external nonReentrant {
         if (msg.sender != config.payee) revert CallerNotPayee(msg.sender, config.payee);
-        _pay(config.token, config.payee, _settle(config, amount, signature, _domainSeparatorV4()));
+        bytes32 id = _channelId(config);
+        _requireVoucherSignature(id, config.signer, amount, signature, _domainSeparatorV4());
+        _pay(config.token, config.payee, _settle(id, amount));
+    }
+
+    /// @inheritdoc IPaymentChannels
+    /// @dev Replay-safe without a nonce: the claimed amount only rises, so a signature for `amount` works once.
+    function claimRelayed(
+        ChannelConfig calldata config,
+        uint256 amount,
+        bytes calldata signature,
+        uint256 fee,
+        uint256 deadline,
+        bytes calldata payeeSignature
+    ) external nonReentrant {
+        bytes32 separator = _domainSeparatorV4();
+        bytes32 id = _channelId(config);
+        _checkPayeeSignature(
+            id, _relayedHash(RELAYED_CLAIM_TYPEHASH, id, amount, fee, deadline), deadline, config.payee, payeeSignature,
+            separator
+        );
+        _requireVoucherSignature(id, config.signer, amount, signature, separator);
+        uint256 payout = _settle(id, amount);
+        _payRelayed(id, config.token, config.payee, payout, fee);
     }
 
     /// @inheritdoc IPaymentChannels
     /// @dev Pays once per distinct token whatever the order of the claims. Every claim must be for a
     /// channel whose payee is the caller; one failing claim reverts the whole batch.
     function claimMany(Claim[] calldata claims) external nonReentrant {
-        uint256 count = claims.length;
-        if (count == 0 || count > MAX_CLAIM_BATCH) revert ClaimBatchSizeInvalid(count, MAX_CLAIM_BATCH);
+        uint256 count = _checkBatchSize(claims.length);
         // The sum owed in the current token stays on the stack, so a one-token batch (the usual case) does
-        // no memory bookkeeping at all. When the token changes, the sum is parked in memory next to its
-        // token and the new token's parked sum, if any, is taken back; every token is paid once at the end.
+        // no memory bookkeeping at all; see {_switchToken} for the other case.
         bytes32 separator = _domainSeparatorV4();
         address token = claims[0].config.token;
         uint256 pending;
-        address[] memory parkedTokens;
-        uint256[] memory parkedSums;
-        uint256 parked;
+        Parked memory parked;
         for (uint256 i; i < count; ++i) {
             Claim calldata entry = claims[i];
             ChannelConfig calldata config = entry.config;
             if (msg.sender != config.payee) revert CallerNotPayee(msg.sender, config.payee);
             address next = config.token;
             if (next != token) {
-                if (parked == 0) {
-                    // At most `count` distinct tokens; allocated only for a batch with more than one.
-                    parkedTokens = new address[](count);
-                    parkedSums = new uint256[](count);
-                }
-                uint256 slot = _indexOf(parkedTokens, parked, token);
-                if (slot == parked) {
-                    parkedTokens[slot] = token;
-                    ++parked;
-                }
-                parkedSums[slot] += pending;
-                slot = _indexOf(parkedTokens, parked, next);
-                if (slot < parked) {
-                    pending = parkedSums[slot];
-                    parkedSums[slot] = 0;
-                } else {
-                    pending = 0;
-                }
+                pending = _switchToken(parked, count, token, pending, next);
                 token = next;
             }
             // Cannot overflow: every payout comes out of a deposit this contract holds.
             unchecked {
-                pending += _settle(config, entry.amount, entry.signature, separator);
+                bytes32 id = _channelId(config);
+                uint256 amount = entry.amount;
+                // {_requireVoucherSignature}, inlined: measured ~30 gas less a claim of a batch.
+                address signer = config.signer;
+                if (!_isValidSignature(signer, _voucherDigest(separator, id, amount), entry.signature)) {
+                    revert VoucherSignatureInvalid(id, signer);
+                }
+                pending += _settle(id, amount);
             }
         }
-        _pay(token, msg.sender, pending);
-        // `token`'s own parked sum was taken back above, so it is zero here and `_pay` skips it.
-        for (uint256 j; j < parked; ++j) {
-            _pay(parkedTokens[j], msg.sender, parkedSums[j]);
+        _payBatch(parked, token, pending);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    /// @dev {claimMany} for ECDSA signers with 64-byte signatures in static fields. A `Claim` carries its
+    /// signature as `bytes`: an offset word, a length word and 31 bytes of padding per entry, and their ABI
+    /// checks; fixed `r` and `vs` words drop them (measured ~850 gas less per claim of a 100-claim batch).
+    function claimManyCompact(CompactClaim[] calldata claims) external nonReentrant {
+        uint256 count = _checkBatchSize(claims.length);
+        bytes32 separator = _domainSeparatorV4();
+        address token = claims[0].config.token;
+        uint256 pending;
+        Parked memory parked;
+        for (uint256 i; i < count; ++i) {
+            CompactClaim calldata entry = claims[i];
+            ChannelConfig calldata config = entry.config;
+            if (msg.sender != config.payee) revert CallerNotPayee(msg.sender, config.payee);
+            address next = config.token;
+            if (next != token) {
+                pending = _switchToken(parked, count, token, pending, next);
+                token = next;
+            }
+            // Cannot overflow: every payout comes out of a deposit this contract holds.
+            unchecked {
+                bytes32 id = _channelId(config);
+                uint256 amount = entry.amount;
+                // `s` is `vs` without its top bit, which carries `v` (27 + bit).
+                bytes32 vs = entry.vs;
+                if (
+                    _recover(
+                        _voucherDigest(separator, id, amount), 27 + (uint256(vs) >> 255), entry.r,
+                        uint256(vs) & ((1 << 255) - 1)
+                    ) != config.signer
+                ) revert VoucherSignatureInvalid(id, config.signer);
+                pending += _settle(id, amount);
+            }
         }
+        _payBatch(parked, token, pending);
     }
 
     /// @inheritdoc IPaymentChannels
@@ -209,20 +331,52 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
     function close(ChannelConfig calldata config, uint256 amount, bytes calldata signature) external nonReentrant {
         if (msg.sender != config.payee) revert CallerNotPayee(msg.sender, config.payee);
         bytes32 id = _channelId(config);
-        Channel memory channel = _settleable(id);
-        uint256 claimed = channel.claimed;
-        if (amount < claimed) revert VoucherAmountNotIncreasing(amount, claimed);
-        if (amount > claimed) {
-            _checkVoucher(id, config.signer, amount, channel.deposit, signature, _domainSeparatorV4());
+        _pay(config.token, config.payee, _finish(id, config, amount, signature, _domainSeparatorV4()));
+    }
+
+    /// @inheritdoc IPaymentChannels
+    /// @dev Replay-safe without a nonce: a close finishes the channel.
+    function closeRelayed(
+        ChannelConfig calldata config,
+        uint256 amount,
+        bytes calldata signature,
+        uint256 fee,
+        uint256 deadline,
+        bytes calldata payeeSignature
+    ) external nonReentrant {
+        bytes32 separator = _domainSeparatorV4();
+        bytes32 id = _channelId(config);
+        _checkPayeeSignature(
+            id, _relayedHash(RELAYED_CLOSE_TYPEHASH, id, amount, fee, deadline), deadline, config.payee, payeeSignature,
+            separator
+        );
+        _payRelayed(id, config.token, config.payee, _finish(id, config, amount, signature, separator), fee);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function refund(ChannelConfig calldata config, uint256 amount) external nonReentrant {
+        if (msg.sender != config.payee) revert CallerNotPayee(msg.sender, config.payee);
+        bytes32 id = _channelId(config);
+        _refund(id, config, amount, refunded[id] + amount);
+    }
+
+    /// @inheritdoc IPaymentChannels
+    /// @dev The signed amount is cumulative, like a voucher's, so the signature needs no nonce: once the
+    /// channel's `refunded` reaches it, it is spent.
+    function refundRelayed(ChannelConfig calldata config, uint256 refunded_, uint256 deadline, bytes calldata payeeSignature)
+        external
+        nonReentrant
+    {
+        bytes32 id = _channelId(config);
+        _checkPayeeSignature(
+            id, keccak256(abi.encode(RELAYED_REFUND_TYPEHASH, id, refunded_, deadline)), deadline, config.payee,
+            payeeSignature, _domainSeparatorV4()
+        );
+        uint256 current = refunded[id];
+        if (refunded_ <= current) revert RefundNotIncreasing(refunded_, current);
+        unchecked {
+            _refund(id, config, refunded_ - current, refunded_); // refunded_ > current, checked above
         }
-        uint256 refund = channel.deposit - amount;
-        // amount <= deposit <= type(uint104).max, checked above.
-        channel.claimed = uint104(amount);
-        channel.status = ChannelStatus.Finished;
-        channels[id] = channel;
-        emit ChannelClosed(id, amount, refund);
-        _pay(config.token, config.payee, amount - claimed);
-        _pay(config.token, config.payer, refund);
     }
 
     // ---------------------------------------------------------------- credits
@@ -250,6 +404,11 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
     /// (dirty high bits) instead of returning an id that no `open` could create. Same id as {_channelId}.
     function channelId(ChannelConfig calldata config) external pure returns (bytes32) {
         return keccak256(abi.encode(config));
+    }
+
+    /// @inheritdoc IPaymentChannels
+    function depositNonce(bytes32 channelId_, uint256 amount, bytes32 salt) external pure returns (bytes32) {
+        return _depositNonce(channelId_, amount, salt);
     }
 
     /// @inheritdoc IPaymentChannels
@@ -294,6 +453,52 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         }
     }
 
+    /// @dev Sums of a batch parked per token while the batch is on another token.
+    struct Parked {
+        address[] tokens;
+        uint256[] sums;
+        uint256 count;
+    }
+
+    function _checkBatchSize(uint256 count) internal pure returns (uint256) {
+        if (count == 0 || count > MAX_CLAIM_BATCH) revert ClaimBatchSizeInvalid(count, MAX_CLAIM_BATCH);
+        return count;
+    }
+
+    /// @dev The batch moves from `token` to `next`: parks `pending` next to `token` and returns `next`'s parked
+    /// sum, taken back (zero if none). Memory is allocated only for a batch with more than one token.
+    function _switchToken(Parked memory parked, uint256 capacity, address token, uint256 pending, address next)
+        internal
+        pure
+        returns (uint256)
+    {
+        if (parked.count == 0) {
+            // At most `capacity` distinct tokens.
+            parked.tokens = new address[](capacity);
+            parked.sums = new uint256[](capacity);
+        }
+        uint256 slot = _indexOf(parked.tokens, parked.count, token);
+        if (slot == parked.count) {
+            parked.tokens[slot] = token;
+            ++parked.count;
+        }
+        parked.sums[slot] += pending;
+        slot = _indexOf(parked.tokens, parked.count, next);
+        if (slot == parked.count) return 0;
+        pending = parked.sums[slot];
+        parked.sums[slot] = 0;
+        return pending;
+    }
+
+    /// @dev Pays the caller a batch's sums: `pending` in the current `token`, then every parked sum. `token`'s own
+    /// parked sum was taken back when the batch moved to it, so it is zero and `_pay` skips it.
+    function _payBatch(Parked memory parked, address token, uint256 pending) internal {
+        _pay(token, msg.sender, pending);
+        for (uint256 j; j < parked.count; ++j) {
+            _pay(parked.tokens[j], msg.sender, parked.sums[j]);
+        }
+    }
+
     /// @dev The position of `token` among the first `used` entries of `tokens`, or `used` when absent.
     function _indexOf(address[] memory tokens, uint256 used, address token) internal pure returns (uint256 i) {
         while (i < used && tokens[i] != token) ++i;
@@ -307,6 +512,24 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         ) revert ChannelConfigInvalid();
         id = _channelId(config);
         if (channels[id].status != ChannelStatus.None) revert ChannelExists(id);
+    }
+
+    /// @dev Loads a channel that takes deposits: open, and no close requested.
+    function _toppable(ChannelConfig calldata config) internal view returns (bytes32 id, Channel memory channel) {
+        id = _channelId(config);
+        channel = channels[id];
+        if (channel.status != ChannelStatus.Open) {
+            if (channel.status == ChannelStatus.Closing) revert ChannelClosing(id, channel.closesAt);
+            revert ChannelNotOpen(id, channel.status);
+        }
+    }
+
+    /// @dev Adds what `funder`'s top-up brought to the deposit.
+    function _credit(bytes32 id, Channel memory channel, address funder, uint256 received) internal {
+        uint256 deposit = channel.deposit + received;
+        channel.deposit = uint104(deposit);
+        _store(id, channel, deposit);
+        emit ChannelToppedUp(id, funder, received, deposit);
     }
 
     /// @dev Writes a channel after a deposit, refusing what does not fit the stored width.
@@ -334,6 +557,59 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         received = _balanceOfThis(token) - balanceBefore;
     }
 
+    /// @dev The ERC-3009 nonce of a gasless deposit: it names the channel and the amount, so the signature
+    /// cannot move funds into another channel or another amount.
+    function _depositNonce(bytes32 id, uint256 amount, bytes32 salt) internal pure returns (bytes32) {
+        return keccak256(abi.encode(id, amount, salt));
+    }
+
+    /// @dev Pulls `amount` from the payer with its ERC-3009 `ReceiveWithAuthorization` and returns what arrived
+    /// (the balance change, as {_receive}). `receiveWithAuthorization` only pays its caller, so nobody else can
+    /// spend the signature; the token checks the signature and burns `nonce`.
+    function _receiveWithAuthorization(
+        ChannelConfig calldata config,
+        uint256 amount,
+        uint256 validAfter,
+        uint256 validBefore,
+        bytes32 nonce,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) internal returns (uint256 received) {
+        address token = config.token;
+        uint256 balanceBefore = _balanceOfThis(token);
+        IERC3009(token).receiveWithAuthorization(
+            config.payer, address(this), amount, validAfter, validBefore, nonce, v, r, s
+        );
+        received = _balanceOfThis(token) - balanceBefore;
+    }
+
+    /// @dev Pulls `amount` from the payer through Permit2 with a witness naming the channel, and returns what
+    /// arrived. Permit2 checks the payer's signature over this contract as spender and over the witness, and
+    /// burns the nonce: a signature for another channel or spender does not verify.
+    function _receiveWithPermit2(
+        ChannelConfig calldata config,
+        bytes32 id,
+        uint256 amount,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) internal returns (uint256 received) {
+        address token = config.token;
+        uint256 balanceBefore = _balanceOfThis(token);
+        IPermit2SignatureTransfer(PERMIT2).permitWitnessTransferFrom(
+            IPermit2SignatureTransfer.PermitTransferFrom(
+                IPermit2SignatureTransfer.TokenPermissions(token, amount), nonce, deadline
+            ),
+            IPermit2SignatureTransfer.SignatureTransferDetails(address(this), amount),
+            config.payer,
+            keccak256(abi.encode(CHANNEL_DEPOSIT_TYPEHASH, id)),
+            PERMIT2_WITNESS_TYPE,
+            signature
+        );
+        received = _balanceOfThis(token) - balanceBefore;
+    }
+
     /// @dev `token.balanceOf(address(this))`, refusing a token that does not answer with a word: an address
     /// without code (a high-level call would revert there without a reason) or a contract that is no ERC-20.
     /// Assembly instead of `IERC20.balanceOf`: measured 280 gas cheaper per token deposit than the two high-level
@@ -354,6 +630,90 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         if (!answered) revert ChannelConfigInvalid();
     }
 
+    /// @dev Closes a channel with a voucher of cumulative `amount`: records it, refunds the rest to the payer and
+    /// returns what the payee is owed now. The caller checked who may close.
+    function _finish(
+        bytes32 id,
+        ChannelConfig calldata config,
+        uint256 amount,
+        bytes calldata signature,
+        bytes32 separator
+    ) internal returns (uint256 payout) {
+        Channel memory channel = _settleable(id);
+        uint256 claimed = channel.claimed;
+        if (amount < claimed) revert VoucherAmountNotIncreasing(amount, claimed);
+        if (amount > claimed) _checkVoucher(id, config.signer, amount, channel.deposit, signature, separator);
+        uint256 refund_ = channel.deposit - amount;
+        // amount <= deposit <= type(uint104).max, checked above.
+        channel.claimed = uint104(amount);
+        channel.status = ChannelStatus.Finished;
+        channels[id] = channel;
+        emit ChannelClosed(id, config.payer, amount, refund_);
+        _pay(config.token, config.payer, refund_);
+        payout = amount - claimed;
+    }
+
+    /// @dev Gives `amount` of the unclaimed deposit back to the payer, raising the cumulative refund to `total`.
+    function _refund(bytes32 id, ChannelConfig calldata config, uint256 amount, uint256 total) internal {
+        Channel memory channel = _settleable(id);
+        uint256 refundable = channel.deposit - channel.claimed;
+        if (amount == 0 || amount > refundable) revert RefundAmountInvalid(amount, refundable);
+        unchecked {
+            channel.deposit -= uint104(amount); // amount <= deposit - claimed, checked above
+        }
+        channels[id] = channel;
+        refunded[id] = total;
+        emit ChannelRefunded(id, config.payer, amount, channel.deposit);
+        _pay(config.token, config.payer, amount);
+    }
+
+    /// @dev Pays a relayed settlement: `fee` to the relayer (the caller), the rest of `payout` to the payee.
+    function _payRelayed(bytes32 id, address token, address payee, uint256 payout, uint256 fee) internal {
+        if (fee > payout) revert RelayFeeTooHigh(fee, payout);
+        emit SettlementRelayed(id, msg.sender, fee);
+        unchecked {
+            _pay(token, payee, payout - fee); // fee <= payout, checked above
+        }
+        _pay(token, msg.sender, fee);
+    }
+
+    /// @dev Checks the payee's EIP-712 signature of a relayed settlement whose struct hash is `structHash`.
+    /// The type hash inside it names the entry point, the domain names this contract and chain, and the
+    /// channel id names the channel: a signature is good for one settlement only.
+    function _checkPayeeSignature(
+        bytes32 id,
+        bytes32 structHash,
+        uint256 deadline,
+        address payee,
+        bytes calldata signature,
+        bytes32 separator
+    ) internal view {
+        // solhint-disable-next-line not-rely-on-time
+        if (block.timestamp > deadline) revert SettlementExpired(deadline, block.timestamp);
+        if (!_isValidSignature(payee, MessageHashUtils.toTypedDataHash(separator, structHash), signature)) {
+            revert SettlementSignatureInvalid(id, payee);
+        }
+    }
+
+    /// @dev `keccak256(abi.encode(typeHash, id, amount, fee, deadline))` in scratch memory past the free pointer,
+    /// without the allocation of `abi.encode`: the relayed claim and close are measured gas rows.
+    function _relayedHash(bytes32 typeHash, bytes32 id, uint256 amount, uint256 fee, uint256 deadline)
+        internal
+        pure
+        returns (bytes32 structHash)
+    {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typeHash)
+            mstore(add(ptr, 0x20), id)
+            mstore(add(ptr, 0x40), amount)
+            mstore(add(ptr, 0x60), fee)
+            mstore(add(ptr, 0x80), deadline)
+            structHash := keccak256(ptr, 0xa0)
+        }
+    }
+
     /// @dev Loads a channel the payee can still settle: open, or closing before its deadline.
     function _settleable(bytes32 id) internal view returns (Channel memory channel) {
         channel = channels[id];
@@ -367,17 +727,14 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         if (block.timestamp >= closesAt) revert ChannelCloseDeadlinePassed(id, closesAt);
     }
 
-    /// @dev Checks a voucher of cumulative `amount` against the channel and records it as claimed.
-    /// Returns what the payee is owed now. The caller has checked that it is the payee.
+    /// @dev Records a claim of cumulative `amount` whose voucher signature the caller has checked, and returns
+    /// what the payee is owed now. The caller has also checked that it may claim for the payee.
     /// Works on the channel's packed slot (layout: `deposit` bits 0-103, `claimed` 104-207, `closesAt`
     /// 208-247, `status` 248-255, as Solidity packs {Channel}) with one SLOAD and one SSTORE: the struct copy
     /// costs a second SLOAD and the unpacking and repacking of every field, once per claim of a batch
-    /// (measured ~700 gas a claim).
-    function _settle(ChannelConfig calldata config, uint256 amount, bytes calldata signature, bytes32 separator)
-        internal
-        returns (uint256 payout)
-    {
-        bytes32 id = _channelId(config);
+    /// (measured ~700 gas a claim). The signature is checked first by the callers so that this one body serves
+    /// `bytes` and 64-byte signatures alike: splitting it around the check measured ~200 gas more a claim.
+    function _settle(bytes32 id, uint256 amount) internal returns (uint256 payout) {
         Channel storage stored = channels[id];
         uint256 packed;
         // solhint-disable-next-line no-inline-assembly
@@ -390,16 +747,30 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         }
         uint256 claimed = (packed >> _CLAIMED_SHIFT) & _AMOUNT_MASK;
         if (amount <= claimed) revert VoucherAmountNotIncreasing(amount, claimed);
-        _checkVoucher(id, config.signer, amount, packed & _AMOUNT_MASK, signature, separator);
+        uint256 deposit = packed & _AMOUNT_MASK;
+        if (amount > deposit) revert VoucherAmountTooHigh(amount, deposit);
         // amount <= deposit <= type(uint104).max, checked above: it fills the `claimed` field exactly.
         packed = (packed & ~(_AMOUNT_MASK << _CLAIMED_SHIFT)) | (amount << _CLAIMED_SHIFT);
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             sstore(stored.slot, packed)
         }
-        emit ChannelClaimed(id, amount);
         unchecked {
             payout = amount - claimed; // amount > claimed, checked above
+        }
+        emit ChannelClaimed(id, amount, payout);
+    }
+
+    /// @dev Reverts unless `signature` is the config signer's for the voucher `(id, amount)`.
+    function _requireVoucherSignature(
+        bytes32 id,
+        address signer,
+        uint256 amount,
+        bytes calldata signature,
+        bytes32 separator
+    ) internal view {
+        if (!_isValidSignature(signer, _voucherDigest(separator, id, amount), signature)) {
+            revert VoucherSignatureInvalid(id, signer);
         }
     }
 
@@ -439,17 +810,39 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
     /// order, `v` 27 or 28), in assembly because it runs once per claim of a batch: the library's error enum
     /// and memory bookkeeping measured ~400 gas more a claim. `signer` is never `address(0)` (`open` refuses
     /// it), so the `address(0)` of a refused signature never matches it.
-    function _recoverCalldata(bytes32 digest, bytes calldata signature) internal view returns (address recovered) {
+    function _recoverCalldata(bytes32 digest, bytes calldata signature) internal view returns (address) {
         if (signature.length != 65) return address(0);
+        // The same steps as {_recover}, inlined: reading `r`, `s` and `v` into locals for the call measured
+        // ~60 gas more a claim of a batch.
+        address recovered;
         // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             let s := calldataload(add(signature.offset, 0x20))
-            // s <= n / 2 (secp256k1 order n): the one canonical form of each signature.
             if iszero(gt(s, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0)) {
                 let ptr := mload(0x40)
                 mstore(ptr, digest)
                 mstore(add(ptr, 0x20), byte(0, calldataload(add(signature.offset, 0x40))))
                 mstore(add(ptr, 0x40), calldataload(signature.offset))
+                mstore(add(ptr, 0x60), s)
+                mstore(0x00, 0)
+                pop(staticcall(gas(), 0x01, ptr, 0x80, 0x00, 0x20))
+                recovered := mload(0x00)
+            }
+        }
+        return recovered;
+    }
+
+    /// @dev `ecrecover` through the precompile, or `address(0)` for a high `s`, a `v` other than 27 or 28, or no
+    /// valid point.
+    function _recover(bytes32 digest, uint256 v, bytes32 r, uint256 s) internal view returns (address recovered) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            // s <= n / 2 (secp256k1 order n): the one canonical form of each signature.
+            if iszero(gt(s, 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0)) {
+                let ptr := mload(0x40)
+                mstore(ptr, digest)
+                mstore(add(ptr, 0x20), v)
+                mstore(add(ptr, 0x40), r)
                 mstore(add(ptr, 0x60), s)
                 // The precompile returns nothing for a `v` other than 27 or 28, or for no valid point:
                 // `recovered` then reads the zero left in scratch space.

@@ -1,8 +1,10 @@
-// `npm run demo [-- --requests N] [-- --network localhost]`: the whole Trickle story in one run.
+// `npm run demo [-- --requests N] [-- --network localhost] [-- --token usdc]`: the whole Trickle story in one run.
 // Starts a chain (the in-process Hardhat network unless --network says otherwise), deploys
 // PaymentChannels, serves a paid HTTP API on a free localhost port (SQLite payee store in a temp dir),
 // lets a client with a paying fetch open one channel and make N paid requests, has the payee close,
 // and prints what it cost next to N plain on-chain transfers.
+// With `--token usdc` the channel is in a 6-decimal ERC-3009 stablecoin (a test "USDC"), opened gaslessly:
+// the payer only signs an authorization, which a relayer submits; amounts print in USDC.
 //
 // Run by `node` rather than `hardhat run`, because `hardhat run` refuses options it does not know
 // (HHE506): `npm run demo -- --requests 500` reaches this script's argv as is.
@@ -11,7 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
-import { formatEther, parseEther, Wallet } from "ethers";
+import { formatEther, formatUnits, parseEther, Wallet } from "ethers";
 import hre, { network } from "hardhat";
 import type { Address } from "../src/channel.ts";
 import { ethersChain } from "../src/chain/ethers.ts";
@@ -31,15 +33,18 @@ const { values: args } = parseArgs({
     network: { type: "string" },
     concurrency: { type: "string", default: "32" },
     "payer-store": { type: "string", default: "memory" },
+    token: { type: "string", default: "eth" },
   },
 });
+if (args.token !== "eth" && args.token !== "usdc") throw new Error(`--token must be eth or usdc, got ${args.token}`);
+const usdcMode = args.token === "usdc";
 const requests = Number(args.requests);
 const concurrency = Number(args.concurrency);
 if (!Number.isSafeInteger(requests) || requests < 1) throw new Error(`--requests must be a positive integer, got ${args.requests}`);
 if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a positive integer, got ${args.concurrency}`);
 
-/** One request costs 0.000001 ETH. */
-const PRICE = parseEther("0.000001");
+/** One request costs 0.000001 ETH, or 0.001 USDC. */
+const PRICE = usdcMode ? 1_000n : parseEther("0.000001");
 
 await buildContracts(hre);
 const connection = await network.create(args.network);
@@ -50,23 +55,37 @@ const contract = deployment.address as Address;
 const chainId = deployment.chainId;
 console.log(`PaymentChannels at ${contract} on ${connection.networkName} (chain ${chainId})`);
 
+// The asset: ETH, or a test USDC (6 decimals, ERC-3009) that the payer holds and never approves.
+const usdc = usdcMode ? await ethers.deployContract("TestUsdc", [], deployer) : undefined;
+const usdcAddress = usdc === undefined ? undefined : ((await usdc.getAddress()) as Address);
+if (usdc !== undefined) await (await usdc.getFunction("mint")(payerSigner.address, 1_000_000_000n)).wait();
+const format = (units: bigint): string => (usdcMode ? `${formatUnits(units, 6)} USDC` : `${formatEther(units)} ETH`);
+const formatDelta = (units: bigint): string => `${units >= 0n ? "+" : ""}${usdcMode ? formatUnits(units, 6) : formatEther(units)}`;
+const balanceOf = async (account: string): Promise<bigint> =>
+  usdc === undefined ? ethers.provider.getBalance(account) : ((await usdc.getFunction("balanceOf")(account)) as bigint);
+
 // The payee: a paid API on a free port, in its own thread, vouchers durable in SQLite before each response.
 const dir = mkdtempSync(path.join(tmpdir(), "trickle-demo-"));
 const payeeStorePath = path.join(dir, "payee.sqlite");
 const payeeAddress = payeeSigner.address as Address;
 const MIN_DEPOSIT = PRICE * 100n;
 const api = await startPaidApiWorker(
-  { contract, chainId, payee: payeeAddress, price: PRICE, minDeposit: MIN_DEPOSIT, storePath: payeeStorePath },
+  { contract, chainId, payee: payeeAddress, price: PRICE, minDeposit: MIN_DEPOSIT, storePath: payeeStorePath, token: usdcAddress },
   ethersChain({ runner: ethers.provider, contract }),
 );
 const url = api.url;
-console.log(`paid API at ${url}, ${formatEther(PRICE)} ETH per request, payee ${payeeAddress}`);
+console.log(`paid API at ${url}, ${format(PRICE)} per request, payee ${payeeAddress}`);
 
 // The payer: one deposit that covers every request, vouchers signed by a session key. Its store is
 // in memory: the Payer makes each voucher durable before sending it, one at a time per channel, so
 // a SQLite payer store costs one fsync per request on the client (--payer-store sqlite shows it).
 const payerStore = args["payer-store"] === "sqlite" ? SqliteStore.open(path.join(dir, "payer.sqlite")) : new MemoryStore();
-const payer = new Payer({ chain: ethersChain({ runner: payerSigner, contract }), store: payerStore });
+// In USDC the payer opens gaslessly: it signs an ERC-3009 authorization and the deployer's account relays it.
+const gasless =
+  usdcAddress === undefined
+    ? undefined
+    : { relayer: ethersChain({ runner: deployer, contract }), tokens: [{ token: usdcAddress, name: "Trickle Test USDC", version: "2" }] };
+const payer = new Payer({ chain: ethersChain({ runner: payerSigner, contract }), store: payerStore, gasless });
 const budget = PRICE * BigInt(requests) > MIN_DEPOSIT ? PRICE * BigInt(requests) : MIN_DEPOSIT;
 // The demo trusts its own server: one deposit for the whole run, and each route paid at its quoted
 // price up front (one round trip per request; see docs/http.md for the trade-off).
@@ -82,13 +101,17 @@ const paidFetch = createPayingFetch({
 });
 
 // What the same payments would cost one by one: measure a real ETH transfer.
-const transfer = await (await deployer.sendTransaction({ to: Wallet.createRandom().address, value: PRICE })).wait();
+const transfer = await (usdc === undefined
+  ? await deployer.sendTransaction({ to: Wallet.createRandom().address, value: PRICE })
+  : await usdc.connect(payerSigner).getFunction("transfer")(payeeAddress, PRICE)
+).wait();
 if (transfer === null) throw new Error("the reference transfer was not mined");
 
 const balances = async () => ({
-  payer: await ethers.provider.getBalance(payerSigner.address),
-  payee: await ethers.provider.getBalance(payeeAddress),
-  contract: await ethers.provider.getBalance(contract),
+  payer: await balanceOf(payerSigner.address),
+  payee: await balanceOf(payeeAddress),
+  contract: await balanceOf(contract),
+  payerEth: await ethers.provider.getBalance(payerSigner.address),
 });
 const before = await balances();
 
@@ -129,19 +152,24 @@ const after = await balances();
 const openGas = channel.transactions.reduce((sum, tx) => sum + tx.gasUsed, 0n);
 const totalGas = openGas + closed.gasUsed;
 const plainGas = transfer.gasUsed * BigInt(requests);
-const eth = (wei: bigint) => `${formatEther(wei)} ETH`;
-const signedDelta = (wei: bigint) => `${wei >= 0n ? "+" : ""}${formatEther(wei)}`;
 const rows: [string, string][] = [
   ["paid requests (payments)", `${served}`],
-  ["paid in total", `${eth(lastCumulative)} (signed ${eth(opened?.signedAmount ?? 0n)})`],
-  ["on-chain transactions", "2 (open by the payer, close by the payee)"],
+  ["paid in total", `${format(lastCumulative)} (signed ${format(opened?.signedAmount ?? 0n)})`],
+  [
+    "on-chain transactions",
+    usdcMode ? "2 (gasless open: signed by the payer, sent by a relayer; close by the payee)" : "2 (open by the payer, close by the payee)",
+  ],
   ["gas: open + close", `${openGas} + ${closed.gasUsed} = ${totalGas}`],
   ["gas per payment", (Number(totalGas) / requests).toFixed(2)],
-  [`${requests} plain ETH transfers`, `${plainGas} gas (${transfer.gasUsed} each, measured), ${(Number(plainGas) / Number(totalGas)).toFixed(0)}x more`],
+  [
+    `${requests} plain ${usdcMode ? "USDC" : "ETH"} transfers`,
+    `${plainGas} gas (${transfer.gasUsed} each, measured), ${(Number(plainGas) / Number(totalGas)).toFixed(0)}x more`,
+  ],
   ["requests per second", `${Math.round(requests / seconds)} (${seconds.toFixed(2)} s, ${concurrency} in flight)`],
-  ["payer balance", `${eth(after.payer)} (${signedDelta(after.payer - before.payer)}, gas included)`],
-  ["payee balance", `${eth(after.payee)} (${signedDelta(after.payee - before.payee)}, close gas included)`],
-  ["contract balance", `${eth(after.contract)} (${signedDelta(after.contract - before.contract)})`],
+  ["payer balance", `${format(after.payer)} (${formatDelta(after.payer - before.payer)}${usdcMode ? "" : ", gas included"})`],
+  ["payee balance", `${format(after.payee)} (${formatDelta(after.payee - before.payee)}${usdcMode ? "" : ", close gas included"})`],
+  ["contract balance", `${format(after.contract)} (${formatDelta(after.contract - before.contract)})`],
+  ...(usdcMode ? ([["payer ETH spent on gas", `${formatEther(before.payerEth - after.payerEth)} ETH`]] as [string, string][]) : []),
 ];
 const width = Math.max(...rows.map(([label]) => label.length));
 console.log("\nTrickle demo summary");

@@ -26,6 +26,8 @@ export interface PaidApiSettings {
   storePath: string;
   /** A PostgreSQL store to share instead of the SQLite file at `storePath`. */
   postgres?: { url: string; schema: string };
+  /** The channel token the API takes; ETH when omitted. */
+  token?: Address;
 }
 
 interface WorkerData extends PaidApiSettings {
@@ -228,6 +230,7 @@ async function serve(settings: PaidApiSettings, link: Link): Promise<void> {
     contract: settings.contract,
     payTo: settings.payee,
     minDeposit: settings.minDeposit,
+    ...(settings.token === undefined ? {} : { token: settings.token }),
     price: (request) => (request.url.startsWith("/paid") ? settings.price : undefined),
   });
   let served = 0;

@@ -566,6 +566,11 @@ export class Payee {
       case "withdrawn":
         advance(ChannelStatus.Finished);
         break;
+      case "refunded":
+        // The one event that lowers the deposit: never keep the higher figure, or a voucher above what the
+        // channel still holds would be accepted.
+        state.deposit = state.deposit < event.deposit ? state.deposit : event.deposit;
+        break;
     }
   }
 

@@ -28,6 +28,7 @@ import {
 import type { PayerChannelRecord, PayerStore } from "./store/store.ts";
 import { viewFor, type StoreOrView } from "./store/deployment.ts";
 import { signVoucher, type Voucher } from "./voucher.ts";
+import { receiveAuthorizationTypedData } from "./gasless.ts";
 
 export type { PayerChannelRecord } from "./store/store.ts";
 
@@ -66,6 +67,20 @@ export interface PayerParameters {
   store: StoreOrView<PayerStore>;
   /** Voucher keys of channels opened with `signer: { privateKey }`, needed again after a restart. */
   privateKeys?: Hex[];
+  /**
+   * Gasless opens: a channel in one of these ERC-3009 tokens is opened from an authorization that `chain`'s
+   * account signs (no gas, no approval) and `relayer` submits. The payer's wallet then only signs.
+   */
+  gasless?: PayerGaslessOptions;
+}
+
+export interface PayerGaslessOptions {
+  /** Submits the signed authorization: any account with gas (the payee's server, a relay service). */
+  relayer: ChainWriter;
+  /** The ERC-3009 tokens to open gaslessly, with the EIP-712 name and version each declares (USDC: "2"). */
+  tokens: { token: Address; name: string; version: string }[];
+  /** Seconds an authorization stays valid. Default 3600. */
+  validForSeconds?: bigint;
 }
 
 export const DEFAULT_CLOSE_DELAY = 86_400n;
@@ -98,7 +113,10 @@ export class Payer {
   /** Per-channel queue: signing reads then raises `signedAmount`, so two calls must not interleave. */
   readonly #queues = new Map<Hex, Promise<unknown>>();
 
+  readonly #gasless: PayerGaslessOptions | undefined;
+
   constructor(params: PayerParameters) {
+    this.#gasless = params.gasless;
     this.#chain = params.chain;
     this.#storeGiven = params.store;
     for (const key of params.privateKeys ?? []) this.#keys.set(addressOfPrivateKey(key).toLowerCase(), key);
@@ -135,10 +153,38 @@ export class Payer {
     await (await this.#store()).savePayerChannel(record);
     this.#records.set(id, record);
 
-    const transaction = params.permit === true ? await this.#chain.openWithPermit(config, params.amount) : await this.#chain.open(config, params.amount);
+    const gaslessToken = this.#gasless?.tokens.find((t) => t.token.toLowerCase() === token.toLowerCase());
+    const transaction =
+      gaslessToken !== undefined
+        ? await this.#openGasless(config, id, chainId, params.amount, gaslessToken)
+        : params.permit === true
+          ? await this.#chain.openWithPermit(config, params.amount)
+          : await this.#chain.open(config, params.amount);
     // Read back rather than assume: a fee-on-transfer token credits what actually arrived.
     this.#states.set(id, await this.#chain.readChannel(id));
     return { channelId: id, config, chainId, contract: this.#chain.contract, transaction };
+  }
+
+  /** Signs an ERC-3009 authorization of exactly this channel and amount, and has the relayer submit it. */
+  async #openGasless(
+    config: ChannelConfig,
+    id: Hex,
+    chainId: bigint,
+    amount: bigint,
+    token: PayerGaslessOptions["tokens"][number],
+  ): Promise<TxResult> {
+    const gasless = this.#gasless as PayerGaslessOptions;
+    const validBefore = (await this.#chain.blockTimestamp()) + (gasless.validForSeconds ?? 3600n);
+    const typed = receiveAuthorizationTypedData({
+      token: { name: token.name, version: token.version, chainId, token: token.token },
+      contract: this.#chain.contract,
+      payer: config.payer,
+      channelId: id,
+      amount,
+      validBefore,
+    });
+    const signature = await this.#chain.signTypedData(typed);
+    return gasless.relayer.openWithAuthorization(config, amount, { validAfter: 0n, validBefore, signature });
   }
 
   /** Signs the next cumulative voucher, raised by `increment`; durable in the store before it returns. */

@@ -11,6 +11,20 @@ import type { SendTransaction } from "./chain/fee-bumping.ts";
 import { TrickleError } from "./errors.ts";
 import type { PayeeStore, StoredVoucher } from "./store/store.ts";
 import { viewFor, type StoreOrView } from "./store/deployment.ts";
+import { signRelayedSettlement, type RelayedSettlementRequest } from "./relay.ts";
+
+/**
+ * Closes through a relayer instead of a transaction of the payee's own: the watchtower signs the close with
+ * the payee's account (`chain.signTypedData`, no gas) and hands the request to `submit`, which sends it from
+ * an account that has gas (for instance another `ChainWriter`'s `closeRelayed`, or an HTTP relay service).
+ */
+export interface WatchtowerRelay {
+  /** The most the relayer may take out of a close's payout; less when the payout is smaller. */
+  fee: bigint;
+  /** Seconds the signed request stays valid. Default 600. */
+  validForSeconds?: bigint;
+  submit(request: RelayedSettlementRequest): Promise<TxResult>;
+}
 
 /** What the watchtower acts for: a payee's address, its store of vouchers, and a chain it can send from. */
 export interface WatchTarget {
@@ -72,6 +86,8 @@ export interface WatchOptions {
    * `feeBumpingSender(...)` (src/chain/fee-bumping.ts) so a close that is not mined is re-sent with a higher fee.
    */
   send?: SendTransaction;
+  /** Closes through a relayer, so the payee needs no gas for them (claims still use `chain` or `send`). */
+  relay?: WatchtowerRelay;
   /** Every alert, also written to `log`. */
   onAlert?: (alert: WatchtowerAlert) => void;
   /** Every close and claim the watchtower made. */
@@ -352,6 +368,7 @@ export class Watchtower {
     const known = this.#known.get(event.channelId);
     switch (event.type) {
       case "toppedUp":
+      case "refunded":
         if (known !== undefined) known.deposit = event.deposit;
         break;
       case "claimed":
@@ -478,7 +495,7 @@ export class Watchtower {
       const amount = gain ? best.amount : state.claimed;
       const signature: Hex = gain ? best.signature : "0x";
       try {
-        const tx = await this.#close(config, amount, signature);
+        const tx = await this.#close(config, amount, signature, state.claimed);
         state.status = ChannelStatus.Finished;
         state.claimed = amount;
         await (await this.#store()).recordClaimed(channelId, amount, true);
@@ -545,7 +562,21 @@ export class Watchtower {
     }
   }
 
-  #close(config: ChannelConfig, amount: bigint, signature: Hex): Promise<TxResult> {
+  async #close(config: ChannelConfig, amount: bigint, signature: Hex, claimed: bigint): Promise<TxResult> {
+    const relay = this.#options.relay;
+    if (relay !== undefined) {
+      const payout = amount - claimed;
+      const request = await signRelayedSettlement(this.#chain, {
+        kind: "close",
+        config,
+        amount,
+        signature,
+        fee: relay.fee < payout ? relay.fee : payout,
+        deadline: (await this.#chain.blockTimestamp()) + (relay.validForSeconds ?? 600n),
+        domain: { chainId: await this.#chain.chainId(), verifyingContract: this.#chain.contract },
+      });
+      return relay.submit(request);
+    }
     const send = this.#options.send;
     if (send === undefined) return this.#chain.close(config, amount, signature);
     const data = encodeFunctionData({ abi: ACTIONS_ABI, functionName: "close", args: [config, amount, signature] });

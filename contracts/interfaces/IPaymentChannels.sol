@@ -57,6 +57,19 @@ interface IPaymentChannels {
         bytes signature;
     }
 
+    /// @notice One entry of {claimManyCompact}: a {Claim} whose signer is an EOA, with its signature in the
+    /// 64-byte EIP-2098 form.
+    /// @param config The channel's config.
+    /// @param amount The voucher's cumulative amount.
+    /// @param r The signature's `r`.
+    /// @param vs The signature's `s`, with `v - 27` in its top bit.
+    struct CompactClaim {
+        ChannelConfig config;
+        uint256 amount;
+        bytes32 r;
+        bytes32 vs;
+    }
+
     /// @notice A channel was opened. Carries the full config so an indexer can rebuild the channel from logs.
     /// @param channelId The new channel's id, `channelId(config)`.
     /// @param payer The config's payer.
@@ -76,24 +89,43 @@ interface IPaymentChannels {
         bytes32 salt,
         uint256 deposit
     );
-    /// @notice `amount` was added to the deposit, which is now `deposit`.
+    /// @notice `funder` added `amount` to the deposit, which is now `deposit`.
     /// @param channelId The channel.
+    /// @param funder Whose funds arrived: the caller of `topUp`, or the payer who signed a gasless top-up.
     /// @param amount What arrived with this top-up.
     /// @param deposit The channel's total deposit after it.
-    event ChannelToppedUp(bytes32 indexed channelId, uint256 amount, uint256 deposit);
-    /// @notice The payee's cumulative claimed amount on this channel is now `claimed`.
+    event ChannelToppedUp(bytes32 indexed channelId, address indexed funder, uint256 amount, uint256 deposit);
+    /// @notice The payee's cumulative claimed amount on this channel is now `claimed`; `paid` left the channel
+    /// with this claim (to the payee, less a relayer's fee when relayed).
     /// @param channelId The channel.
     /// @param claimed The new cumulative claimed amount (the voucher's amount).
-    event ChannelClaimed(bytes32 indexed channelId, uint256 claimed);
-    /// @notice The payer asked to close; the payer can withdraw from `closesAt` on.
+    /// @param paid What this claim took out of the channel: `claimed` minus the previous cumulative amount.
+    event ChannelClaimed(bytes32 indexed channelId, uint256 claimed, uint256 paid);
+    /// @notice The payer asked to close; the payer can withdraw from `closesAt` on. Indexes the payee, whose
+    /// watchtower must see it in time.
     /// @param channelId The channel.
+    /// @param payee The channel's payee, who can claim or close until `closesAt`.
     /// @param closesAt The first second at which `withdraw` works and `claim`/`close` no longer do.
-    event ChannelCloseRequested(bytes32 indexed channelId, uint256 closesAt);
+    event ChannelCloseRequested(bytes32 indexed channelId, address indexed payee, uint256 closesAt);
     /// @notice The payee closed the channel: `claimed` in total went to the payee, `refund` back to the payer.
+    /// Indexes the payer, whose refund it carries.
     /// @param channelId The channel, now finished.
+    /// @param payer The channel's payer.
     /// @param claimed The final cumulative amount paid to the payee.
     /// @param refund What went back to the payer (or was credited to it).
-    event ChannelClosed(bytes32 indexed channelId, uint256 claimed, uint256 refund);
+    event ChannelClosed(bytes32 indexed channelId, address indexed payer, uint256 claimed, uint256 refund);
+    /// @notice The payee gave `amount` of the unclaimed deposit back to the payer; the channel stays open with
+    /// `deposit` left.
+    /// @param channelId The channel.
+    /// @param payer The channel's payer, who received `amount` (or a credit of it).
+    /// @param amount What went back to the payer.
+    /// @param deposit The channel's deposit after the refund.
+    event ChannelRefunded(bytes32 indexed channelId, address indexed payer, uint256 amount, uint256 deposit);
+    /// @notice A relayer submitted a settlement the payee signed and took `fee` out of the payee's payout.
+    /// @param channelId The channel.
+    /// @param relayer The caller, who received `fee`.
+    /// @param fee The relayer's fee, at most what the payee signed and at most the payout.
+    event SettlementRelayed(bytes32 indexed channelId, address indexed relayer, uint256 fee);
     /// @notice The payer withdrew `refund` after the close delay; the channel is finished.
     /// @param channelId The channel, now finished.
     /// @param refund What went back to the payer (or was credited to it).
@@ -133,7 +165,7 @@ interface IPaymentChannels {
     /// @param closesAt Its close deadline.
     error ChannelCloseDelayNotElapsed(bytes32 channelId, uint256 closesAt);
     /// @notice A config field is unusable: a zero payer, payee or signer, a close delay above the maximum, or a
-    /// token address without code (for `openWithPermit`, ETH's `address(0)` too).
+    /// token address without code (for `openWithPermit` and the gasless deposits, ETH's `address(0)` too).
     error ChannelConfigInvalid();
     /// @notice Only the channel's payee can do this.
     /// @param caller The caller.
@@ -171,6 +203,26 @@ interface IPaymentChannels {
     /// @param token The token asked for.
     /// @param account The caller.
     error CreditEmpty(address token, address account);
+    /// @notice A partial refund would leave less deposit than was already claimed, or refunds nothing.
+    /// @param amount The refund asked for.
+    /// @param refundable What the payee can still give back: `deposit - claimed`.
+    error RefundAmountInvalid(uint256 amount, uint256 refundable);
+    /// @notice A relayed refund must raise the channel's cumulative refunded amount.
+    /// @param refunded The cumulative amount the payee signed.
+    /// @param current What the channel has refunded so far.
+    error RefundNotIncreasing(uint256 refunded, uint256 current);
+    /// @notice The payee's signature of a relayed settlement is past its deadline.
+    /// @param deadline The signed deadline.
+    /// @param timestamp The block's timestamp.
+    error SettlementExpired(uint256 deadline, uint256 timestamp);
+    /// @notice The signature is not the payee's for this relayed settlement.
+    /// @param channelId The channel.
+    /// @param payee The config's payee, who should have signed.
+    error SettlementSignatureInvalid(bytes32 channelId, address payee);
+    /// @notice The relayer's fee is above what the settlement pays the payee.
+    /// @param fee The signed fee.
+    /// @param payout What the settlement pays out to the payee.
+    error RelayFeeTooHigh(uint256 fee, uint256 payout);
     /// @notice Sending credited ETH to `to` failed.
     /// @param to The recipient.
     /// @param amount The amount it refused.
@@ -202,6 +254,81 @@ interface IPaymentChannels {
         bytes32 s
     ) external returns (bytes32 channelId);
 
+    /// @notice Opens a channel of an ERC-3009 token (USDC, EURC) from the payer's signed
+    /// `ReceiveWithAuthorization`, submitted by anyone: the payer needs no gas. The authorization's recipient
+    /// is this contract and its nonce is `depositNonce(channelId, amount, 0)`, so it opens exactly this
+    /// channel with exactly this amount, and a front-runner can neither redirect it nor use it elsewhere.
+    /// @param config The channel's immutable parameters; `config.payer` signed the authorization.
+    /// @param amount The first deposit, the authorization's `value`. At most `MAX_DEPOSIT`.
+    /// @param validAfter The authorization is valid strictly after this timestamp.
+    /// @param validBefore The authorization is valid strictly before this timestamp.
+    /// @param v The authorization signature's `v`.
+    /// @param r The authorization signature's `r`.
+    /// @param s The authorization signature's `s`.
+    /// @return channelId The new channel's id.
+    function openWithAuthorization(
+        ChannelConfig calldata config,
+        uint256 amount,
+        uint256 validAfter,
+        uint256 validBefore,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external returns (bytes32 channelId);
+
+    /// @notice Adds to the deposit of an open ERC-3009 token channel from the payer's signed
+    /// `ReceiveWithAuthorization`, submitted by anyone. Its nonce is `depositNonce(channelId, amount, salt)`.
+    /// @param config The channel's config; `config.payer` signed the authorization.
+    /// @param amount What to add, the authorization's `value`.
+    /// @param validAfter The authorization is valid strictly after this timestamp.
+    /// @param validBefore The authorization is valid strictly before this timestamp.
+    /// @param salt The payer's pick that makes the nonce of each top-up unique (not zero, which `open` uses).
+    /// @param v The authorization signature's `v`.
+    /// @param r The authorization signature's `r`.
+    /// @param s The authorization signature's `s`.
+    function topUpWithAuthorization(
+        ChannelConfig calldata config,
+        uint256 amount,
+        uint256 validAfter,
+        uint256 validBefore,
+        bytes32 salt,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external;
+
+    /// @notice Opens a channel of any ERC-20 from the payer's Permit2 signature, submitted by anyone: the payer
+    /// needs no gas once it has approved Permit2. The signature's spender is this contract and its witness is
+    /// `ChannelDeposit(channelId)`, so it funds exactly this channel.
+    /// @param config The channel's immutable parameters; `config.payer` signed the permit.
+    /// @param amount The first deposit, the permit's amount.
+    /// @param nonce The permit's Permit2 nonce.
+    /// @param deadline The permit's deadline.
+    /// @param signature The payer's Permit2 signature.
+    /// @return channelId The new channel's id.
+    function openWithPermit2(
+        ChannelConfig calldata config,
+        uint256 amount,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external returns (bytes32 channelId);
+
+    /// @notice Adds to the deposit of an open channel from the payer's Permit2 signature (witness
+    /// `ChannelDeposit(channelId)`), submitted by anyone.
+    /// @param config The channel's config; `config.payer` signed the permit.
+    /// @param amount What to add, the permit's amount.
+    /// @param nonce The permit's Permit2 nonce.
+    /// @param deadline The permit's deadline.
+    /// @param signature The payer's Permit2 signature.
+    function topUpWithPermit2(
+        ChannelConfig calldata config,
+        uint256 amount,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
+
     /// @notice Adds to the deposit of an open channel, from anyone. Refused once the payer asked to close.
     /// @param config The channel's config.
     /// @param amount What to add, as for {open}; the total stays at most `MAX_DEPOSIT`.
@@ -218,12 +345,66 @@ interface IPaymentChannels {
     /// @param claims Between 1 and `MAX_CLAIM_BATCH` claims, each for a channel whose payee is the caller.
     function claimMany(Claim[] calldata claims) external;
 
+    /// @notice {claimMany} for channels whose signer is an EOA, with 64-byte (EIP-2098) signatures: cheaper calldata.
+    /// @param claims Between 1 and `MAX_CLAIM_BATCH` claims, each for a channel whose payee is the caller.
+    function claimManyCompact(CompactClaim[] calldata claims) external;
+
     /// @notice Claims with the voucher, refunds the rest of the deposit to the payer, finishes the channel.
     /// Payee only, strictly before `closesAt` when closing.
     /// @param config The channel's config.
     /// @param amount The final cumulative amount: at least what was claimed, at most the deposit.
     /// @param signature The signer's signature of the voucher; ignored when `amount` equals what was claimed.
     function close(ChannelConfig calldata config, uint256 amount, bytes calldata signature) external;
+
+    /// @notice {claim} submitted by anyone with the payee's signature of
+    /// `RelayedClaim(channelId, amount, fee, deadline)`; the caller takes `fee` out of the payout.
+    /// @param config The channel's config.
+    /// @param amount The voucher's cumulative amount.
+    /// @param signature The config signer's signature of the voucher.
+    /// @param fee The relayer's fee, paid to the caller; at most the payout.
+    /// @param deadline The last timestamp at which the payee's signature is valid.
+    /// @param payeeSignature The payee's EIP-712 signature (ECDSA, or ERC-1271 for a contract payee).
+    function claimRelayed(
+        ChannelConfig calldata config,
+        uint256 amount,
+        bytes calldata signature,
+        uint256 fee,
+        uint256 deadline,
+        bytes calldata payeeSignature
+    ) external;
+
+    /// @notice {close} submitted by anyone with the payee's signature of
+    /// `RelayedClose(channelId, amount, fee, deadline)`; the caller takes `fee` out of the payee's payout.
+    /// @param config The channel's config.
+    /// @param amount The final cumulative amount.
+    /// @param signature The signer's signature of the voucher; ignored when `amount` equals what was claimed.
+    /// @param fee The relayer's fee, paid to the caller; at most what the close pays the payee.
+    /// @param deadline The last timestamp at which the payee's signature is valid.
+    /// @param payeeSignature The payee's EIP-712 signature (ECDSA, or ERC-1271 for a contract payee).
+    function closeRelayed(
+        ChannelConfig calldata config,
+        uint256 amount,
+        bytes calldata signature,
+        uint256 fee,
+        uint256 deadline,
+        bytes calldata payeeSignature
+    ) external;
+
+    /// @notice Gives `amount` of the unclaimed deposit back to the payer; the channel stays open with a smaller
+    /// deposit. Payee only, while the payee could still claim.
+    /// @param config The channel's config.
+    /// @param amount What to give back: more than zero, at most `deposit - claimed`.
+    function refund(ChannelConfig calldata config, uint256 amount) external;
+
+    /// @notice {refund} submitted by anyone with the payee's signature of
+    /// `RelayedRefund(channelId, refunded, deadline)`, where `refunded` is the channel's new cumulative refunded
+    /// amount: a signature refunds once, and never after a later refund.
+    /// @param config The channel's config.
+    /// @param refunded The cumulative amount refunded after this call; above the current one.
+    /// @param deadline The last timestamp at which the payee's signature is valid.
+    /// @param payeeSignature The payee's EIP-712 signature (ECDSA, or ERC-1271 for a contract payee).
+    function refundRelayed(ChannelConfig calldata config, uint256 refunded, uint256 deadline, bytes calldata payeeSignature)
+        external;
 
     /// @notice Starts the close countdown of `closeDelay` seconds. Payer only, once.
     /// @param config The channel's config.
@@ -255,6 +436,19 @@ interface IPaymentChannels {
     /// @param account The credit's owner.
     /// @return The amount `account` can take with {withdrawCredit}.
     function credits(address token, address account) external view returns (uint256);
+
+    /// @notice What the payee has given back to the payer of a channel with partial refunds, in total.
+    /// @param channelId The channel.
+    /// @return The cumulative refunded amount.
+    function refunded(bytes32 channelId) external view returns (uint256);
+
+    /// @notice The ERC-3009 nonce a gasless deposit uses: `keccak256(abi.encode(channelId, amount, salt))`,
+    /// with `salt` zero for `openWithAuthorization`.
+    /// @param channelId The channel.
+    /// @param amount The deposit.
+    /// @param salt The top-up's salt, zero for an open.
+    /// @return The nonce the payer signs.
+    function depositNonce(bytes32 channelId, uint256 amount, bytes32 salt) external pure returns (bytes32);
 
     /// @notice The id of a config: `keccak256(abi.encode(config))`.
     /// @param config The config.

@@ -18,7 +18,10 @@ export const PACKAGE_ENTRIES: readonly PackageEntry[] = [
     subpath: ".",
     source: "src/index.ts",
     browserSafe: true,
-    exports: ["Payer", "Payee", "MemoryStore", "signVoucher", "VoucherVerifier", "channelId", "ContractRevertError", "PAYMENT_CHANNELS_ABI"],
+    exports: [
+      "Payer", "Payee", "MemoryStore", "signVoucher", "VoucherVerifier", "channelId", "ContractRevertError", "PAYMENT_CHANNELS_ABI",
+      "receiveAuthorizationTypedData", "permit2DepositTypedData", "depositNonce", "relayedClaimTypedData", "signRelayedSettlement", "toCompactClaims",
+    ],
   },
   { subpath: "./store/memory", source: "src/store/memory.ts", browserSafe: true, exports: ["MemoryStore"] },
   { subpath: "./store/browser", source: "src/store/browser.ts", browserSafe: true, exports: ["IndexedDbStore"] },

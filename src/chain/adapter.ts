@@ -1,4 +1,5 @@
 import type { ChannelConfig, ChannelState, Hex, Address } from "../channel.ts";
+import type { TypedData } from "../gasless.ts";
 
 /** What a mined transaction cost and where it landed. */
 export interface TxResult {
@@ -10,10 +11,12 @@ export interface TxResult {
 /** A `PaymentChannels` event, decoded. Amounts are absolute (the new deposit, the cumulative claimed). */
 export type ChannelEvent =
   | { type: "opened"; channelId: Hex; config: ChannelConfig; deposit: bigint; blockNumber: bigint; logIndex: number }
-  | { type: "toppedUp"; channelId: Hex; amount: bigint; deposit: bigint; blockNumber: bigint; logIndex: number }
-  | { type: "claimed"; channelId: Hex; claimed: bigint; blockNumber: bigint; logIndex: number }
-  | { type: "closeRequested"; channelId: Hex; closesAt: bigint; blockNumber: bigint; logIndex: number }
-  | { type: "closed"; channelId: Hex; claimed: bigint; refund: bigint; blockNumber: bigint; logIndex: number }
+  | { type: "toppedUp"; channelId: Hex; funder: Address; amount: bigint; deposit: bigint; blockNumber: bigint; logIndex: number }
+  | { type: "claimed"; channelId: Hex; claimed: bigint; paid: bigint; blockNumber: bigint; logIndex: number }
+  | { type: "closeRequested"; channelId: Hex; payee: Address; closesAt: bigint; blockNumber: bigint; logIndex: number }
+  | { type: "closed"; channelId: Hex; payer: Address; claimed: bigint; refund: bigint; blockNumber: bigint; logIndex: number }
+  /** A partial refund: the deposit went down to `deposit`; the only event after which it is lower. */
+  | { type: "refunded"; channelId: Hex; payer: Address; amount: bigint; deposit: bigint; blockNumber: bigint; logIndex: number }
   | { type: "withdrawn"; channelId: Hex; refund: bigint; blockNumber: bigint; logIndex: number };
 
 /** Read access to one `PaymentChannels` deployment; what a payee needs to check vouchers. */
@@ -49,6 +52,44 @@ export interface ChainWriter extends ChainReader {
   close(config: ChannelConfig, amount: bigint, signature: Hex): Promise<TxResult>;
   requestClose(config: ChannelConfig): Promise<TxResult>;
   withdraw(config: ChannelConfig): Promise<TxResult>;
+  /** Signs EIP-712 typed data with `account` (gasless deposits, relayed settlements: see gasless.ts, relay.ts). */
+  signTypedData(typed: TypedData<Record<string, unknown>>): Promise<Hex>;
+  /** Submits a payer's ERC-3009 authorization (from `receiveAuthorizationTypedData`): opens its channel. */
+  openWithAuthorization(config: ChannelConfig, amount: bigint, authorization: Erc3009Authorization): Promise<TxResult>;
+  /** Submits a payer's ERC-3009 authorization of a top-up, signed with `authorization.salt`. */
+  topUpWithAuthorization(config: ChannelConfig, amount: bigint, authorization: Erc3009Authorization & { salt: Hex }): Promise<TxResult>;
+  /** Submits a payer's Permit2 deposit signature (from `permit2DepositTypedData`): opens its channel. */
+  openWithPermit2(config: ChannelConfig, amount: bigint, permit: Permit2Deposit): Promise<TxResult>;
+  topUpWithPermit2(config: ChannelConfig, amount: bigint, permit: Permit2Deposit): Promise<TxResult>;
+  /** Submits a claim the payee signed (`relayedClaimTypedData`); `account` receives the fee. */
+  claimRelayed(config: ChannelConfig, amount: bigint, signature: Hex, relay: PayeeRelay): Promise<TxResult>;
+  /** Submits a close the payee signed (`relayedCloseTypedData`); `account` receives the fee. */
+  closeRelayed(config: ChannelConfig, amount: bigint, signature: Hex, relay: PayeeRelay): Promise<TxResult>;
+  /** The payee gives `amount` of the unclaimed deposit back to the payer; the channel stays open. */
+  refund(config: ChannelConfig, amount: bigint): Promise<TxResult>;
+  /** Submits a refund the payee signed (`relayedRefundTypedData`) for the cumulative total `refunded`. */
+  refundRelayed(config: ChannelConfig, refunded: bigint, deadline: bigint, payeeSignature: Hex): Promise<TxResult>;
+}
+
+/** A payer's signed ERC-3009 `ReceiveWithAuthorization` (65-byte signature). */
+export interface Erc3009Authorization {
+  validAfter: bigint;
+  validBefore: bigint;
+  signature: Hex;
+}
+
+/** A payer's signed Permit2 witness transfer. */
+export interface Permit2Deposit {
+  nonce: bigint;
+  deadline: bigint;
+  signature: Hex;
+}
+
+/** What the payee signed for a relayed claim or close. */
+export interface PayeeRelay {
+  fee: bigint;
+  deadline: bigint;
+  payeeSignature: Hex;
 }
 
 /** True when `chain` can send transactions. */

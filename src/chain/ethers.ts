@@ -1,4 +1,4 @@
-import { Contract, Interface as EthersInterface, Signature, type ContractTransactionResponse, type Interface, type Provider, type Signer } from "ethers";
+import { Contract, Interface as EthersInterface, Signature, type ContractTransactionResponse, type Interface, type Provider, type Signer, type TypedDataField } from "ethers";
 // Types only: TypeChain's generated contract type (the copy in ./typechain/, shipped in the package). Nothing from
 // there is loaded at run time: the adapter never loads the factory and its bytecode.
 import type { PaymentChannels } from "./typechain/PaymentChannels.ts";
@@ -10,6 +10,7 @@ import { PAYMENT_CHANNELS_ABI } from "./abi.ts";
 import { codeHashOf, toChannelStatus } from "./codec.ts";
 import { checkMaxBlockRange, windowsBackward, windowsForward } from "./windows.ts";
 import { DEFAULT_PERMIT_WINDOW, ERC1271_ABI, ERC1271_MAGIC_VALUE, ERC20_ERRORS_ABI, ERC20_PERMIT_ABI, PERMIT_TYPES } from "./erc20.ts";
+import { toCompactClaims } from "./compact-claims.ts";
 
 export interface EthersChainParameters {
   /** A signer (sends transactions from its address) or a provider (reads only). */
@@ -140,19 +141,22 @@ export function ethersChain(params: EthersChainParameters): ChainWriter {
             break;
           }
           case "ChannelToppedUp":
-            events.push({ type: "toppedUp", channelId, amount: a.amount, deposit: a.deposit, ...at });
+            events.push({ type: "toppedUp", channelId, funder: a.funder, amount: a.amount, deposit: a.deposit, ...at });
             break;
           case "ChannelClaimed":
-            events.push({ type: "claimed", channelId, claimed: a.claimed, ...at });
+            events.push({ type: "claimed", channelId, claimed: a.claimed, paid: a.paid, ...at });
             break;
           case "ChannelCloseRequested":
-            events.push({ type: "closeRequested", channelId, closesAt: a.closesAt, ...at });
+            events.push({ type: "closeRequested", channelId, payee: a.payee, closesAt: a.closesAt, ...at });
             break;
           case "ChannelClosed":
-            events.push({ type: "closed", channelId, claimed: a.claimed, refund: a.refund, ...at });
+            events.push({ type: "closed", channelId, payer: a.payer, claimed: a.claimed, refund: a.refund, ...at });
             break;
           case "ChannelWithdrawn":
             events.push({ type: "withdrawn", channelId, refund: a.refund, ...at });
+            break;
+          case "ChannelRefunded":
+            events.push({ type: "refunded", channelId, payer: a.payer, amount: a.amount, deposit: a.deposit, ...at });
             break;
           default:
             break; // credit events do not change a channel
@@ -209,8 +213,43 @@ export function ethersChain(params: EthersChainParameters): ChainWriter {
     claim(config, amount, signature) {
       return tx("claim", (c) => c.claim(config, amount, signature));
     },
-    claimMany(claims) {
+    async claimMany(claims) {
+      // 64-byte signatures in static fields when every signer is an EOA: about 850 gas less per claim.
+      const compact = toCompactClaims({ chainId: await adapter.chainId(), verifyingContract: contract }, claims);
+      if (compact !== undefined) return tx("claimManyCompact", (c) => c.claimManyCompact(compact));
       return tx("claimMany", (c) => c.claimMany(claims.map((entry) => ({ config: entry.config, amount: entry.amount, signature: entry.signature }))));
+    },
+    async signTypedData(typed) {
+      // ethers derives the primary type from `types`, which must not list EIP712Domain.
+      const types: Record<string, TypedDataField[]> = {};
+      for (const [name, fields] of Object.entries(typed.types)) types[name] = fields.map((field) => ({ ...field }));
+      return (await signer().signTypedData(typed.domain, types, typed.message)) as Hex;
+    },
+    openWithAuthorization(config, amount, { validAfter, validBefore, signature }) {
+      const { v, r, s } = Signature.from(signature);
+      return tx("openWithAuthorization", (c) => c.openWithAuthorization(config, amount, validAfter, validBefore, v, r, s));
+    },
+    topUpWithAuthorization(config, amount, { validAfter, validBefore, salt, signature }) {
+      const { v, r, s } = Signature.from(signature);
+      return tx("topUpWithAuthorization", (c) => c.topUpWithAuthorization(config, amount, validAfter, validBefore, salt, v, r, s));
+    },
+    openWithPermit2(config, amount, { nonce, deadline, signature }) {
+      return tx("openWithPermit2", (c) => c.openWithPermit2(config, amount, nonce, deadline, signature));
+    },
+    topUpWithPermit2(config, amount, { nonce, deadline, signature }) {
+      return tx("topUpWithPermit2", (c) => c.topUpWithPermit2(config, amount, nonce, deadline, signature));
+    },
+    claimRelayed(config, amount, signature, { fee, deadline, payeeSignature }) {
+      return tx("claimRelayed", (c) => c.claimRelayed(config, amount, signature, fee, deadline, payeeSignature));
+    },
+    closeRelayed(config, amount, signature, { fee, deadline, payeeSignature }) {
+      return tx("closeRelayed", (c) => c.closeRelayed(config, amount, signature, fee, deadline, payeeSignature));
+    },
+    refund(config, amount) {
+      return tx("refund", (c) => c.refund(config, amount));
+    },
+    refundRelayed(config, refunded, deadline, payeeSignature) {
+      return tx("refundRelayed", (c) => c.refundRelayed(config, refunded, deadline, payeeSignature));
     },
     close(config, amount, signature) {
       return tx("close", (c) => c.close(config, amount, signature));

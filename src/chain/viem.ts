@@ -15,6 +15,7 @@ import { PAYMENT_CHANNELS_ABI } from "./abi.ts";
 import { DEFAULT_PERMIT_WINDOW, ERC1271_ABI, ERC1271_MAGIC_VALUE, ERC20_ERRORS_ABI, ERC20_PERMIT_ABI, PERMIT_TYPES } from "./erc20.ts";
 import { codeHashOf, splitSignature, toChannelStatus } from "./codec.ts";
 import { checkMaxBlockRange, windowsBackward, windowsForward } from "./windows.ts";
+import { toCompactClaims } from "./compact-claims.ts";
 
 export interface ViemChainParameters {
   publicClient: PublicClient<Transport, Chain | undefined>;
@@ -28,7 +29,10 @@ export interface ViemChainParameters {
   maxBlockRange?: bigint;
 }
 
-type FunctionName = "open" | "openWithPermit" | "topUp" | "claim" | "claimMany" | "close" | "requestClose" | "withdraw";
+type FunctionName =
+  | "open" | "openWithPermit" | "topUp" | "claim" | "claimMany" | "close" | "requestClose" | "withdraw"
+  | "claimManyCompact" | "openWithAuthorization" | "topUpWithAuthorization" | "openWithPermit2" | "topUpWithPermit2"
+  | "claimRelayed" | "closeRelayed" | "refund" | "refundRelayed";
 
 /** A {@link ChainWriter} over viem clients. Without a wallet client, only the reader methods work. */
 export function viemChain(params: ViemChainParameters): ChainWriter {
@@ -146,19 +150,22 @@ export function viemChain(params: ViemChainParameters): ChainWriter {
             break;
           }
           case "ChannelToppedUp":
-            events.push({ type: "toppedUp", channelId: log.args.channelId, amount: log.args.amount, deposit: log.args.deposit, ...at });
+            events.push({ type: "toppedUp", channelId: log.args.channelId, funder: log.args.funder, amount: log.args.amount, deposit: log.args.deposit, ...at });
             break;
           case "ChannelClaimed":
-            events.push({ type: "claimed", channelId: log.args.channelId, claimed: log.args.claimed, ...at });
+            events.push({ type: "claimed", channelId: log.args.channelId, claimed: log.args.claimed, paid: log.args.paid, ...at });
             break;
           case "ChannelCloseRequested":
-            events.push({ type: "closeRequested", channelId: log.args.channelId, closesAt: log.args.closesAt, ...at });
+            events.push({ type: "closeRequested", channelId: log.args.channelId, payee: log.args.payee, closesAt: log.args.closesAt, ...at });
             break;
           case "ChannelClosed":
-            events.push({ type: "closed", channelId: log.args.channelId, claimed: log.args.claimed, refund: log.args.refund, ...at });
+            events.push({ type: "closed", channelId: log.args.channelId, payer: log.args.payer, claimed: log.args.claimed, refund: log.args.refund, ...at });
             break;
           case "ChannelWithdrawn":
             events.push({ type: "withdrawn", channelId: log.args.channelId, refund: log.args.refund, ...at });
+            break;
+          case "ChannelRefunded":
+            events.push({ type: "refunded", channelId: log.args.channelId, payer: log.args.payer, amount: log.args.amount, deposit: log.args.deposit, ...at });
             break;
           default:
             break; // credit events do not change a channel
@@ -218,8 +225,47 @@ export function viemChain(params: ViemChainParameters): ChainWriter {
     claim(config, amount, signature) {
       return send("claim", [config, amount, signature]);
     },
-    claimMany(claims) {
+    async claimMany(claims) {
+      // 64-byte signatures in static fields when every signer is an EOA: about 850 gas less per claim.
+      const compact = toCompactClaims({ chainId: await adapter.chainId(), verifyingContract: contract }, claims);
+      if (compact !== undefined) return send("claimManyCompact", [compact]);
       return send("claimMany", [claims.map((c) => ({ config: c.config, amount: c.amount, signature: c.signature }))]);
+    },
+    async signTypedData(typed) {
+      const client = wallet();
+      return client.signTypedData({
+        account: client.account,
+        domain: typed.domain,
+        types: typed.types as Record<string, { name: string; type: string }[]>,
+        primaryType: typed.primaryType,
+        message: typed.message,
+      });
+    },
+    openWithAuthorization(config, amount, { validAfter, validBefore, signature }) {
+      const { v, r, s } = splitSignature(signature);
+      return send("openWithAuthorization", [config, amount, validAfter, validBefore, v, r, s]);
+    },
+    topUpWithAuthorization(config, amount, { validAfter, validBefore, salt, signature }) {
+      const { v, r, s } = splitSignature(signature);
+      return send("topUpWithAuthorization", [config, amount, validAfter, validBefore, salt, v, r, s]);
+    },
+    openWithPermit2(config, amount, { nonce, deadline, signature }) {
+      return send("openWithPermit2", [config, amount, nonce, deadline, signature]);
+    },
+    topUpWithPermit2(config, amount, { nonce, deadline, signature }) {
+      return send("topUpWithPermit2", [config, amount, nonce, deadline, signature]);
+    },
+    claimRelayed(config, amount, signature, { fee, deadline, payeeSignature }) {
+      return send("claimRelayed", [config, amount, signature, fee, deadline, payeeSignature]);
+    },
+    closeRelayed(config, amount, signature, { fee, deadline, payeeSignature }) {
+      return send("closeRelayed", [config, amount, signature, fee, deadline, payeeSignature]);
+    },
+    refund(config, amount) {
+      return send("refund", [config, amount]);
+    },
+    refundRelayed(config, refunded, deadline, payeeSignature) {
+      return send("refundRelayed", [config, refunded, deadline, payeeSignature]);
     },
     close(config, amount, signature) {
       return send("close", [config, amount, signature]);

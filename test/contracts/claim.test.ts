@@ -35,7 +35,7 @@ describe("PaymentChannels.claim", () => {
             () => f.channels.connect(f.payee).claim(config, amount, signature),
             parties(f, 0n, paid, -paid),
           );
-          await expect(tx).to.emit(f.channels, "ChannelClaimed").withArgs(id, amount);
+          await expect(tx).to.emit(f.channels, "ChannelClaimed").withArgs(id, amount, paid);
           await expectChannel(f, id, { deposit: DEPOSIT, claimed: amount, status: Status.Open });
           await expectSolvent(f, asset, [id], []);
         }
@@ -91,9 +91,9 @@ describe("PaymentChannels.claim", () => {
         }
       });
 
-      it("reverts ChannelNotOpen for a config encoded with dirty high bits, and pays nothing", async () => {
+      it("reverts for a config encoded with dirty high bits, and pays nothing", async () => {
         // The claim path hashes the config's calldata as it is: a non-canonical encoding of a real
-        // channel's config names an id that no open created.
+        // channel's config names an id that no open created, and no voucher of the real id verifies for it.
         const f = await deploy();
         const asset = f.asset(kind);
         const { config, id } = await openChannel(f, asset);
@@ -103,8 +103,8 @@ describe("PaymentChannels.claim", () => {
         const dirtyId = ethers.keccak256(`0x${dirty.slice(10, 10 + 6 * 64)}`);
         const held = await asset.balanceOf(f.channelsAddress);
         await expect(f.payee.sendTransaction({ to: f.channelsAddress, data: dirty }))
-          .to.be.revertedWithCustomError(f.channels, "ChannelNotOpen")
-          .withArgs(dirtyId, Status.None);
+          .to.be.revertedWithCustomError(f.channels, "VoucherSignatureInvalid")
+          .withArgs(dirtyId, config.signer);
         expect(await asset.balanceOf(f.channelsAddress)).to.equal(held);
         await expectChannel(f, id, { deposit: DEPOSIT, claimed: 0n, status: Status.Open });
       });

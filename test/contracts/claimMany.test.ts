@@ -46,7 +46,7 @@ describe("PaymentChannels.claimMany", () => {
           parties(f, 0n, 600n, -600n),
         );
         for (const [i, channel] of opened.entries()) {
-          await expect(tx).to.emit(f.channels, "ChannelClaimed").withArgs(channel.id, BigInt(i + 1) * 100n);
+          await expect(tx).to.emit(f.channels, "ChannelClaimed").withArgs(channel.id, BigInt(i + 1) * 100n, BigInt(i + 1) * 100n);
           await expectChannel(f, channel.id, { deposit: DEPOSIT, claimed: BigInt(i + 1) * 100n, status: Status.Open });
         }
         if (kind === "ERC-20") expect(await transferCount(tx, f.tokenAddress)).to.equal(1);

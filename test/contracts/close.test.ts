@@ -29,7 +29,7 @@ describe("PaymentChannels.close", () => {
           () => f.channels.connect(f.payee).close(config, 400n, signature),
           parties(f, DEPOSIT - 400n, 400n, -DEPOSIT),
         );
-        await expect(tx).to.emit(f.channels, "ChannelClosed").withArgs(id, 400n, DEPOSIT - 400n);
+        await expect(tx).to.emit(f.channels, "ChannelClosed").withArgs(id, config.payer, 400n, DEPOSIT - 400n);
         await expectChannel(f, id, { deposit: DEPOSIT, claimed: 400n, status: Status.Finished });
         await expectSolvent(f, asset, [id], []);
       });
@@ -45,7 +45,7 @@ describe("PaymentChannels.close", () => {
           () => f.channels.connect(f.payee).close(config, 300n, signature),
           parties(f, DEPOSIT - 300n, 200n, -(DEPOSIT - 100n)),
         );
-        await expect(tx).to.emit(f.channels, "ChannelClosed").withArgs(id, 300n, DEPOSIT - 300n);
+        await expect(tx).to.emit(f.channels, "ChannelClosed").withArgs(id, config.payer, 300n, DEPOSIT - 300n);
         await expectChannel(f, id, { deposit: DEPOSIT, claimed: 300n, status: Status.Finished });
         await expectSolvent(f, asset, [id], []);
       });
@@ -60,7 +60,7 @@ describe("PaymentChannels.close", () => {
           () => f.channels.connect(f.payee).close(config, 100n, "0x"),
           parties(f, DEPOSIT - 100n, 0n, -(DEPOSIT - 100n)),
         );
-        await expect(tx).to.emit(f.channels, "ChannelClosed").withArgs(id, 100n, DEPOSIT - 100n);
+        await expect(tx).to.emit(f.channels, "ChannelClosed").withArgs(id, config.payer, 100n, DEPOSIT - 100n);
         await expectChannel(f, id, { deposit: DEPOSIT, claimed: 100n, status: Status.Finished });
       });
 
@@ -74,7 +74,7 @@ describe("PaymentChannels.close", () => {
           () => f.channels.connect(f.payee).close(config, DEPOSIT, signature),
           parties(f, 0n, DEPOSIT, -DEPOSIT),
         );
-        await expect(tx).to.emit(f.channels, "ChannelClosed").withArgs(id, DEPOSIT, 0n);
+        await expect(tx).to.emit(f.channels, "ChannelClosed").withArgs(id, config.payer, DEPOSIT, 0n);
       });
 
       it("is allowed during the close countdown, before closesAt", async () => {

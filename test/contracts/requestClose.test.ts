@@ -27,7 +27,7 @@ describe("PaymentChannels.requestClose", () => {
           () => f.channels.connect(f.payer).requestClose(config),
           parties(f, 0n, 0n, 0n),
         );
-        await expect(tx).to.emit(f.channels, "ChannelCloseRequested").withArgs(id, now + CLOSE_DELAY);
+        await expect(tx).to.emit(f.channels, "ChannelCloseRequested").withArgs(id, config.payee, now + CLOSE_DELAY);
         await expectChannel(f, id, {
           deposit: DEPOSIT,
           claimed: 0n,
@@ -43,7 +43,7 @@ describe("PaymentChannels.requestClose", () => {
         const now = await pinNextTimestamp();
         await expect(f.channels.connect(f.payer).requestClose(config))
           .to.emit(f.channels, "ChannelCloseRequested")
-          .withArgs(id, now);
+          .withArgs(id, config.payee, now);
       });
 
       it("reverts CallerNotPayer when anyone but the payer asks", async () => {

@@ -28,7 +28,7 @@ describe("PaymentChannels.topUp", () => {
           () => f.channels.connect(f.payer).topUp(config, 500n, asset.value(500n)),
           parties(f, -500n, 0n, 500n),
         );
-        await expect(tx).to.emit(f.channels, "ChannelToppedUp").withArgs(id, 500n, DEPOSIT + 500n);
+        await expect(tx).to.emit(f.channels, "ChannelToppedUp").withArgs(id, f.payer.address, 500n, DEPOSIT + 500n);
         await expectChannel(f, id, { deposit: DEPOSIT + 500n, claimed: 0n, status: Status.Open });
         await expectSolvent(f, asset, [id], []);
       });

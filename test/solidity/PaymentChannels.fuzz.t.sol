@@ -339,6 +339,82 @@ contract PaymentChannelsFuzzTest is TrickleTestBase {
         _assertChannel(id, 1 ether, 0, block.timestamp, IPaymentChannels.ChannelStatus.Closing);
     }
 
+    // ---------------------------------------------------------------- partial refunds and relayed settlement
+
+    function testFuzz_refundGivesBackPartOfTheUnclaimedDepositOnly(
+        uint256 deposit,
+        uint256 claimed,
+        uint256 refund,
+        bool useToken
+    ) public {
+        deposit = _bound(deposit, 2, MAX_DEPOSIT);
+        claimed = _bound(claimed, 1, deposit - 1);
+        (IPaymentChannels.ChannelConfig memory config, bytes32 id) = _openFunded(useToken, PAYER_KEY, deposit, 1 days);
+        _claim(config, claimed, _signVoucher(PAYER_KEY, address(channels), id, claimed));
+        uint256 refundable = deposit - claimed;
+
+        uint256 tooMuch = refundable + 1 + _bound(refund, 0, 1e30);
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.RefundAmountInvalid.selector, tooMuch, refundable));
+        vm.prank(payee);
+        channels.refund(config, tooMuch);
+
+        refund = _bound(refund, 1, refundable);
+        vm.prank(payee);
+        channels.refund(config, refund);
+        _assertChannel(id, deposit - refund, claimed, 0, IPaymentChannels.ChannelStatus.Open);
+        vm.assertEq(_balanceOf(config.token, payer), refund, "payer received exactly the refund");
+        vm.assertEq(_balanceOf(config.token, address(channels)), deposit - claimed - refund, "contract holds the rest");
+        vm.assertEq(channels.refunded(id), refund, "refunded is cumulative");
+    }
+
+    function testFuzz_relayedClaimPaysTheRelayerNoMoreThanSignedNorThanThePayout(
+        uint256 deposit,
+        uint256 amount,
+        uint256 fee,
+        bool useToken
+    ) public {
+        deposit = _bound(deposit, 1, MAX_DEPOSIT);
+        amount = _bound(amount, 1, deposit);
+        (IPaymentChannels.ChannelConfig memory config, bytes32 id) = _openFunded(useToken, PAYER_KEY, deposit, 1 days);
+        bytes memory voucher = _signVoucher(PAYER_KEY, address(channels), id, amount);
+        address relayer = vm.addr(0x5E1A7);
+        uint256 deadline = block.timestamp;
+
+        if (fee > amount) {
+            bytes memory greedy = _signRelayed(channels.RELAYED_CLAIM_TYPEHASH(), id, amount, fee, deadline);
+            vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.RelayFeeTooHigh.selector, fee, amount));
+            vm.prank(relayer);
+            channels.claimRelayed(config, amount, voucher, fee, deadline, greedy);
+            fee = _bound(fee, 0, amount);
+        }
+        bytes memory payeeSignature = _signRelayed(channels.RELAYED_CLAIM_TYPEHASH(), id, amount, fee, deadline);
+        // Any other fee than the signed one is refused.
+        vm.expectRevert(abi.encodeWithSelector(IPaymentChannels.SettlementSignatureInvalid.selector, id, payee));
+        vm.prank(relayer);
+        channels.claimRelayed(config, amount, voucher, fee == 0 ? 1 : fee - 1, deadline, payeeSignature);
+
+        vm.prank(relayer);
+        channels.claimRelayed(config, amount, voucher, fee, deadline, payeeSignature);
+        _assertChannel(id, deposit, amount, 0, IPaymentChannels.ChannelStatus.Open);
+        vm.assertEq(_balanceOf(config.token, payee), amount - fee, "payee received the payout less the fee");
+        vm.assertEq(_balanceOf(config.token, relayer), fee, "relayer received exactly the signed fee");
+        vm.assertEq(_balanceOf(config.token, address(channels)), deposit - amount, "contract holds the rest");
+    }
+
+    function _signRelayed(bytes32 typeHash, bytes32 id, uint256 amount, uint256 fee, uint256 deadline)
+        internal
+        view
+        returns (bytes memory)
+    {
+        bytes32 domain = keccak256(
+            abi.encode(DOMAIN_TYPEHASH, keccak256("Trickle"), keccak256("1"), block.chainid, address(channels))
+        );
+        bytes32 structHash = keccak256(abi.encode(typeHash, id, amount, fee, deadline));
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(PAYEE_KEY, keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
+        return abi.encodePacked(r, s, v);
+    }
+
     // ---------------------------------------------------------------- helpers
 
     function _config(bool useToken, uint256 signerKey, uint64 closeDelay, bytes32 salt)

@@ -37,7 +37,7 @@ contract PaymentChannelsInvariantTest is TrickleTestBase {
 
     /// @dev Only the actions: the handler's views would spend depth without changing anything.
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
-        bytes4[] memory selectors = new bytes4[](13);
+        bytes4[] memory selectors = new bytes4[](16);
         selectors[0] = ChannelsHandler.open.selector;
         selectors[1] = ChannelsHandler.topUp.selector;
         selectors[2] = ChannelsHandler.signVoucher.selector;
@@ -51,6 +51,9 @@ contract PaymentChannelsInvariantTest is TrickleTestBase {
         selectors[10] = ChannelsHandler.withdrawCredit.selector;
         selectors[11] = ChannelsHandler.replayVoucher.selector;
         selectors[12] = ChannelsHandler.attack.selector;
+        selectors[13] = ChannelsHandler.openWithAuthorization.selector;
+        selectors[14] = ChannelsHandler.topUpWithAuthorization.selector;
+        selectors[15] = ChannelsHandler.relayedSettlement.selector;
         targets = new FuzzSelector[](1);
         targets[0] = FuzzSelector(address(handler), selectors);
     }
@@ -60,6 +63,7 @@ contract PaymentChannelsInvariantTest is TrickleTestBase {
     function invariant_moneyProperties() public view {
         _assertContractHoldsWhatChannelsOwe(ETH);
         _assertContractHoldsWhatChannelsOwe(address(token));
+        _assertContractHoldsWhatChannelsOwe(address(handler.usdc()));
         uint256 count = handler.channelCount();
         for (uint256 i; i < count; ++i) {
             ChannelsHandler.ChannelModel memory m = handler.channelModel(i);
@@ -104,7 +108,7 @@ contract PaymentChannelsInvariantTest is TrickleTestBase {
     /// @dev Property 2: what the payee received from a channel is what was claimed, and never more than the
     /// deposit nor than the highest voucher the channel's signer signed.
     function _assertPayeeGetsNoMoreThanSigned(ChannelsHandler.ChannelModel memory m) internal pure {
-        vm.assertEq(m.payeeReceived, m.claimed, "P2: payee received exactly the claimed amount");
+        vm.assertEq(m.payeeReceived + m.relayerFees, m.claimed, "P2: payee and relayers received exactly the claimed amount");
         vm.assertLe(m.payeeReceived, m.deposit, "P2: payee received no more than the deposit");
         vm.assertLe(m.payeeReceived, m.maxSigned, "P2: payee received no more than the highest signed voucher");
     }
@@ -112,7 +116,8 @@ contract PaymentChannelsInvariantTest is TrickleTestBase {
     /// @dev Property 5: once finished (withdrawn after the delay, or closed), the payer got back every unit
     /// that was not claimed; before that, nothing.
     function _assertPayerGetsBackWhatWasNotClaimed(ChannelsHandler.ChannelModel memory m) internal pure {
-        uint256 expected = m.status == IPaymentChannels.ChannelStatus.Finished ? m.deposit - m.claimed : 0;
+        uint256 expected =
+            (m.status == IPaymentChannels.ChannelStatus.Finished ? m.deposit - m.claimed : 0) + m.partialRefunds;
         vm.assertEq(m.payerRefunded, expected, "P5: payer refunded exactly deposit - claimed");
     }
 

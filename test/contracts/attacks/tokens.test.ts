@@ -54,7 +54,7 @@ describe("attack: odd tokens", () => {
         .withArgs(id, config.payer, config.payee, config.token, config.signer, config.closeDelay, config.salt, arrived);
       await expect(f.channels.connect(f.payer).topUp(config, 1000n))
         .to.emit(f.channels, "ChannelToppedUp")
-        .withArgs(id, 990n, arrived + 990n);
+        .withArgs(id, f.payer.address, 990n, arrived + 990n);
       await expectChannel(f, id, { deposit: arrived + 990n, claimed: 0n, status: Status.Open });
       await expectSolvent(f, asset, [id], []);
     });

@@ -4,12 +4,14 @@ pragma solidity 0.8.30;
 import {PaymentChannels} from "../../../contracts/PaymentChannels.sol";
 import {IPaymentChannels} from "../../../contracts/interfaces/IPaymentChannels.sol";
 import {TestToken} from "../../../contracts/mocks/TestToken.sol";
+import {TestUsdc} from "../../../contracts/mocks/TestUsdc.sol";
 import {EthRejecter} from "../utils/EthRejecter.sol";
 import {TrickleTestBase} from "../utils/TrickleTestBase.sol";
 import {vm} from "../utils/Vm.sol";
 
 /// @notice Drives random sequences of channel operations for the invariant suite, over several channels,
-/// payers, payees, signer keys and two tokens (ETH and an ERC-20).
+/// payers, payees, signer keys and three tokens (ETH, an ERC-20, and an ERC-3009 stablecoin whose channels
+/// are opened and topped up gaslessly), with relayed claims, closes and refunds and the payee's own refunds.
 /// @dev Every call is made with try/catch, so the fuzzer never discards a sequence because of a revert.
 /// The handler keeps a model of every channel (what the documented rules say its state must be) and
 /// compares each outcome with it; whatever breaks a rule is counted in a `ghost*` variable that the
@@ -31,6 +33,10 @@ contract ChannelsHandler is TrickleTestBase {
         uint256 payeeReceived;
         /// What the payer received (delivered or credited) back from this channel.
         uint256 payerRefunded;
+        /// What partial refunds gave back to the payer while the channel was open (part of `payerRefunded`).
+        uint256 partialRefunds;
+        /// What relayers took out of the payee's payouts.
+        uint256 relayerFees;
     }
 
     struct SignedVoucher {
@@ -53,6 +59,10 @@ contract ChannelsHandler is TrickleTestBase {
     uint256 internal constant ATTACKER_KEY = 0xBAD;
 
     PaymentChannels public immutable channels;
+    /// The ERC-3009 stablecoin of the gasless channels; its payer is always the EOA payer, who signs.
+    TestUsdc public immutable usdc;
+    /// Submits what payers and payees signed, and takes the relay fees.
+    address public immutable relayer;
     /// A second deployment: vouchers of `channels` must be worthless on it.
     PaymentChannels public immutable otherDeployment;
     TestToken public immutable token;
@@ -64,6 +74,8 @@ contract ChannelsHandler is TrickleTestBase {
     /// Where the rejecting payer sends its credits.
     address public immutable creditVault;
     address[2] internal payees;
+    uint256[2] internal payeeKeys;
+    uint256 internal authorizationCounter;
     uint256[2] internal sessionKeys;
 
     ChannelModel[] internal models;
@@ -108,7 +120,12 @@ contract ChannelsHandler is TrickleTestBase {
         funder = vm.addr(0xF00D);
         attacker = vm.addr(ATTACKER_KEY);
         creditVault = vm.addr(0xC0FFEE);
+        payeeKeys = [uint256(0xB0B1), uint256(0xB0B2)];
         payees = [vm.addr(0xB0B1), vm.addr(0xB0B2)];
+        relayer = vm.addr(0x5E1A7);
+        usdc = new TestUsdc();
+        usdc.mint(payerEoa, type(uint192).max);
+        usdc.mint(funder, type(uint192).max);
         sessionKeys = [uint256(0x5E551), uint256(0x5E552)];
 
         // The funder pays every deposit; its balance is far above anything a campaign can spend.
@@ -117,6 +134,8 @@ contract ChannelsHandler is TrickleTestBase {
         vm.startPrank(funder);
         token.approve(address(channels), type(uint256).max);
         token.approve(address(otherDeployment), type(uint256).max);
+        usdc.approve(address(channels), type(uint256).max);
+        usdc.approve(address(otherDeployment), type(uint256).max);
         vm.stopPrank();
 
         // Start every run with one channel per (payer, token), so short sequences reach claims and closes.
@@ -139,11 +158,12 @@ contract ChannelsHandler is TrickleTestBase {
 
     /// @notice Every address a payout can go to, so the test can sum the credits.
     function payoutAccounts() external view returns (address[] memory accounts) {
-        accounts = new address[](4);
+        accounts = new address[](5);
         accounts[0] = payerEoa;
         accounts[1] = address(rejectingPayer);
         accounts[2] = payees[0];
         accounts[3] = payees[1];
+        accounts[4] = relayer;
     }
 
     // ---------------------------------------------------------------- actions
@@ -230,7 +250,7 @@ contract ChannelsHandler is TrickleTestBase {
         uint256[] memory claimedAfter = new uint256[](models.length);
         for (uint256 k; k < models.length; ++k) claimedAfter[k] = models[k].claimed;
         bool allowed = count > 0;
-        uint256[2] memory expectedPayout; // [ETH, token]
+        uint256[3] memory expectedPayout; // [ETH, token, usdc]
         for (uint256 e; e < count; ++e) {
             uint256 seed = uint256(keccak256(abi.encode(pickSeed, e)));
             uint256 i = candidates[seed % candidateCount];
@@ -241,27 +261,211 @@ contract ChannelsHandler is TrickleTestBase {
             if (!_settleable(m) || voucher.amount <= claimedAfter[i] || voucher.amount > m.deposit) {
                 allowed = false;
             } else {
-                expectedPayout[m.config.token == ETH ? 0 : 1] += voucher.amount - claimedAfter[i];
+                expectedPayout[_tokenIndex(m.config.token)] += voucher.amount - claimedAfter[i];
                 claimedAfter[i] = voucher.amount;
             }
         }
 
-        uint256 ethBefore = _received(ETH, payee);
-        uint256 tokenBefore = _received(address(token), payee);
+        uint256[3] memory before = [_received(ETH, payee), _received(address(token), payee), _received(address(usdc), payee)];
+        // Half the batches go through claimManyCompact: every signer here is an EOA.
+        bool compact = (pickSeed >> 128) % 2 == 1;
         vm.prank(payee);
-        bool ok;
-        try channels.claimMany(batch) {
-            ok = true;
-        } catch {}
-        if (!_expected("claimMany", ok, allowed)) return;
-        if (_received(ETH, payee) - ethBefore != expectedPayout[0]) ++ghostPayoutMismatches;
-        if (_received(address(token), payee) - tokenBefore != expectedPayout[1]) ++ghostPayoutMismatches;
+        bool ok = compact ? _claimManyCompact(batch) : _claimMany(batch);
+        if (!_expected(compact ? "claimManyCompact" : "claimMany", ok, allowed)) return;
+        if (_received(ETH, payee) - before[0] != expectedPayout[0]) ++ghostPayoutMismatches;
+        if (_received(address(token), payee) - before[1] != expectedPayout[1]) ++ghostPayoutMismatches;
+        if (_received(address(usdc), payee) - before[2] != expectedPayout[2]) ++ghostPayoutMismatches;
         for (uint256 e; e < count; ++e) {
             ChannelModel storage m = models[indexes[e]];
             // The per-token totals were checked above; each channel is credited with its own share.
             m.payeeReceived += claimedAfter[indexes[e]] - m.claimed;
             m.claimed = claimedAfter[indexes[e]];
         }
+    }
+
+    function _claimMany(IPaymentChannels.Claim[] memory batch) internal returns (bool ok) {
+        try channels.claimMany(batch) {
+            ok = true;
+        } catch {}
+    }
+
+    function _claimManyCompact(IPaymentChannels.Claim[] memory batch) internal returns (bool ok) {
+        IPaymentChannels.CompactClaim[] memory compact = new IPaymentChannels.CompactClaim[](batch.length);
+        for (uint256 e; e < batch.length; ++e) {
+            (bytes32 r, bytes32 vs) = _compact(batch[e].signature);
+            compact[e] = IPaymentChannels.CompactClaim(batch[e].config, batch[e].amount, r, vs);
+        }
+        try channels.claimManyCompact(compact) {
+            ok = true;
+        } catch {}
+    }
+
+    /// @notice Opens an ERC-3009 stablecoin channel from the EOA payer's signed authorization, submitted by the
+    /// relayer, who pays nothing; one time in eight the relayer tampers with the amount, which must fail.
+    function openWithAuthorization(uint256 payeeSeed, uint256 signerSeed, uint256 delaySeed, uint256 amountSeed)
+        external
+        observe
+    {
+        if (models.length >= MAX_CHANNELS) return;
+        uint256 signerKey = signerSeed % 3 == 0 ? PAYER_KEY : sessionKeys[signerSeed % 2];
+        IPaymentChannels.ChannelConfig memory config = IPaymentChannels.ChannelConfig({
+            payer: payerEoa,
+            payee: payees[payeeSeed % 2],
+            token: address(usdc),
+            signer: vm.addr(signerKey),
+            closeDelay: uint64(_bound(delaySeed, 0, MAX_TEST_DELAY)),
+            salt: bytes32(models.length)
+        });
+        bytes32 id = _channelId(config);
+        uint256 amount = _amount(amountSeed);
+        (uint8 v, bytes32 r, bytes32 s) = _signAuthorization(id, amount, bytes32(0));
+        bool tampered = amountSeed % 8 == 7;
+        uint256 submitted = tampered ? amount + 1 : amount;
+        bool allowed = !tampered && amount <= MAX_DEPOSIT;
+
+        uint256 payerBefore = usdc.balanceOf(payerEoa);
+        uint256 relayerBefore = usdc.balanceOf(relayer);
+        vm.prank(relayer);
+        bool ok;
+        try channels.openWithAuthorization(config, submitted, 0, block.timestamp + 1, v, r, s) returns (bytes32 opened) {
+            ok = opened == id;
+        } catch {}
+        if (!_expected("openWithAuthorization", ok, allowed)) return;
+        if (payerBefore - usdc.balanceOf(payerEoa) != amount) ++ghostPayoutMismatches;
+        if (usdc.balanceOf(relayer) != relayerBefore) ++ghostPayoutMismatches;
+
+        ChannelModel storage m = models.push();
+        m.config = config;
+        m.id = id;
+        m.signerKey = signerKey;
+        m.deposit = amount;
+        m.status = IPaymentChannels.ChannelStatus.Open;
+        observed.push(Observed(amount, 0, 0, IPaymentChannels.ChannelStatus.Open));
+    }
+
+    /// @notice Tops up a stablecoin channel from the payer's signed authorization; one time in eight the
+    /// relayer submits it for another channel, which must fail.
+    function topUpWithAuthorization(uint256 channelSeed, uint256 amountSeed) external observe {
+        uint256 i = channelSeed % models.length;
+        ChannelModel storage m = models[i];
+        if (m.config.token != address(usdc)) return;
+        uint256 amount = _bound(amountSeed, 1, 1e24);
+        bytes32 salt = keccak256(abi.encode("top-up", ++authorizationCounter));
+        (uint8 v, bytes32 r, bytes32 s) = _signAuthorization(m.id, amount, salt);
+        bool elsewhere = amountSeed % 8 == 7;
+        ChannelModel storage target = elsewhere ? models[(i + 1) % models.length] : m;
+        bool allowed = !elsewhere && m.status == IPaymentChannels.ChannelStatus.Open && m.deposit + amount <= MAX_DEPOSIT;
+
+        uint256 payerBefore = usdc.balanceOf(payerEoa);
+        vm.prank(relayer);
+        bool ok;
+        try channels.topUpWithAuthorization(target.config, amount, 0, block.timestamp + 1, salt, v, r, s) {
+            ok = true;
+        } catch {}
+        if (!_expected("topUpWithAuthorization", ok, allowed)) return;
+        if (payerBefore - usdc.balanceOf(payerEoa) != amount) ++ghostPayoutMismatches;
+        m.deposit += amount;
+    }
+
+    /// @notice A settlement the payee signed, submitted by the relayer: a claim or a close with a fee (one time
+    /// in eight above the payout, which must fail), or a refund; or the payee's own partial refund.
+    function relayedSettlement(uint256 channelSeed, uint256 voucherSeed, uint256 feeSeed, uint256 modeSeed)
+        external
+        observe
+    {
+        uint256 i = channelSeed % models.length;
+        uint256 mode = modeSeed % 4;
+        if (mode == 0) _claimRelayed(i, voucherSeed, feeSeed);
+        else if (mode == 1) _closeRelayed(i, voucherSeed, feeSeed);
+        else _refund(i, feeSeed, mode == 3);
+    }
+
+    function _claimRelayed(uint256 i, uint256 voucherSeed, uint256 feeSeed) internal {
+        ChannelModel storage m = models[i];
+        SignedVoucher memory voucher = _pickVoucher(i, voucherSeed);
+        uint256 payout = voucher.amount > m.claimed ? voucher.amount - m.claimed : 0;
+        uint256 fee = feeSeed % 8 == 0 ? payout + 1 : _bound(feeSeed >> 3, 0, payout);
+        bool allowed = _settleable(m) && voucher.amount > m.claimed && voucher.amount <= m.deposit && fee <= payout;
+        bytes memory payeeSignature =
+            _signSettlement(m, channels.RELAYED_CLAIM_TYPEHASH(), voucher.amount, fee, block.timestamp);
+
+        uint256 payeeBefore = _received(m.config.token, m.config.payee);
+        uint256 relayerBefore = _received(m.config.token, relayer);
+        vm.prank(relayer);
+        bool ok;
+        try channels.claimRelayed(m.config, voucher.amount, voucher.signature, fee, block.timestamp, payeeSignature) {
+            ok = true;
+        } catch {}
+        if (!_expected("claimRelayed", ok, allowed)) return;
+        uint256 got = _received(m.config.token, m.config.payee) - payeeBefore;
+        uint256 took = _received(m.config.token, relayer) - relayerBefore;
+        if (got != payout - fee || took != fee) ++ghostPayoutMismatches;
+        m.payeeReceived += got;
+        m.relayerFees += took;
+        m.claimed = voucher.amount;
+    }
+
+    function _closeRelayed(uint256 i, uint256 voucherSeed, uint256 feeSeed) internal {
+        ChannelModel storage m = models[i];
+        SignedVoucher memory voucher =
+            voucherSeed % 4 == 0 ? SignedVoucher(m.claimed, "") : _pickVoucher(i, voucherSeed >> 2);
+        uint256 payout = voucher.amount > m.claimed ? voucher.amount - m.claimed : 0;
+        uint256 fee = feeSeed % 8 == 0 ? payout + 1 : _bound(feeSeed >> 3, 0, payout);
+        bool allowed = _settleable(m) && voucher.amount >= m.claimed && voucher.amount <= m.deposit && fee <= payout;
+        bytes memory payeeSignature =
+            _signSettlement(m, channels.RELAYED_CLOSE_TYPEHASH(), voucher.amount, fee, block.timestamp);
+
+        uint256 payeeBefore = _received(m.config.token, m.config.payee);
+        uint256 payerBefore = _received(m.config.token, m.config.payer);
+        uint256 relayerBefore = _received(m.config.token, relayer);
+        vm.prank(relayer);
+        bool ok;
+        try channels.closeRelayed(m.config, voucher.amount, voucher.signature, fee, block.timestamp, payeeSignature) {
+            ok = true;
+        } catch {}
+        if (!_expected("closeRelayed", ok, allowed)) return;
+        uint256 got = _received(m.config.token, m.config.payee) - payeeBefore;
+        uint256 took = _received(m.config.token, relayer) - relayerBefore;
+        uint256 toPayer = _received(m.config.token, m.config.payer) - payerBefore;
+        if (got != payout - fee || took != fee) ++ghostPayoutMismatches;
+        if (toPayer != m.deposit - voucher.amount) ++ghostRefundMismatches;
+        m.payeeReceived += got;
+        m.relayerFees += took;
+        m.payerRefunded += toPayer;
+        m.claimed = voucher.amount;
+        m.status = IPaymentChannels.ChannelStatus.Finished;
+    }
+
+    /// @dev A partial refund of up to a little more than what the payee can give back (the excess must fail).
+    function _refund(uint256 i, uint256 amountSeed, bool relayed) internal {
+        ChannelModel storage m = models[i];
+        uint256 refundable = m.deposit - m.claimed;
+        uint256 amount = _bound(amountSeed, 0, refundable + 1);
+        bool allowed = _settleable(m) && amount > 0 && amount <= refundable;
+
+        uint256 payerBefore = _received(m.config.token, m.config.payer);
+        bool ok;
+        if (relayed) {
+            uint256 total = channels.refunded(m.id) + amount;
+            bytes memory payeeSignature = _signRefund(m, total, block.timestamp);
+            vm.prank(relayer);
+            try channels.refundRelayed(m.config, total, block.timestamp, payeeSignature) {
+                ok = true;
+            } catch {}
+        } else {
+            vm.prank(m.config.payee);
+            try channels.refund(m.config, amount) {
+                ok = true;
+            } catch {}
+        }
+        if (!_expected(relayed ? "refundRelayed" : "refund", ok, allowed)) return;
+        uint256 toPayer = _received(m.config.token, m.config.payer) - payerBefore;
+        if (toPayer != amount) ++ghostRefundMismatches;
+        m.payerRefunded += toPayer;
+        m.partialRefunds += toPayer;
+        m.deposit -= amount;
+        // The one rule by which a deposit goes down.
+        observed[i].deposit = m.deposit;
     }
 
     /// @notice The payee closes with a voucher, or (one time in four) at the claimed amount without one.
@@ -520,6 +724,69 @@ contract ChannelsHandler is TrickleTestBase {
     }
 
     // ---------------------------------------------------------------- internals
+
+    function _tokenIndex(address tokenAddress) internal view returns (uint256) {
+        return tokenAddress == ETH ? 0 : tokenAddress == address(token) ? 1 : 2;
+    }
+
+    /// @dev The EOA payer's ERC-3009 `ReceiveWithAuthorization` of `amount` into channel `id`, as USDC checks it.
+    function _signAuthorization(bytes32 id, uint256 amount, bytes32 salt)
+        internal
+        view
+        returns (uint8 v, bytes32 r, bytes32 s)
+    {
+        bytes32 domain = keccak256(
+            abi.encode(DOMAIN_TYPEHASH, keccak256("Trickle Test USDC"), keccak256("2"), block.chainid, address(usdc))
+        );
+        bytes32 structHash = keccak256(
+            abi.encode(
+                usdc.RECEIVE_WITH_AUTHORIZATION_TYPEHASH(), payerEoa, address(channels), amount, 0, block.timestamp + 1,
+                keccak256(abi.encode(id, amount, salt))
+            )
+        );
+        return vm.sign(PAYER_KEY, keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
+    }
+
+    function _payeeKey(ChannelModel storage m) internal view returns (uint256) {
+        return m.config.payee == payees[0] ? payeeKeys[0] : payeeKeys[1];
+    }
+
+    /// @dev The payee's signature of a relayed claim or close (`typeHash`) under the contract's domain.
+    function _signSettlement(ChannelModel storage m, bytes32 typeHash, uint256 amount, uint256 fee, uint256 deadline)
+        internal
+        view
+        returns (bytes memory)
+    {
+        return _signTrickle(_payeeKey(m), keccak256(abi.encode(typeHash, m.id, amount, fee, deadline)));
+    }
+
+    function _signRefund(ChannelModel storage m, uint256 refunded, uint256 deadline) internal view returns (bytes memory) {
+        return _signTrickle(
+            _payeeKey(m), keccak256(abi.encode(channels.RELAYED_REFUND_TYPEHASH(), m.id, refunded, deadline))
+        );
+    }
+
+    function _signTrickle(uint256 key, bytes32 structHash) internal view returns (bytes memory) {
+        bytes32 domain = keccak256(
+            abi.encode(DOMAIN_TYPEHASH, keccak256("Trickle"), keccak256("1"), block.chainid, address(channels))
+        );
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
+        return abi.encodePacked(r, s, v);
+    }
+
+    /// @dev A 65-byte signature in its 64-byte EIP-2098 form; `r` and `vs` of zero for any other length.
+    function _compact(bytes memory signature) internal pure returns (bytes32 r, bytes32 vs) {
+        if (signature.length != 65) return (bytes32(0), bytes32(0));
+        bytes32 s;
+        uint8 v;
+        // solhint-disable-next-line no-inline-assembly
+        assembly {
+            r := mload(add(signature, 32))
+            s := mload(add(signature, 64))
+            v := byte(0, mload(add(signature, 96)))
+        }
+        vs = bytes32(uint256(s) | (uint256(v - 27) << 255));
+    }
 
     function _open(
         uint256 payerSeed,
