@@ -38,7 +38,7 @@ describe("Watchtower closing through a relayer", function () {
     const config = d.config(payer, payee, 3600n, 1);
     const id = channelId(config);
     await payer.chain.open(config, parseEther("1"));
-    const store = SqliteStore.open(path.join(dir, "relay.sqlite"));
+    const store = SqliteStore.open(path.join(dir, "relay.sqlite")).forDeployment({ chainId: 31337n, contract: d.contract });
     await store.saveChannel(config);
     await store.saveVoucherIfHigher(await d.sign(payer.key, id, parseEther("0.3")));
     const requests: RelayedSettlementRequest[] = [];

@@ -16,49 +16,88 @@ export declare namespace IPaymentChannels {
 
     export type ClaimStructOutput = [config: IPaymentChannels.ChannelConfigStructOutput, amount: bigint, signature: string] & {config: IPaymentChannels.ChannelConfigStructOutput, amount: bigint, signature: string }
   
+
+    export type CompactClaimStruct = {config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, r: BytesLike, vs: BytesLike}
+
+    export type CompactClaimStructOutput = [config: IPaymentChannels.ChannelConfigStructOutput, amount: bigint, r: string, vs: string] & {config: IPaymentChannels.ChannelConfigStructOutput, amount: bigint, r: string, vs: string }
+  
     }
 
   export interface PaymentChannelsInterface extends Interface {
-    getFunction(nameOrSignature: "ETH_PAYOUT_GAS" | "MAX_CLAIM_BATCH" | "MAX_CLOSE_DELAY" | "MAX_DEPOSIT" | "VOUCHER_TYPEHASH" | "channelId" | "channels" | "claim" | "claimMany" | "close" | "credits" | "eip712Domain" | "open" | "openWithPermit" | "requestClose" | "topUp" | "voucherDigest" | "withdraw" | "withdrawCredit"): FunctionFragment;
+    getFunction(nameOrSignature: "CHANNEL_DEPOSIT_TYPEHASH" | "ETH_PAYOUT_GAS" | "MAX_CLAIM_BATCH" | "MAX_CLOSE_DELAY" | "MAX_DEPOSIT" | "PERMIT2" | "PERMIT2_WITNESS_TYPE" | "RELAYED_CLAIM_TYPEHASH" | "RELAYED_CLOSE_TYPEHASH" | "RELAYED_REFUND_TYPEHASH" | "VOUCHER_TYPEHASH" | "channelId" | "channels" | "claim" | "claimMany" | "claimManyCompact" | "claimRelayed" | "close" | "closeRelayed" | "credits" | "depositNonce" | "eip712Domain" | "open" | "openWithAuthorization" | "openWithPermit" | "openWithPermit2" | "refund" | "refundRelayed" | "refunded" | "requestClose" | "topUp" | "topUpWithAuthorization" | "topUpWithPermit2" | "voucherDigest" | "withdraw" | "withdrawCredit"): FunctionFragment;
 
-    getEvent(nameOrSignatureOrTopic: "ChannelClaimed" | "ChannelCloseRequested" | "ChannelClosed" | "ChannelOpened" | "ChannelToppedUp" | "ChannelWithdrawn" | "CreditWithdrawn" | "EIP712DomainChanged" | "PayoutCredited"): EventFragment;
+    getEvent(nameOrSignatureOrTopic: "ChannelClaimed" | "ChannelCloseRequested" | "ChannelClosed" | "ChannelOpened" | "ChannelRefunded" | "ChannelToppedUp" | "ChannelWithdrawn" | "CreditWithdrawn" | "EIP712DomainChanged" | "PayoutCredited" | "SettlementRelayed"): EventFragment;
 
-    encodeFunctionData(functionFragment: 'ETH_PAYOUT_GAS', values?: undefined): string;
+    encodeFunctionData(functionFragment: 'CHANNEL_DEPOSIT_TYPEHASH', values?: undefined): string;
+encodeFunctionData(functionFragment: 'ETH_PAYOUT_GAS', values?: undefined): string;
 encodeFunctionData(functionFragment: 'MAX_CLAIM_BATCH', values?: undefined): string;
 encodeFunctionData(functionFragment: 'MAX_CLOSE_DELAY', values?: undefined): string;
 encodeFunctionData(functionFragment: 'MAX_DEPOSIT', values?: undefined): string;
+encodeFunctionData(functionFragment: 'PERMIT2', values?: undefined): string;
+encodeFunctionData(functionFragment: 'PERMIT2_WITNESS_TYPE', values?: undefined): string;
+encodeFunctionData(functionFragment: 'RELAYED_CLAIM_TYPEHASH', values?: undefined): string;
+encodeFunctionData(functionFragment: 'RELAYED_CLOSE_TYPEHASH', values?: undefined): string;
+encodeFunctionData(functionFragment: 'RELAYED_REFUND_TYPEHASH', values?: undefined): string;
 encodeFunctionData(functionFragment: 'VOUCHER_TYPEHASH', values?: undefined): string;
 encodeFunctionData(functionFragment: 'channelId', values: [IPaymentChannels.ChannelConfigStruct]): string;
 encodeFunctionData(functionFragment: 'channels', values: [BytesLike]): string;
 encodeFunctionData(functionFragment: 'claim', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish, BytesLike]): string;
 encodeFunctionData(functionFragment: 'claimMany', values: [IPaymentChannels.ClaimStruct[]]): string;
+encodeFunctionData(functionFragment: 'claimManyCompact', values: [IPaymentChannels.CompactClaimStruct[]]): string;
+encodeFunctionData(functionFragment: 'claimRelayed', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish, BytesLike, BigNumberish, BigNumberish, BytesLike]): string;
 encodeFunctionData(functionFragment: 'close', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish, BytesLike]): string;
+encodeFunctionData(functionFragment: 'closeRelayed', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish, BytesLike, BigNumberish, BigNumberish, BytesLike]): string;
 encodeFunctionData(functionFragment: 'credits', values: [AddressLike, AddressLike]): string;
+encodeFunctionData(functionFragment: 'depositNonce', values: [BytesLike, BigNumberish, BytesLike]): string;
 encodeFunctionData(functionFragment: 'eip712Domain', values?: undefined): string;
 encodeFunctionData(functionFragment: 'open', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish]): string;
+encodeFunctionData(functionFragment: 'openWithAuthorization', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish, BigNumberish, BigNumberish, BigNumberish, BytesLike, BytesLike]): string;
 encodeFunctionData(functionFragment: 'openWithPermit', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish, BigNumberish, BigNumberish, BytesLike, BytesLike]): string;
+encodeFunctionData(functionFragment: 'openWithPermit2', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish, BigNumberish, BigNumberish, BytesLike]): string;
+encodeFunctionData(functionFragment: 'refund', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish]): string;
+encodeFunctionData(functionFragment: 'refundRelayed', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish, BigNumberish, BytesLike]): string;
+encodeFunctionData(functionFragment: 'refunded', values: [BytesLike]): string;
 encodeFunctionData(functionFragment: 'requestClose', values: [IPaymentChannels.ChannelConfigStruct]): string;
 encodeFunctionData(functionFragment: 'topUp', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish]): string;
+encodeFunctionData(functionFragment: 'topUpWithAuthorization', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish, BigNumberish, BigNumberish, BytesLike, BigNumberish, BytesLike, BytesLike]): string;
+encodeFunctionData(functionFragment: 'topUpWithPermit2', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish, BigNumberish, BigNumberish, BytesLike]): string;
 encodeFunctionData(functionFragment: 'voucherDigest', values: [BytesLike, BigNumberish]): string;
 encodeFunctionData(functionFragment: 'withdraw', values: [IPaymentChannels.ChannelConfigStruct]): string;
 encodeFunctionData(functionFragment: 'withdrawCredit', values: [AddressLike, AddressLike]): string;
 
-    decodeFunctionResult(functionFragment: 'ETH_PAYOUT_GAS', data: BytesLike): Result;
+    decodeFunctionResult(functionFragment: 'CHANNEL_DEPOSIT_TYPEHASH', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'ETH_PAYOUT_GAS', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'MAX_CLAIM_BATCH', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'MAX_CLOSE_DELAY', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'MAX_DEPOSIT', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'PERMIT2', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'PERMIT2_WITNESS_TYPE', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'RELAYED_CLAIM_TYPEHASH', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'RELAYED_CLOSE_TYPEHASH', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'RELAYED_REFUND_TYPEHASH', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'VOUCHER_TYPEHASH', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'channelId', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'channels', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'claim', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'claimMany', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'claimManyCompact', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'claimRelayed', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'close', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'closeRelayed', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'credits', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'depositNonce', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'eip712Domain', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'open', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'openWithAuthorization', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'openWithPermit', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'openWithPermit2', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'refund', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'refundRelayed', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'refunded', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'requestClose', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'topUp', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'topUpWithAuthorization', data: BytesLike): Result;
+decodeFunctionResult(functionFragment: 'topUpWithPermit2', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'voucherDigest', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'withdraw', data: BytesLike): Result;
 decodeFunctionResult(functionFragment: 'withdrawCredit', data: BytesLike): Result;
@@ -66,9 +105,9 @@ decodeFunctionResult(functionFragment: 'withdrawCredit', data: BytesLike): Resul
 
   
     export namespace ChannelClaimedEvent {
-      export type InputTuple = [channelId: BytesLike, claimed: BigNumberish];
-      export type OutputTuple = [channelId: string, claimed: bigint];
-      export interface OutputObject {channelId: string, claimed: bigint };
+      export type InputTuple = [channelId: BytesLike, claimed: BigNumberish, paid: BigNumberish];
+      export type OutputTuple = [channelId: string, claimed: bigint, paid: bigint];
+      export interface OutputObject {channelId: string, claimed: bigint, paid: bigint };
       export type Event = TypedContractEvent<InputTuple, OutputTuple, OutputObject>
       export type Filter = TypedDeferredTopicFilter<Event>
       export type Log = TypedEventLog<Event>
@@ -78,9 +117,9 @@ decodeFunctionResult(functionFragment: 'withdrawCredit', data: BytesLike): Resul
   
 
     export namespace ChannelCloseRequestedEvent {
-      export type InputTuple = [channelId: BytesLike, closesAt: BigNumberish];
-      export type OutputTuple = [channelId: string, closesAt: bigint];
-      export interface OutputObject {channelId: string, closesAt: bigint };
+      export type InputTuple = [channelId: BytesLike, payee: AddressLike, closesAt: BigNumberish];
+      export type OutputTuple = [channelId: string, payee: string, closesAt: bigint];
+      export interface OutputObject {channelId: string, payee: string, closesAt: bigint };
       export type Event = TypedContractEvent<InputTuple, OutputTuple, OutputObject>
       export type Filter = TypedDeferredTopicFilter<Event>
       export type Log = TypedEventLog<Event>
@@ -90,9 +129,9 @@ decodeFunctionResult(functionFragment: 'withdrawCredit', data: BytesLike): Resul
   
 
     export namespace ChannelClosedEvent {
-      export type InputTuple = [channelId: BytesLike, claimed: BigNumberish, refund: BigNumberish];
-      export type OutputTuple = [channelId: string, claimed: bigint, refund: bigint];
-      export interface OutputObject {channelId: string, claimed: bigint, refund: bigint };
+      export type InputTuple = [channelId: BytesLike, payer: AddressLike, claimed: BigNumberish, refund: BigNumberish];
+      export type OutputTuple = [channelId: string, payer: string, claimed: bigint, refund: bigint];
+      export interface OutputObject {channelId: string, payer: string, claimed: bigint, refund: bigint };
       export type Event = TypedContractEvent<InputTuple, OutputTuple, OutputObject>
       export type Filter = TypedDeferredTopicFilter<Event>
       export type Log = TypedEventLog<Event>
@@ -113,10 +152,22 @@ decodeFunctionResult(functionFragment: 'withdrawCredit', data: BytesLike): Resul
 
   
 
+    export namespace ChannelRefundedEvent {
+      export type InputTuple = [channelId: BytesLike, payer: AddressLike, amount: BigNumberish, deposit: BigNumberish];
+      export type OutputTuple = [channelId: string, payer: string, amount: bigint, deposit: bigint];
+      export interface OutputObject {channelId: string, payer: string, amount: bigint, deposit: bigint };
+      export type Event = TypedContractEvent<InputTuple, OutputTuple, OutputObject>
+      export type Filter = TypedDeferredTopicFilter<Event>
+      export type Log = TypedEventLog<Event>
+      export type LogDescription = TypedLogDescription<Event>
+    }
+
+  
+
     export namespace ChannelToppedUpEvent {
-      export type InputTuple = [channelId: BytesLike, amount: BigNumberish, deposit: BigNumberish];
-      export type OutputTuple = [channelId: string, amount: bigint, deposit: bigint];
-      export interface OutputObject {channelId: string, amount: bigint, deposit: bigint };
+      export type InputTuple = [channelId: BytesLike, funder: AddressLike, amount: BigNumberish, deposit: BigNumberish];
+      export type OutputTuple = [channelId: string, funder: string, amount: bigint, deposit: bigint];
+      export interface OutputObject {channelId: string, funder: string, amount: bigint, deposit: bigint };
       export type Event = TypedContractEvent<InputTuple, OutputTuple, OutputObject>
       export type Filter = TypedDeferredTopicFilter<Event>
       export type Log = TypedEventLog<Event>
@@ -173,6 +224,18 @@ decodeFunctionResult(functionFragment: 'withdrawCredit', data: BytesLike): Resul
 
   
 
+    export namespace SettlementRelayedEvent {
+      export type InputTuple = [channelId: BytesLike, relayer: AddressLike, fee: BigNumberish];
+      export type OutputTuple = [channelId: string, relayer: string, fee: bigint];
+      export interface OutputObject {channelId: string, relayer: string, fee: bigint };
+      export type Event = TypedContractEvent<InputTuple, OutputTuple, OutputObject>
+      export type Filter = TypedDeferredTopicFilter<Event>
+      export type Log = TypedEventLog<Event>
+      export type LogDescription = TypedLogDescription<Event>
+    }
+
+  
+
   export interface PaymentChannels extends BaseContract {
     
     connect(runner?: ContractRunner | null): PaymentChannels;
@@ -207,6 +270,14 @@ decodeFunctionResult(functionFragment: 'withdrawCredit', data: BytesLike): Resul
 
     
     
+    CHANNEL_DEPOSIT_TYPEHASH: TypedContractMethod<
+      [],
+      [string],
+      'view'
+    >
+    
+
+    
     ETH_PAYOUT_GAS: TypedContractMethod<
       [],
       [bigint],
@@ -234,6 +305,46 @@ decodeFunctionResult(functionFragment: 'withdrawCredit', data: BytesLike): Resul
     MAX_DEPOSIT: TypedContractMethod<
       [],
       [bigint],
+      'view'
+    >
+    
+
+    
+    PERMIT2: TypedContractMethod<
+      [],
+      [string],
+      'view'
+    >
+    
+
+    
+    PERMIT2_WITNESS_TYPE: TypedContractMethod<
+      [],
+      [string],
+      'view'
+    >
+    
+
+    
+    RELAYED_CLAIM_TYPEHASH: TypedContractMethod<
+      [],
+      [string],
+      'view'
+    >
+    
+
+    
+    RELAYED_CLOSE_TYPEHASH: TypedContractMethod<
+      [],
+      [string],
+      'view'
+    >
+    
+
+    
+    RELAYED_REFUND_TYPEHASH: TypedContractMethod<
+      [],
+      [string],
       'view'
     >
     
@@ -279,8 +390,32 @@ decodeFunctionResult(functionFragment: 'withdrawCredit', data: BytesLike): Resul
     
 
     
+    claimManyCompact: TypedContractMethod<
+      [claims: IPaymentChannels.CompactClaimStruct[], ],
+      [void],
+      'nonpayable'
+    >
+    
+
+    
+    claimRelayed: TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, signature: BytesLike, fee: BigNumberish, deadline: BigNumberish, payeeSignature: BytesLike, ],
+      [void],
+      'nonpayable'
+    >
+    
+
+    
     close: TypedContractMethod<
       [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, signature: BytesLike, ],
+      [void],
+      'nonpayable'
+    >
+    
+
+    
+    closeRelayed: TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, signature: BytesLike, fee: BigNumberish, deadline: BigNumberish, payeeSignature: BytesLike, ],
       [void],
       'nonpayable'
     >
@@ -290,6 +425,14 @@ decodeFunctionResult(functionFragment: 'withdrawCredit', data: BytesLike): Resul
     credits: TypedContractMethod<
       [token: AddressLike, account: AddressLike, ],
       [bigint],
+      'view'
+    >
+    
+
+    
+    depositNonce: TypedContractMethod<
+      [channelId_: BytesLike, amount: BigNumberish, salt: BytesLike, ],
+      [string],
       'view'
     >
     
@@ -311,10 +454,50 @@ decodeFunctionResult(functionFragment: 'withdrawCredit', data: BytesLike): Resul
     
 
     
+    openWithAuthorization: TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, validAfter: BigNumberish, validBefore: BigNumberish, v: BigNumberish, r: BytesLike, s: BytesLike, ],
+      [string],
+      'nonpayable'
+    >
+    
+
+    
     openWithPermit: TypedContractMethod<
       [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, deadline: BigNumberish, v: BigNumberish, r: BytesLike, s: BytesLike, ],
       [string],
       'nonpayable'
+    >
+    
+
+    
+    openWithPermit2: TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, nonce: BigNumberish, deadline: BigNumberish, signature: BytesLike, ],
+      [string],
+      'nonpayable'
+    >
+    
+
+    
+    refund: TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, ],
+      [void],
+      'nonpayable'
+    >
+    
+
+    
+    refundRelayed: TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, refunded_: BigNumberish, deadline: BigNumberish, payeeSignature: BytesLike, ],
+      [void],
+      'nonpayable'
+    >
+    
+
+    
+    refunded: TypedContractMethod<
+      [channelId: BytesLike, ],
+      [bigint],
+      'view'
     >
     
 
@@ -331,6 +514,22 @@ decodeFunctionResult(functionFragment: 'withdrawCredit', data: BytesLike): Resul
       [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, ],
       [void],
       'payable'
+    >
+    
+
+    
+    topUpWithAuthorization: TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, validAfter: BigNumberish, validBefore: BigNumberish, salt: BytesLike, v: BigNumberish, r: BytesLike, s: BytesLike, ],
+      [void],
+      'nonpayable'
+    >
+    
+
+    
+    topUpWithPermit2: TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, nonce: BigNumberish, deadline: BigNumberish, signature: BytesLike, ],
+      [void],
+      'nonpayable'
     >
     
 
@@ -361,7 +560,12 @@ decodeFunctionResult(functionFragment: 'withdrawCredit', data: BytesLike): Resul
 
     getFunction<T extends ContractMethod = ContractMethod>(key: string | FunctionFragment): T;
 
-    getFunction(nameOrSignature: 'ETH_PAYOUT_GAS'): TypedContractMethod<
+    getFunction(nameOrSignature: 'CHANNEL_DEPOSIT_TYPEHASH'): TypedContractMethod<
+      [],
+      [string],
+      'view'
+    >;
+getFunction(nameOrSignature: 'ETH_PAYOUT_GAS'): TypedContractMethod<
       [],
       [bigint],
       'view'
@@ -379,6 +583,31 @@ getFunction(nameOrSignature: 'MAX_CLOSE_DELAY'): TypedContractMethod<
 getFunction(nameOrSignature: 'MAX_DEPOSIT'): TypedContractMethod<
       [],
       [bigint],
+      'view'
+    >;
+getFunction(nameOrSignature: 'PERMIT2'): TypedContractMethod<
+      [],
+      [string],
+      'view'
+    >;
+getFunction(nameOrSignature: 'PERMIT2_WITNESS_TYPE'): TypedContractMethod<
+      [],
+      [string],
+      'view'
+    >;
+getFunction(nameOrSignature: 'RELAYED_CLAIM_TYPEHASH'): TypedContractMethod<
+      [],
+      [string],
+      'view'
+    >;
+getFunction(nameOrSignature: 'RELAYED_CLOSE_TYPEHASH'): TypedContractMethod<
+      [],
+      [string],
+      'view'
+    >;
+getFunction(nameOrSignature: 'RELAYED_REFUND_TYPEHASH'): TypedContractMethod<
+      [],
+      [string],
       'view'
     >;
 getFunction(nameOrSignature: 'VOUCHER_TYPEHASH'): TypedContractMethod<
@@ -406,14 +635,34 @@ getFunction(nameOrSignature: 'claimMany'): TypedContractMethod<
       [void],
       'nonpayable'
     >;
+getFunction(nameOrSignature: 'claimManyCompact'): TypedContractMethod<
+      [claims: IPaymentChannels.CompactClaimStruct[], ],
+      [void],
+      'nonpayable'
+    >;
+getFunction(nameOrSignature: 'claimRelayed'): TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, signature: BytesLike, fee: BigNumberish, deadline: BigNumberish, payeeSignature: BytesLike, ],
+      [void],
+      'nonpayable'
+    >;
 getFunction(nameOrSignature: 'close'): TypedContractMethod<
       [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, signature: BytesLike, ],
+      [void],
+      'nonpayable'
+    >;
+getFunction(nameOrSignature: 'closeRelayed'): TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, signature: BytesLike, fee: BigNumberish, deadline: BigNumberish, payeeSignature: BytesLike, ],
       [void],
       'nonpayable'
     >;
 getFunction(nameOrSignature: 'credits'): TypedContractMethod<
       [token: AddressLike, account: AddressLike, ],
       [bigint],
+      'view'
+    >;
+getFunction(nameOrSignature: 'depositNonce'): TypedContractMethod<
+      [channelId_: BytesLike, amount: BigNumberish, salt: BytesLike, ],
+      [string],
       'view'
     >;
 getFunction(nameOrSignature: 'eip712Domain'): TypedContractMethod<
@@ -426,10 +675,35 @@ getFunction(nameOrSignature: 'open'): TypedContractMethod<
       [string],
       'payable'
     >;
+getFunction(nameOrSignature: 'openWithAuthorization'): TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, validAfter: BigNumberish, validBefore: BigNumberish, v: BigNumberish, r: BytesLike, s: BytesLike, ],
+      [string],
+      'nonpayable'
+    >;
 getFunction(nameOrSignature: 'openWithPermit'): TypedContractMethod<
       [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, deadline: BigNumberish, v: BigNumberish, r: BytesLike, s: BytesLike, ],
       [string],
       'nonpayable'
+    >;
+getFunction(nameOrSignature: 'openWithPermit2'): TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, nonce: BigNumberish, deadline: BigNumberish, signature: BytesLike, ],
+      [string],
+      'nonpayable'
+    >;
+getFunction(nameOrSignature: 'refund'): TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, ],
+      [void],
+      'nonpayable'
+    >;
+getFunction(nameOrSignature: 'refundRelayed'): TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, refunded_: BigNumberish, deadline: BigNumberish, payeeSignature: BytesLike, ],
+      [void],
+      'nonpayable'
+    >;
+getFunction(nameOrSignature: 'refunded'): TypedContractMethod<
+      [channelId: BytesLike, ],
+      [bigint],
+      'view'
     >;
 getFunction(nameOrSignature: 'requestClose'): TypedContractMethod<
       [config: IPaymentChannels.ChannelConfigStruct, ],
@@ -440,6 +714,16 @@ getFunction(nameOrSignature: 'topUp'): TypedContractMethod<
       [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, ],
       [void],
       'payable'
+    >;
+getFunction(nameOrSignature: 'topUpWithAuthorization'): TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, validAfter: BigNumberish, validBefore: BigNumberish, salt: BytesLike, v: BigNumberish, r: BytesLike, s: BytesLike, ],
+      [void],
+      'nonpayable'
+    >;
+getFunction(nameOrSignature: 'topUpWithPermit2'): TypedContractMethod<
+      [config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, nonce: BigNumberish, deadline: BigNumberish, signature: BytesLike, ],
+      [void],
+      'nonpayable'
     >;
 getFunction(nameOrSignature: 'voucherDigest'): TypedContractMethod<
       [channelId_: BytesLike, amount: BigNumberish, ],
@@ -461,23 +745,25 @@ getFunction(nameOrSignature: 'withdrawCredit'): TypedContractMethod<
 getEvent(key: 'ChannelCloseRequested'): TypedContractEvent<ChannelCloseRequestedEvent.InputTuple, ChannelCloseRequestedEvent.OutputTuple, ChannelCloseRequestedEvent.OutputObject>;
 getEvent(key: 'ChannelClosed'): TypedContractEvent<ChannelClosedEvent.InputTuple, ChannelClosedEvent.OutputTuple, ChannelClosedEvent.OutputObject>;
 getEvent(key: 'ChannelOpened'): TypedContractEvent<ChannelOpenedEvent.InputTuple, ChannelOpenedEvent.OutputTuple, ChannelOpenedEvent.OutputObject>;
+getEvent(key: 'ChannelRefunded'): TypedContractEvent<ChannelRefundedEvent.InputTuple, ChannelRefundedEvent.OutputTuple, ChannelRefundedEvent.OutputObject>;
 getEvent(key: 'ChannelToppedUp'): TypedContractEvent<ChannelToppedUpEvent.InputTuple, ChannelToppedUpEvent.OutputTuple, ChannelToppedUpEvent.OutputObject>;
 getEvent(key: 'ChannelWithdrawn'): TypedContractEvent<ChannelWithdrawnEvent.InputTuple, ChannelWithdrawnEvent.OutputTuple, ChannelWithdrawnEvent.OutputObject>;
 getEvent(key: 'CreditWithdrawn'): TypedContractEvent<CreditWithdrawnEvent.InputTuple, CreditWithdrawnEvent.OutputTuple, CreditWithdrawnEvent.OutputObject>;
 getEvent(key: 'EIP712DomainChanged'): TypedContractEvent<EIP712DomainChangedEvent.InputTuple, EIP712DomainChangedEvent.OutputTuple, EIP712DomainChangedEvent.OutputObject>;
 getEvent(key: 'PayoutCredited'): TypedContractEvent<PayoutCreditedEvent.InputTuple, PayoutCreditedEvent.OutputTuple, PayoutCreditedEvent.OutputObject>;
+getEvent(key: 'SettlementRelayed'): TypedContractEvent<SettlementRelayedEvent.InputTuple, SettlementRelayedEvent.OutputTuple, SettlementRelayedEvent.OutputObject>;
 
     filters: {
       
-      'ChannelClaimed(bytes32,uint256)': TypedContractEvent<ChannelClaimedEvent.InputTuple, ChannelClaimedEvent.OutputTuple, ChannelClaimedEvent.OutputObject>;
+      'ChannelClaimed(bytes32,uint256,uint256)': TypedContractEvent<ChannelClaimedEvent.InputTuple, ChannelClaimedEvent.OutputTuple, ChannelClaimedEvent.OutputObject>;
       ChannelClaimed: TypedContractEvent<ChannelClaimedEvent.InputTuple, ChannelClaimedEvent.OutputTuple, ChannelClaimedEvent.OutputObject>;
     
 
-      'ChannelCloseRequested(bytes32,uint256)': TypedContractEvent<ChannelCloseRequestedEvent.InputTuple, ChannelCloseRequestedEvent.OutputTuple, ChannelCloseRequestedEvent.OutputObject>;
+      'ChannelCloseRequested(bytes32,address,uint256)': TypedContractEvent<ChannelCloseRequestedEvent.InputTuple, ChannelCloseRequestedEvent.OutputTuple, ChannelCloseRequestedEvent.OutputObject>;
       ChannelCloseRequested: TypedContractEvent<ChannelCloseRequestedEvent.InputTuple, ChannelCloseRequestedEvent.OutputTuple, ChannelCloseRequestedEvent.OutputObject>;
     
 
-      'ChannelClosed(bytes32,uint256,uint256)': TypedContractEvent<ChannelClosedEvent.InputTuple, ChannelClosedEvent.OutputTuple, ChannelClosedEvent.OutputObject>;
+      'ChannelClosed(bytes32,address,uint256,uint256)': TypedContractEvent<ChannelClosedEvent.InputTuple, ChannelClosedEvent.OutputTuple, ChannelClosedEvent.OutputObject>;
       ChannelClosed: TypedContractEvent<ChannelClosedEvent.InputTuple, ChannelClosedEvent.OutputTuple, ChannelClosedEvent.OutputObject>;
     
 
@@ -485,7 +771,11 @@ getEvent(key: 'PayoutCredited'): TypedContractEvent<PayoutCreditedEvent.InputTup
       ChannelOpened: TypedContractEvent<ChannelOpenedEvent.InputTuple, ChannelOpenedEvent.OutputTuple, ChannelOpenedEvent.OutputObject>;
     
 
-      'ChannelToppedUp(bytes32,uint256,uint256)': TypedContractEvent<ChannelToppedUpEvent.InputTuple, ChannelToppedUpEvent.OutputTuple, ChannelToppedUpEvent.OutputObject>;
+      'ChannelRefunded(bytes32,address,uint256,uint256)': TypedContractEvent<ChannelRefundedEvent.InputTuple, ChannelRefundedEvent.OutputTuple, ChannelRefundedEvent.OutputObject>;
+      ChannelRefunded: TypedContractEvent<ChannelRefundedEvent.InputTuple, ChannelRefundedEvent.OutputTuple, ChannelRefundedEvent.OutputObject>;
+    
+
+      'ChannelToppedUp(bytes32,address,uint256,uint256)': TypedContractEvent<ChannelToppedUpEvent.InputTuple, ChannelToppedUpEvent.OutputTuple, ChannelToppedUpEvent.OutputObject>;
       ChannelToppedUp: TypedContractEvent<ChannelToppedUpEvent.InputTuple, ChannelToppedUpEvent.OutputTuple, ChannelToppedUpEvent.OutputObject>;
     
 
@@ -503,6 +793,10 @@ getEvent(key: 'PayoutCredited'): TypedContractEvent<PayoutCreditedEvent.InputTup
 
       'PayoutCredited(address,address,uint256)': TypedContractEvent<PayoutCreditedEvent.InputTuple, PayoutCreditedEvent.OutputTuple, PayoutCreditedEvent.OutputObject>;
       PayoutCredited: TypedContractEvent<PayoutCreditedEvent.InputTuple, PayoutCreditedEvent.OutputTuple, PayoutCreditedEvent.OutputObject>;
+    
+
+      'SettlementRelayed(bytes32,address,uint256)': TypedContractEvent<SettlementRelayedEvent.InputTuple, SettlementRelayedEvent.OutputTuple, SettlementRelayedEvent.OutputObject>;
+      SettlementRelayed: TypedContractEvent<SettlementRelayedEvent.InputTuple, SettlementRelayedEvent.OutputTuple, SettlementRelayedEvent.OutputObject>;
     
     };
   }

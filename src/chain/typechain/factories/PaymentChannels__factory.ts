@@ -230,12 +230,92 @@ import type { NonPayableOverrides } from "../common.js"
   {
     "inputs": [
       {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "refundable",
+        "type": "uint256"
+      }
+    ],
+    "name": "RefundAmountInvalid",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "refunded",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "current",
+        "type": "uint256"
+      }
+    ],
+    "name": "RefundNotIncreasing",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "fee",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "payout",
+        "type": "uint256"
+      }
+    ],
+    "name": "RelayFeeTooHigh",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "token",
         "type": "address"
       }
     ],
     "name": "SafeERC20FailedOperation",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "timestamp",
+        "type": "uint256"
+      }
+    ],
+    "name": "SettlementExpired",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "channelId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "payee",
+        "type": "address"
+      }
+    ],
+    "name": "SettlementSignatureInvalid",
     "type": "error"
   },
   {
@@ -311,6 +391,12 @@ import type { NonPayableOverrides } from "../common.js"
         "internalType": "uint256",
         "name": "claimed",
         "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "paid",
+        "type": "uint256"
       }
     ],
     "name": "ChannelClaimed",
@@ -324,6 +410,12 @@ import type { NonPayableOverrides } from "../common.js"
         "internalType": "bytes32",
         "name": "channelId",
         "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "payee",
+        "type": "address"
       },
       {
         "indexed": false,
@@ -343,6 +435,12 @@ import type { NonPayableOverrides } from "../common.js"
         "internalType": "bytes32",
         "name": "channelId",
         "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "payer",
+        "type": "address"
       },
       {
         "indexed": false,
@@ -423,6 +521,43 @@ import type { NonPayableOverrides } from "../common.js"
         "internalType": "bytes32",
         "name": "channelId",
         "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "payer",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "deposit",
+        "type": "uint256"
+      }
+    ],
+    "name": "ChannelRefunded",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "channelId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "funder",
+        "type": "address"
       },
       {
         "indexed": false,
@@ -522,6 +657,44 @@ import type { NonPayableOverrides } from "../common.js"
     "type": "event"
   },
   {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "channelId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "relayer",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "fee",
+        "type": "uint256"
+      }
+    ],
+    "name": "SettlementRelayed",
+    "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "CHANNEL_DEPOSIT_TYPEHASH",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "ETH_PAYOUT_GAS",
     "outputs": [
@@ -568,6 +741,71 @@ import type { NonPayableOverrides } from "../common.js"
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "PERMIT2",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "PERMIT2_WITNESS_TYPE",
+    "outputs": [
+      {
+        "internalType": "string",
+        "name": "",
+        "type": "string"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "RELAYED_CLAIM_TYPEHASH",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "RELAYED_CLOSE_TYPEHASH",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "RELAYED_REFUND_TYPEHASH",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
       }
     ],
     "stateMutability": "view",
@@ -793,6 +1031,143 @@ import type { NonPayableOverrides } from "../common.js"
       {
         "components": [
           {
+            "components": [
+              {
+                "internalType": "address",
+                "name": "payer",
+                "type": "address"
+              },
+              {
+                "internalType": "address",
+                "name": "payee",
+                "type": "address"
+              },
+              {
+                "internalType": "address",
+                "name": "token",
+                "type": "address"
+              },
+              {
+                "internalType": "address",
+                "name": "signer",
+                "type": "address"
+              },
+              {
+                "internalType": "uint64",
+                "name": "closeDelay",
+                "type": "uint64"
+              },
+              {
+                "internalType": "bytes32",
+                "name": "salt",
+                "type": "bytes32"
+              }
+            ],
+            "internalType": "struct IPaymentChannels.ChannelConfig",
+            "name": "config",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint256",
+            "name": "amount",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "r",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "vs",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IPaymentChannels.CompactClaim[]",
+        "name": "claims",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "claimManyCompact",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "payer",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "payee",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "token",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "signer",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "closeDelay",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "salt",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IPaymentChannels.ChannelConfig",
+        "name": "config",
+        "type": "tuple"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes",
+        "name": "signature",
+        "type": "bytes"
+      },
+      {
+        "internalType": "uint256",
+        "name": "fee",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes",
+        "name": "payeeSignature",
+        "type": "bytes"
+      }
+    ],
+    "name": "claimRelayed",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
             "internalType": "address",
             "name": "payer",
             "type": "address"
@@ -846,6 +1221,76 @@ import type { NonPayableOverrides } from "../common.js"
   {
     "inputs": [
       {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "payer",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "payee",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "token",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "signer",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "closeDelay",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "salt",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IPaymentChannels.ChannelConfig",
+        "name": "config",
+        "type": "tuple"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes",
+        "name": "signature",
+        "type": "bytes"
+      },
+      {
+        "internalType": "uint256",
+        "name": "fee",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes",
+        "name": "payeeSignature",
+        "type": "bytes"
+      }
+    ],
+    "name": "closeRelayed",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "token",
         "type": "address"
@@ -865,6 +1310,35 @@ import type { NonPayableOverrides } from "../common.js"
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "channelId_",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
+      }
+    ],
+    "name": "depositNonce",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
     "type": "function"
   },
   {
@@ -1012,6 +1486,87 @@ import type { NonPayableOverrides } from "../common.js"
       },
       {
         "internalType": "uint256",
+        "name": "validAfter",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "validBefore",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint8",
+        "name": "v",
+        "type": "uint8"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "r",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "s",
+        "type": "bytes32"
+      }
+    ],
+    "name": "openWithAuthorization",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "channelId_",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "payer",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "payee",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "token",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "signer",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "closeDelay",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "salt",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IPaymentChannels.ChannelConfig",
+        "name": "config",
+        "type": "tuple"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
         "name": "deadline",
         "type": "uint256"
       },
@@ -1040,6 +1595,206 @@ import type { NonPayableOverrides } from "../common.js"
       }
     ],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "payer",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "payee",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "token",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "signer",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "closeDelay",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "salt",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IPaymentChannels.ChannelConfig",
+        "name": "config",
+        "type": "tuple"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "nonce",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes",
+        "name": "signature",
+        "type": "bytes"
+      }
+    ],
+    "name": "openWithPermit2",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "channelId_",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "payer",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "payee",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "token",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "signer",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "closeDelay",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "salt",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IPaymentChannels.ChannelConfig",
+        "name": "config",
+        "type": "tuple"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "refund",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "payer",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "payee",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "token",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "signer",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "closeDelay",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "salt",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IPaymentChannels.ChannelConfig",
+        "name": "config",
+        "type": "tuple"
+      },
+      {
+        "internalType": "uint256",
+        "name": "refunded_",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes",
+        "name": "payeeSignature",
+        "type": "bytes"
+      }
+    ],
+    "name": "refundRelayed",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "channelId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "refunded",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -1140,6 +1895,151 @@ import type { NonPayableOverrides } from "../common.js"
   {
     "inputs": [
       {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "payer",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "payee",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "token",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "signer",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "closeDelay",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "salt",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IPaymentChannels.ChannelConfig",
+        "name": "config",
+        "type": "tuple"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "validAfter",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "validBefore",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "salt",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint8",
+        "name": "v",
+        "type": "uint8"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "r",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "s",
+        "type": "bytes32"
+      }
+    ],
+    "name": "topUpWithAuthorization",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "payer",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "payee",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "token",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "signer",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "closeDelay",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "salt",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IPaymentChannels.ChannelConfig",
+        "name": "config",
+        "type": "tuple"
+      },
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "nonce",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "deadline",
+        "type": "uint256"
+      },
+      {
+        "internalType": "bytes",
+        "name": "signature",
+        "type": "bytes"
+      }
+    ],
+    "name": "topUpWithPermit2",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "channelId_",
         "type": "bytes32"
@@ -1226,7 +2126,7 @@ import type { NonPayableOverrides } from "../common.js"
   }
 ] as const;
 
-  const _bytecode = "0x610160604052346101275760405161001860408261012b565b60078152602081019066547269636b6c6560c81b82526040519161003d60408461012b565b600183526020830191603160f81b835261005681610162565b6101205261006384610162565b61014052519020918260e05251902080610100524660a0526040519060208201927f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f8452604083015260608201524660808201523060a082015260a081526100cc60c08261012b565b5190206080523060c052604051612aa490816101ce823960805181612119015260a051816121d6015260c051816120ea015260e051816121680152610100518161218e015261012051816112ba015261014051816112e40152f35b5f80fd5b601f909101601f19168101906001600160401b0382119082101761014e57604052565b634e487b7160e01b5f52604160045260245ffd5b601f81511161018d57602081519101516020821061017e571790565b5f198260200360031b1b161790565b604460209160405192839163305a27a960e01b83528160048401528051918291826024860152018484015e5f828201840152601f01601f19168101030190fdfe6080806040526004361015610012575f80fd5b5f905f3560e01c90816208264514611d9a57508063053f1bec14611cb75780631aff238a146119385780632c7594921461191b5780635eb915ca146116e1578063637cd7f014611686578063786e786a1461142e5780637a7ebd7b146113b857806384b0196e146112a057806389ce4c751461128157806391f7c4f814610f49578063936a449314610bec57806394739e8714610bb1578063c0043c3d146108bd578063c7a5c442146104bf578063c82868d2146103d2578063dd5967c3146103aa578063e55aee26146103105763ff3e71da146100ee575f80fd5b6100f736611e5b565b9061010061205f565b60c0604051818382372091828452600260205260408420916040519261012584611f11565b546cffffffffffffffffffffffffff811684526cffffffffffffffffffffffffff8160681c1660208501526040840164ffffffffff8260d01c168152610172606086019260f81c83611f64565b815160048110156102fc577fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff01610246575050916101dd6040926101d8847f9cccb87b8f66309aa4e78924a7f8bbe8cb5ddd377aa929dd7a622132781856aa9601611ef0565b61243c565b906102156101fb836cffffffffffffffffffffffffff845116611ffd565b80926cffffffffffffffffffffffffff821681528761258b565b82519182526020820152a2807f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d80f35b81879187935160048110156102e8576002146102b057505191600483101561029c5760449261029a917f48aa6469000000000000000000000000000000000000000000000000000000008452600452611e77565bfd5b602482634e487b7160e01b81526021600452fd5b517feec92754000000000000000000000000000000000000000000000000000000008352600484905264ffffffffff16602452604482fd5b602484634e487b7160e01b81526021600452fd5b602488634e487b7160e01b81526021600452fd5b50346103a75760406003193601126103a757602061039f6024356004356103356120d3565b604292604051927ff23ca052209b228f18e6af20dc64ab34698ce1acc52d94b2a5ef4e8cc6faee4484526020840152604083015260608220907f19010000000000000000000000000000000000000000000000000000000000008352600283015260228201522090565b604051908152f35b80fd5b50346103a757806003193601126103a75760206040516cffffffffffffffffffffffffff8152f35b50346103a75760c06003193601126103a757604051602081019073ffffffffffffffffffffffffffffffffffffffff610409611e15565b16825273ffffffffffffffffffffffffffffffffffffffff610429611e38565b16604082015260443573ffffffffffffffffffffffffffffffffffffffff81168091036104bb57606082015260643573ffffffffffffffffffffffffffffffffffffffff81168091036104bb57608082015260843567ffffffffffffffff81168091036104bb576020935060a082015260a43560c082015260c081526104b060e082611f41565b519020604051908152f35b8380fd5b50346103a75760206003193601126103a75760043567ffffffffffffffff811161086857366023820112156108685780600401359167ffffffffffffffff83116103a7573660248460051b840101116103a75761051a61205f565b8215928380156108b2575b610880576105316120d3565b9361086c577ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffedd36849003019160248401358381121561086857610578908501606401611ef0565b9281936060938492849085975b838910156107e85760248960051b8b010135828112156107e4576024908b01016020810173ffffffffffffffffffffffffffffffffffffffff6105c782611ef0565b16330361079657506105db60408201611ef0565b73ffffffffffffffffffffffffffffffffffffffff87168073ffffffffffffffffffffffffffffffffffffffff83160361068b575b505060e08101357fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe1823603018112156106875781019081359167ffffffffffffffff831161068357602001908236038213610683576001939261067a928f9260c0810135906121fc565b01980197610585565b8980fd5b8880fd5b9196859391931561072e575b6106a290868c6127b5565b918a868414610709575b50506106c56106cc916106bf848b61200a565b51611ffd565b918861200a565b526106d881848a6127b5565b908382101561070157876106f76106ef848a61200a565b51938961200a565b525b945f80610610565b8791506106f9565b6106cc92966106c59261071f866107259461200a565b52612032565b9591508a6106ac565b9750985061073b85611faf565b6107486040519182611f41565b858152601f1961075787611faf565b01366020830137986106a261076b87611faf565b6107786040519182611f41565b878152601f1961078789611faf565b01366020830137989050610697565b8873ffffffffffffffffffffffffffffffffffffffff6107b7604493611ef0565b7fa54718e80000000000000000000000000000000000000000000000000000000083523360045216602452fd5b8780fd5b8286896107f88a9489339061231d565b835b8381106108285784807f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d80f35b8061086273ffffffffffffffffffffffffffffffffffffffff61084d6001948661200a565b5116610859838761200a565b5190339061231d565b016107fa565b5080fd5b602482634e487b7160e01b81526032600452fd5b604492507f20ed3cac000000000000000000000000000000000000000000000000000000008252600452610100602452fd5b506101008111610525565b50346103a75760c06003193601126103a7576108d761205f565b73ffffffffffffffffffffffffffffffffffffffff6108f4611ecd565b163303610b645760c06040518160048237208082526002602052604082206040519061091f82611f11565b54906cffffffffffffffffffffffffff82168152602081016cffffffffffffffffffffffffff8360681c168152604082019264ffffffffff8160d01c16845261096f606084019160f81c82611f64565b80516004811015610b50577fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff01610afc5760843567ffffffffffffffff8116908181036107e45764ffffffffff916109c8915042611ffd565b16938481526002825285875260026020526cffffffffffffffffffffffffff604088209451167effffffffff000000000000000000000000000000000000000000000000000079ffffffffffffffffffffffffff000000000000000000000000008654955160681b16925160d01b1692516004811015610ae857917effffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff60209694927fff00000000000000000000000000000000000000000000000000000000000000807f5cb7fdb360dbd229124a60718fb84848575fc6f3434766776ce0d8baae52a94a9a989660f81b16951617161717179055604051908152a2807f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d80f35b602489634e487b7160e01b81526021600452fd5b85818587935160048110156102e8576002146102b057505191600483101561029c5760449261029a917f48aa6469000000000000000000000000000000000000000000000000000000008452600452611e77565b602487634e487b7160e01b81526021600452fd5b60449073ffffffffffffffffffffffffffffffffffffffff610b84611ecd565b7f7299c7230000000000000000000000000000000000000000000000000000000083523360045216602452fd5b50346103a757806003193601126103a75760206040517ff23ca052209b228f18e6af20dc64ab34698ce1acc52d94b2a5ef4e8cc6faee448152f35b50346103a75760c06003193601126103a757610c0661205f565b73ffffffffffffffffffffffffffffffffffffffff610c23611ecd565b163303610b645760c0604051816004823720908181526002602052604081209160405192610c5084611f11565b54906cffffffffffffffffffffffffff8216845260208401936cffffffffffffffffffffffffff8360681c168552604081019464ffffffffff8460d01c168652610ca1606083019460f81c85611f64565b83516004811015610f35577ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe01610ea25764ffffffffff865116804210610e7257506cffffffffffffffffffffffffff8251166cffffffffffffffffffffffffff82511690036cffffffffffffffffffffffffff8111610e5e576cffffffffffffffffffffffffff16936003815283865260026020526cffffffffffffffffffffffffff60408720935116967effffffffff000000000000000000000000000000000000000000000000000079ffffffffffffffffffffffffff000000000000000000000000008554945160681b16915160d01b16915160048110156102fc5787987fff00000000000000000000000000000000000000000000000000000000000000807effffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff93610e389b5060f81b169516171617171790557f0ce352f72bedf53a15d58d229423d1df1d782e7255107d9fc70db25c8eb780d36020604051848152a2610e2a611eaa565b610e32611ecd565b9061231d565b807f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d80f35b602486634e487b7160e01b81526011600452fd5b85604491857f1ee31d12000000000000000000000000000000000000000000000000000000008352600452602452fd5b5050925080516004811015610f2157600114610ef5575191600483101561029c5760449261029a917f48aa6469000000000000000000000000000000000000000000000000000000008452600452611e77565b506024917f6a937c16000000000000000000000000000000000000000000000000000000008252600452fd5b602483634e487b7160e01b81526021600452fd5b602486634e487b7160e01b81526021600452fd5b50346103a757610f5836611db4565b91610f659493919461205f565b602082019073ffffffffffffffffffffffffffffffffffffffff610f8883611ef0565b1633036112605760c06040518185823720856060604051610fa881611f11565b828152826020820152826040820152015280865260026020526040862060405190610fd282611f11565b546cffffffffffffffffffffffffff8116825260208201906cffffffffffffffffffffffffff8160681c168252604083019764ffffffffff8260d01c168952611022606085019260f81c83611f64565b8151600481101561124c576110419064ffffffffff8b5116908761281c565b6cffffffffffffffffffffffffff8351169a8b871061121c578b87116111e3575b505061107e856cffffffffffffffffffffffffff855116611fc7565b976cffffffffffffffffffffffffff8616835260038252848a5260026020526cffffffffffffffffffffffffff60408b209451167effffffffff000000000000000000000000000000000000000000000000000079ffffffffffffffffffffffffff000000000000000000000000008654955160681b16925160d01b16925160048110156111cf57936111c997938c9d97937effffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff6111c49894610e389f7fff00000000000000000000000000000000000000000000000000000000000000610e329e9a81925060f81b169516171617171790557faee37d46ae7638649199a415cd6d49cc67df520cf2c80210daac017e0df3ab98604080518481528b6020820152a26111be60408801946111b86111b287611ef0565b94611ef0565b92611fc7565b9161231d565b611ef0565b91611ef0565b60248c634e487b7160e01b81526021600452fd5b611215916111f360608b01611ef0565b916cffffffffffffffffffffffffff8751168961120e6120d3565b948a6126ae565b5f80611062565b60448b8d897fbcef83bc000000000000000000000000000000000000000000000000000000008352600452602452fd5b60248b634e487b7160e01b81526021600452fd5b60448573ffffffffffffffffffffffffffffffffffffffff6107b785611ef0565b50346103a757806003193601126103a75760206040516301e133808152f35b50346103a757806003193601126103a75761135c906112de7f00000000000000000000000000000000000000000000000000000000000000006128c9565b906113087f00000000000000000000000000000000000000000000000000000000000000006128c9565b90602061136a6040519361131c8386611f41565b8385525f3681376040519687967f0f00000000000000000000000000000000000000000000000000000000000000885260e08589015260e0880190611e85565b908682036040880152611e85565b904660608601523060808601528260a086015284820360c08601528080855193848152019401925b8281106113a157505050500390f35b835185528695509381019392810192600101611392565b50346103a75760206003193601126103a7576004358152600260205260408120548060f81c64ffffffffff604051926cffffffffffffffffffffffffff811684526cffffffffffffffffffffffffff8160681c16602085015260d01c1660408301526004811015610f2157608092506060820152f35b5061143836611e5b565b9161144161205f565b73ffffffffffffffffffffffffffffffffffffffff61145f83611ef0565b1615801561165d575b8015611634575b8015611612575b6115ea5760c06040518184823720918282526002602052604082205460f81c6004811015610f21576115be5773ffffffffffffffffffffffffffffffffffffffff837fba303a0707025e3bfd94daeb7f54686c5bff0e6538c7c13061f751258ad6e2ba60a083806020996114f160408901916101d883611ef0565b61152b8160405161150181611f11565b6cffffffffffffffffffffffffff821681528c8f8201528c6040820152600160608201528961258b565b846115358a611ef0565b9967ffffffffffffffff6115548f61154e908401611ef0565b95611ef0565b8661156160608501611ef0565b61156d60808601611fe8565b926040519e8f911690521660208d01521660408b015201356060890152608088015216951693a47f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d604051908152f35b506024917fa940c060000000000000000000000000000000000000000000000000000000008252600452fd5b807f7bc4ce6a0000000000000000000000000000000000000000000000000000000060049252fd5b506301e1338067ffffffffffffffff61162d60808501611fe8565b1611611476565b5073ffffffffffffffffffffffffffffffffffffffff61165660608401611ef0565b161561146f565b5073ffffffffffffffffffffffffffffffffffffffff61167f60208401611ef0565b1615611468565b50346103a75760406003193601126103a75773ffffffffffffffffffffffffffffffffffffffff60406116b7611e15565b92826116c1611e38565b9416815260036020522091165f52602052602060405f2054604051908152f35b50346103a75760406003193601126103a7576116fb611e15565b9073ffffffffffffffffffffffffffffffffffffffff611719611e38565b9261172261205f565b169182825260036020526040822073ffffffffffffffffffffffffffffffffffffffff33165f5260205260405f20549081156118eb5783835260036020526040832073ffffffffffffffffffffffffffffffffffffffff33165f526020528260405f20556040519373ffffffffffffffffffffffffffffffffffffffff821694858152836020820152817fd430aface48b16af1448d6ebf0bff9dc475b838e4d48c1ee1b3e45001e9889a560403393a38061184557508280808481945af16117e8611f70565b501561181757509050807f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d80f35b6044927fdea95fba000000000000000000000000000000000000000000000000000000008352600452602452fd5b92809492915050604051917fa9059cbb00000000000000000000000000000000000000000000000000000000855260045260245260208360448180865af19060018451148216156118ca575b6040521561189f5750610e38565b7f5274afe7000000000000000000000000000000000000000000000000000000008252600452602490fd5b9060018115166118e257823b15153d15161690611891565b503d83823e3d90fd5b604483857f4e66d41400000000000000000000000000000000000000000000000000000000825260045233602452fd5b50346103a757806003193601126103a757602060405161c3508152f35b5034611bd45760031936016101608112611bd45760c013611bd45760c43590610104359060ff8216809203611bd45761196f61205f565b6004359273ffffffffffffffffffffffffffffffffffffffff841690818503611bd45781158015611c8d575b8015611c63575b8015611c40575b611bd85760c060405181600482372093845f52600260205260405f205460f81c6004811015611c2c57611c00576119de611eaa565b3b15611bd85773ffffffffffffffffffffffffffffffffffffffff611a01611eaa565b1690813b15611bd4575f9160e4839260405194859384927fd505accf0000000000000000000000000000000000000000000000000000000084523360048501523060248501528860448501528435606485015260848401526101243560a48401526101443560c48401525af1611bbd575b50611a7f906101d8611eaa565b93611abb85604051611a9081611f11565b6cffffffffffffffffffffffffff82168152856020820152856040820152600160608201528661258b565b506024359073ffffffffffffffffffffffffffffffffffffffff8216918281036104bb57506044359473ffffffffffffffffffffffffffffffffffffffff861695868103611bb9575060643573ffffffffffffffffffffffffffffffffffffffff811690818103611bb557506084359067ffffffffffffffff821691828103611bb1579787937fba303a0707025e3bfd94daeb7f54686c5bff0e6538c7c13061f751258ad6e2ba9360a09360209b506040519384528b840152604083015260a43560608301526080820152a47f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d604051908152f35b8680fd5b8580fd5b8480fd5b611bca9193505f90611f41565b5f91611a7f611a72565b5f80fd5b7f7bc4ce6a000000000000000000000000000000000000000000000000000000005f5260045ffd5b847fa940c060000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b634e487b7160e01b5f52602160045260245ffd5b5060843567ffffffffffffffff8116808203611bd4576301e133809150116119a9565b5060643573ffffffffffffffffffffffffffffffffffffffff811690818103611bd45750156119a2565b5060243573ffffffffffffffffffffffffffffffffffffffff811690818103611bd457501561199b565b34611bd457611cc536611db4565b611cd092919261205f565b602084019273ffffffffffffffffffffffffffffffffffffffff611cf385611ef0565b163303611d4c57936111be91611d2795611d18611d1260408501611ef0565b96611ef0565b94611d216120d3565b936121fc565b5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b73ffffffffffffffffffffffffffffffffffffffff611d6a85611ef0565b7fa54718e8000000000000000000000000000000000000000000000000000000005f52336004521660245260445ffd5b34611bd4575f600319360112611bd4578061010060209252f35b9060031982016101008112611bd45760c013611bd45760049160c4359160e43567ffffffffffffffff8111611bd45782602382011215611bd45780600401359267ffffffffffffffff8411611bd45760248483010111611bd4576024019190565b6004359073ffffffffffffffffffffffffffffffffffffffff82168203611bd457565b6024359073ffffffffffffffffffffffffffffffffffffffff82168203611bd457565b6003190160e08112611bd45760c013611bd45760049060c43590565b6004811015611c2c57602452565b90601f19601f602080948051918291828752018686015e5f8582860101520116010190565b60443573ffffffffffffffffffffffffffffffffffffffff81168103611bd45790565b60043573ffffffffffffffffffffffffffffffffffffffff81168103611bd45790565b3573ffffffffffffffffffffffffffffffffffffffff81168103611bd45790565b6080810190811067ffffffffffffffff821117611f2d57604052565b634e487b7160e01b5f52604160045260245ffd5b90601f601f19910116810190811067ffffffffffffffff821117611f2d57604052565b6004821015611c2c5752565b3d15611faa573d9067ffffffffffffffff8211611f2d5760405191611f9f601f8201601f191660200184611f41565b82523d5f602084013e565b606090565b67ffffffffffffffff8111611f2d5760051b60200190565b91908203918211611fd457565b634e487b7160e01b5f52601160045260245ffd5b3567ffffffffffffffff81168103611bd45790565b91908201809211611fd457565b805182101561201e5760209160051b010190565b634e487b7160e01b5f52603260045260245ffd5b7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff8114611fd45760010190565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c6120ab5760017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d565b7f3ee5aeb5000000000000000000000000000000000000000000000000000000005f5260045ffd5b73ffffffffffffffffffffffffffffffffffffffff7f0000000000000000000000000000000000000000000000000000000000000000163014806121d3575b1561213b577f000000000000000000000000000000000000000000000000000000000000000090565b60405160208101907f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f82527f000000000000000000000000000000000000000000000000000000000000000060408201527f000000000000000000000000000000000000000000000000000000000000000060608201524660808201523060a082015260a081526121cd60c082611f41565b51902090565b507f00000000000000000000000000000000000000000000000000000000000000004614612112565b939192909260c0604051818782372092835f52600260205260405f20928354928360f81c600181036122f8575b506cffffffffffffffffffffffffff8460681c1697888811156122c85790612258606061227095949301611ef0565b886cffffffffffffffffffffffffff871691896126ae565b7fffffffffffff00000000000000000000000000ffffffffffffffffffffffffff8460681b91161790557f970a243f09ef9aa22bb8da66473fde300832b1a4cbc19a9196c5b8dc05b821df6020604051848152a20390565b88887fbcef83bc000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b6004811015611c2c576123179064ffffffffff8660d01c16908861281c565b5f612229565b82156124375773ffffffffffffffffffffffffffffffffffffffff1690816123c4575f808080868561c350f1612351611f70565b505b1561235d57505050565b602073ffffffffffffffffffffffffffffffffffffffff7fe9452bb2e2b0e6cf560d1269f57cbd45a3a5a39dbe2cbe33db4b08e5febe690692845f526003835260405f208282165f52835260405f206123b7878254611ffd565b90556040519586521693a3565b6040517fa9059cbb000000000000000000000000000000000000000000000000000000005f5273ffffffffffffffffffffffffffffffffffffffff82166004528360245260205f60448180875af19060015f5114821615612428575b604052612353565b90833b15153d15161690612420565b505050565b73ffffffffffffffffffffffffffffffffffffffff81168015612550573461252057612467826128a5565b92604051907f23b872dd000000000000000000000000000000000000000000000000000000005f52336004523060245260445260205f60648180865af19060015f51148216156124ff575b6040525f606052156124d45750906124cc6124d1926128a5565b611fc7565b90565b7f5274afe7000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b90600181151661251757823b15153d151616906124b2565b503d5f823e3d90fd5b7f55bce824000000000000000000000000000000000000000000000000000000005f52346004525f60245260445ffd5b505080340361255c5790565b7f55bce824000000000000000000000000000000000000000000000000000000005f523460045260245260445ffd5b90916cffffffffffffffffffffffffff811161267257505f52600260205260405f20906cffffffffffffffffffffffffff8151169082549179ffffffffffffffffffffffffff00000000000000000000000000602083015160681b169060607effffffffff0000000000000000000000000000000000000000000000000000604085015160d01b16930151906004821015611c2c577fff00000000000000000000000000000000000000000000000000000000000000807effffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff9360f81b16951617161717179055565b7ff7b65670000000000000000000000000000000000000000000000000000000005f526004526cffffffffffffffffffffffffff60245260445ffd5b94939295909580831161278657506127379392918561273192604292604051927ff23ca052209b228f18e6af20dc64ab34698ce1acc52d94b2a5ef4e8cc6faee4484526020840152604083015260608220907f19010000000000000000000000000000000000000000000000000000000000008352600283015260228201522090565b85612920565b15612740575050565b73ffffffffffffffffffffffffffffffffffffffff92507f10e15868000000000000000000000000000000000000000000000000000000005f526004521660245260445ffd5b827f780e32d7000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b9092915f5b848110806127dc575b156127d6576127d190612032565b6127ba565b93505050565b5073ffffffffffffffffffffffffffffffffffffffff6127fc828561200a565b511673ffffffffffffffffffffffffffffffffffffffff831614156127c3565b906004811015611c2c57600181146124375760028103612871575081421015612843575050565b7f8f0c4648000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b6128a0917f48aa6469000000000000000000000000000000000000000000000000000000005f52600452611e77565b60445ffd5b5f6024601c6020936370a0823184523085525afa601f3d1116905f519115611bd857565b60ff811690601f82116128f857604051916128e5604084611f41565b6020808452838101919036833783525290565b7fb3512b0c000000000000000000000000000000000000000000000000000000005f5260045ffd5b9061292c8484836129f3565b73ffffffffffffffffffffffffffffffffffffffff8084169116146129ea57813b1515928361295e575b505050905090565b5f9350601f19601f86602097606494604051967f1626ba7e0000000000000000000000000000000000000000000000000000000088526004880152604060248801528160448801528587013786848287010152011601915afa7f1626ba7e000000000000000000000000000000000000000000000000000000005f5114601f3d111616805f8080612956565b50505050600190565b9092919260415f9403612a67576020810135907f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0821115612a3357505050565b6020939450916080915f936040519283526040810135851a86840152356040830152606082015282805260015afa505f5190565b505f92505056fea264697066735822122028705818a263a951c9c8e80f58c093dafc6cf2652bfdfb1e26f27b959e33d29e64736f6c634300081e0033";
+  const _bytecode = "0x610160604052346101275760405161001860408261012b565b60078152602081019066547269636b6c6560c81b82526040519161003d60408461012b565b600183526020830191603160f81b835261005681610162565b6101205261006384610162565b61014052519020918260e05251902080610100524660a0526040519060208201927f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f8452604083015260608201524660808201523060a082015260a081526100cc60c08261012b565b5190206080523060c052604051613e4890816101ce823960805181612731015260a051816127ee015260c05181612702015260e05181612780015261010051816127a601526101205181611857015261014051816118810152f35b5f80fd5b601f909101601f19168101906001600160401b0382119082101761014e57604052565b634e487b7160e01b5f52604160045260245ffd5b601f81511161018d57602081519101516020821061017e571790565b5f198260200360031b1b161790565b604460209160405192839163305a27a960e01b83528160048401528051918291826024860152018484015e5f828201840152601f01601f19168101030190fdfe6080806040526004361015610012575f80fd5b5f905f3560e01c9081620826451461224d57508063053f1bec146121895780630d8e2612146120ab5780630f28c5af146120715780631aff238a14611f4f5780632c75949214611f325780633c3fa7a514611e665780634a84813714611e325780635eb915ca14611c2c578063637cd7f014611bde5780636afdd85014611bb45780636c55b12b14611a5d5780636c61832014611a22578063786e786a146119f0578063793b3f8a146119cb5780637a7ebd7b1461195557806384b0196e1461183d57806389ce4c751461181e57806391f7c4f814611792578063936a44931461149557806394739e871461145a5780639d37cded14611386578063ad4d2e1b14611091578063adaec27114610e27578063bbe7c85714610d84578063bd4c1fc614610d49578063c0043c3d14610a1a578063c7a5c44214610744578063c82868d21461068b578063dd5967c314610663578063e19a7e261461061f578063e55aee2614610588578063e6ef64b814610275578063f05e0f7e1461024b578063f4eb42441461020d5763ff3e71da146101a9575f80fd5b6101e760406101df6101ba366124c6565b6101c5929192612684565b6101da6101d1846135a1565b9590940161258b565b6130c6565b9133916136c2565b807f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d80f35b503461024857806003193601126102485760206040517f9d54ac577116a47570c15b95b6436297ec732993ea09fa78b74f9d5d1513d38c8152f35b80fd5b50346102485760206003193601126102485760406020916004358152600483522054604051908152f35b5034610248576020600319360112610248576004359067ffffffffffffffff821161024857366023830112156102485781600401359167ffffffffffffffff831161058457366024610120850283010111610584576102d2612684565b6102db8361390b565b926102e46126f8565b9181156105705790916102f96064830161258b565b918493610304612664565b9286925b88841061031b57876101e7888888613b67565b909192958387101561055c5760246101208802830101602081016001600160a01b036103468261258b565b16330361051b575061035a6040820161258b565b6001600160a01b0388166001600160a01b03821603610505575b5060c0604051818382372060c082013591610100810135908b6103fd85858a604292604051927ff23ca052209b228f18e6af20dc64ab34698ce1acc52d94b2a5ef4e8cc6faee4484526020840152604083015260608220907f19010000000000000000000000000000000000000000000000000000000000008352600283015260228201522090565b7f7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff841682947f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a08211156104c8575b50505050606001906001600160a01b03806104658461258b565b1691160361048657506001929161047b916128d3565b019601929190610308565b6001600160a01b0360449261049b8d9361258b565b907f10e1586800000000000000000000000000000000000000000000000000000000845260045216602452fd5b6020949550906080929160405192835260ff1c601b018583015260e08601356040830152606082015282805260015afa508a51908b5f808061044b565b809261051392988c8961398d565b90955f610374565b896001600160a01b0361052f60449361258b565b7fa54718e80000000000000000000000000000000000000000000000000000000083523360045216602452fd5b602488634e487b7160e01b81526032600452fd5b602484634e487b7160e01b81526032600452fd5b5080fd5b50346102485760406003193601126102485760206106176024356004356105ad6126f8565b604292604051927ff23ca052209b228f18e6af20dc64ab34698ce1acc52d94b2a5ef4e8cc6faee4484526020840152604083015260608220907f19010000000000000000000000000000000000000000000000000000000000008352600283015260228201522090565b604051908152f35b5034610248576101e761065d61063436612504565b9161064196939496612684565b61064a866135a1565b959097886106578961258b565b98613736565b926136c2565b503461024857806003193601126102485760206040516cffffffffffffffffffffffffff8152f35b50346102485760c06003193601126102485760405160208101906001600160a01b036106b561249a565b1682526001600160a01b036106c86124b0565b1660408201526044356001600160a01b0381168091036107405760608201526064356001600160a01b03811680910361074057608082015260843567ffffffffffffffff8116809103610740576020935060a082015260a43560c082015260c0815261073560e0826123a5565b519020604051908152f35b8380fd5b5034610248576020600319360112610248576004359067ffffffffffffffff8211610248573660238301121561024857816004013567ffffffffffffffff8111610584573660248260051b850101116105845761079f612684565b6107a88161390b565b6107b06126f8565b938215610570577ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffedd368290030192602482013584811215610a16576040602461080092859496979501010161258b565b92859461080b612664565b9387935b82851061082257886101e7898989613b67565b909192939684881015610a025760248860051b83010135838112156109fe57602490830101602081016001600160a01b0361085c8261258b565b1633036109ea57506108706040820161258b565b6001600160a01b0389166001600160a01b038216036109d4575b5060c060405181838237208b60c08301359261091884846108ad6060850161258b565b94604292604051927ff23ca052209b228f18e6af20dc64ab34698ce1acc52d94b2a5ef4e8cc6faee4484526020840152604083015260608220907f19010000000000000000000000000000000000000000000000000000000000008352600283015260228201522090565b9060e0810135907fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe1813603018212156109d057019081359167ffffffffffffffff83116109d0576020019082360382136109d05790610978929184613aa1565b1561099757506001929161098b916128d3565b0197019392919061080f565b6001600160a01b038c916044937f10e1586800000000000000000000000000000000000000000000000000000000845260045216602452fd5b8e80fd5b80926109e29299878a61398d565b90965f61088a565b8a6001600160a01b0361052f60449361258b565b8980fd5b602489634e487b7160e01b81526032600452fd5b8580fd5b50346102485760c060031936011261024857610a34612684565b6001600160a01b03610a4461255f565b163303610d095760c06040518160048237208082526002602052604082209060405191610a708361233d565b54916cffffffffffffffffffffffffff83168152602081016cffffffffffffffffffffffffff8460681c168152604082019364ffffffffff8160d01c168552610ac0606084019160f81c8261259f565b80516004811015610cf5575f1901610c3f5760843567ffffffffffffffff811690818103610c3b5764ffffffffff91610afa915042612642565b16948581526002825284875260026020526cffffffffffffffffffffffffff604088209451167effffffffff000000000000000000000000000000000000000000000000000079ffffffffffffffffffffffffff000000000000000000000000008654955160681b16925160d01b1692516004811015610c2757907fff00000000000000000000000000000000000000000000000000000000000000807effffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff9360f81b169516171617171790557f37759ebb41368596c959d5a02efba1410c014f15ab93dfd6fe95c70b8be4572060206001600160a01b03610bf8612575565b1693604051908152a3807f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d80f35b602489634e487b7160e01b81526021600452fd5b8780fd5b8581868693516004811015610ce157600214610ca9575051916004831015610c9557604492610c93917f48aa64690000000000000000000000000000000000000000000000000000000084526004526124e2565bfd5b602482634e487b7160e01b81526021600452fd5b517feec92754000000000000000000000000000000000000000000000000000000008352600484905264ffffffffff16602452604482fd5b602484634e487b7160e01b81526021600452fd5b602487634e487b7160e01b81526021600452fd5b6044906001600160a01b03610d1c61255f565b7f7299c7230000000000000000000000000000000000000000000000000000000083523360045216602452fd5b503461024857806003193601126102485760206040517f842e40cb841a2c1900c466c9867de3c15b1a0d9dd48f083b7e68bdf6802eac228152f35b503461024857610dbc602091610dfd610d9c36612504565b92610dab989498929192612684565b610db486613015565b988987613736565b90610df782604051610dcd8161233d565b6cffffffffffffffffffffffffff8216815286898201528660408201526001606082015287613200565b846133db565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d604051908152f35b503461024857610e36366124c6565b610e41929192612684565b602083016001600160a01b03610e568261258b565b16330361107d575060c06040518185823720928383526004602052610e7f826040852054612642565b93610e8981613c43565b906cffffffffffffffffffffffffff825116956cffffffffffffffffffffffffff610ebc6020850198828a511690612602565b1685158015611074575b61104457506cffffffffffffffffffffffffff80861681855116031683528186526002602052604086206cffffffffffffffffffffffffff8451169779ffffffffffffffffffffffffff000000000000000000000000008254915160681b167effffffffff0000000000000000000000000000000000000000000000000000604087015160d01b169060608701516004811015611030578a9b7fff00000000000000000000000000000000000000000000000000000000000000807effffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff936101e79e5060f81b16951617161717179055818752600460205260408720557fe63c62c5b6f7a0765e179fcd1f98107522ac48ef0adc854914af10cb39a6fd4360406001600160a01b036cffffffffffffffffffffffffff6110038761258b565b9551169482519588875260208701521693a361102a6110246040830161258b565b9161258b565b90612a0c565b60248b634e487b7160e01b81526021600452fd5b86604491877f4425b06f000000000000000000000000000000000000000000000000000000008352600452602452fd5b50808611610ec6565b826001600160a01b0361052f60449361258b565b503461024857600319360161012081126105845760c0136102485760e43560c4356101043567ffffffffffffffff8111610740576110d6611155913690600401612267565b6110e1949194612684565b60c06040518160048237209460405160208101907f9d54ac577116a47570c15b95b6436297ec732993ea09fa78b74f9d5d1513d38c82528760408201528660608201528460808201526080815261113960a0826123a5565b51902092611145612575565b9061114e6126f8565b9488612b04565b8183526004602052604083205480821115611356578082039161117784613c43565b916cffffffffffffffffffffffffff835116906cffffffffffffffffffffffffff6111aa60208601938285511690612602565b16908314801561134d575b61131d57506cffffffffffffffffffffffffff8085168185511603168352848652600260205260408620906cffffffffffffffffffffffffff84511679ffffffffffffffffffffffffff000000000000000000000000008354925160681b167effffffffff0000000000000000000000000000000000000000000000000000604087015160d01b16916060870151600481101561103057907fff00000000000000000000000000000000000000000000000000000000000000807effffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff9360f81b1695161716171717905583855260046020526040852055600435926001600160a01b03841691828503610a165760406cffffffffffffffffffffffffff7fe63c62c5b6f7a0765e179fcd1f98107522ac48ef0adc854914af10cb39a6fd439251168151908682526020820152a3604435916001600160a01b0383168303610740576101e792612a0c565b86604491867f4425b06f000000000000000000000000000000000000000000000000000000008352600452602452fd5b508085116111b5565b83906044927f7b4ef916000000000000000000000000000000000000000000000000000000008352600452602452fd5b503461024857611395366122d4565b96949386939692946113a5612684565b6113ad6126f8565b928360405160c08a823760c090209a8b926040517f842e40cb841a2c1900c466c9867de3c15b1a0d9dd48f083b7e68bdf6802eac2281528460208201528860408201528c60608201528a608082015260a0902060208c019a61140e8c61258b565b9161141896612b04565b6114246060880161258b565b9361142f948a612814565b61143990856128d3565b916040016114469061258b565b906114509061258b565b906101e794612eaa565b503461024857806003193601126102485760206040517ff23ca052209b228f18e6af20dc64ab34698ce1acc52d94b2a5ef4e8cc6faee448152f35b50346102485760c0600319360112610248576114af612684565b6001600160a01b036114bf61255f565b163303610d095760c06040518160048237209081815260026020526040812091604051926114ec8461233d565b54906cffffffffffffffffffffffffff8216845260208401936cffffffffffffffffffffffffff8360681c168552604081019464ffffffffff8460d01c16865261153d606083019460f81c8561259f565b8351600481101561177e577ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffe016116eb5764ffffffffff8651168042106116bb57506cffffffffffffffffffffffffff61159e818451168284511690612602565b16936003815283865260026020526cffffffffffffffffffffffffff60408720935116967effffffffff000000000000000000000000000000000000000000000000000079ffffffffffffffffffffffffff000000000000000000000000008554945160681b16915160d01b16915160048110156116a75787987fff00000000000000000000000000000000000000000000000000000000000000807effffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff936101e79b5060f81b169516171617171790557f0ce352f72bedf53a15d58d229423d1df1d782e7255107d9fc70db25c8eb780d36020604051848152a261169f612549565b61102a61255f565b602488634e487b7160e01b81526021600452fd5b85604491857f1ee31d12000000000000000000000000000000000000000000000000000000008352600452602452fd5b505092508051600481101561176a5760011461173e5751916004831015610c9557604492610c93917f48aa64690000000000000000000000000000000000000000000000000000000084526004526124e2565b506024917f6a937c16000000000000000000000000000000000000000000000000000000008252600452fd5b602483634e487b7160e01b81526021600452fd5b602486634e487b7160e01b81526021600452fd5b5034610248576117a136612295565b6117ae9493919294612684565b60208201926001600160a01b036117c48561258b565b16330361180a5794611804916101e7959660c06040518187823720926117f56117ef6040880161258b565b9761258b565b956117fe6126f8565b94612bd0565b91612a0c565b6044856001600160a01b0361052f8761258b565b503461024857806003193601126102485760206040516301e133808152f35b50346102485780600319360112610248576118f99061187b7f0000000000000000000000000000000000000000000000000000000000000000613cf6565b906118a57f0000000000000000000000000000000000000000000000000000000000000000613cf6565b906020611907604051936118b983866123a5565b8385525f3681376040519687967f0f00000000000000000000000000000000000000000000000000000000000000885260e08589015260e0880190612475565b908682036040880152612475565b904660608601523060808601528260a086015284820360c08601528080855193848152019401925b82811061193e57505050500390f35b83518552869550938101939281019260010161192f565b5034610248576020600319360112610248576004358152600260205260408120548060f81c64ffffffffff604051926cffffffffffffffffffffffffff811684526cffffffffffffffffffffffffff8160681c16602085015260d01c166040830152600481101561176a57608092506060820152f35b5034610248576060600319360112610248576020610617604435602435600435613478565b6020610dfd836119ff366124c6565b9290611a09612684565b610dbc611a1582613015565b946101da6040840161258b565b503461024857806003193601126102485760206040517f7579865729ba75a4d62e37fa8b42ec51f231df5167c3bbf1cf071623f5f38e6b8152f35b50346102485760031936016101a081126105845760c01361024857610144359060c43560ff8316830361058457611a92612684565b611a9a61357d565b5060c0604051816004823720928383526002602052604083209160405192611ac18461233d565b546cffffffffffffffffffffffffff811684526cffffffffffffffffffffffffff8160681c1660208501526040840164ffffffffff8260d01c168152611b0e606086019260f81c8361259f565b81516004811015610cf5575f1901611b5f57856101e78689611b5061018435610164358a8a611b41610124358288613478565b90610104359060e4359061349d565b91611b5961255f565b916136c2565b925092505081516004811015610ce157600214610ca9575051916004831015610c9557604492610c93917f48aa64690000000000000000000000000000000000000000000000000000000084526004526124e2565b503461024857806003193601126102485760206040516e22d473030f116ddee9f6b43ac78ba38152f35b5034610248576040600319360112610248576001600160a01b036040611c0261249a565b9282611c0c6124b0565b9416815260036020522091165f52602052602060405f2054604051908152f35b503461024857604060031936011261024857611c4661249a565b906001600160a01b03611c576124b0565b92611c60612684565b16918282526003602052604082206001600160a01b0333165f5260205260405f2054908115611e02578383526003602052604083206001600160a01b0333165f526020528260405f2055604051936001600160a01b03821694858152836020820152817fd430aface48b16af1448d6ebf0bff9dc475b838e4d48c1ee1b3e45001e9889a560403393a380611d5c57508280808481945af1611cff6125ab565b5015611d2e57509050807f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d80f35b6044927fdea95fba000000000000000000000000000000000000000000000000000000008352600452602452fd5b92809492915050604051917fa9059cbb00000000000000000000000000000000000000000000000000000000855260045260245260208360448180865af1906001845114821615611de1575b60405215611db657506101e7565b7f5274afe7000000000000000000000000000000000000000000000000000000008252600452602490fd5b906001811516611df957823b15153d15161690611da8565b503d83823e3d90fd5b604483857f4e66d41400000000000000000000000000000000000000000000000000000000825260045233602452fd5b5034610248578060031936011261024857611e62611e4e6123c8565b604051918291602083526020830190612475565b0390f35b503461024857600319360161018081126105845760c0136102485760c4356101243560ff81168103611f2e5791610dfd611eee602094611ea4612684565b611eac612f31565b946040518781019087825282604082015286606082015260608152611ed26080826123a5565b5190209161016435926101443592610104359060e4359061349d565b611f2881604051611efe8161233d565b6cffffffffffffffffffffffffff8216815285888201528560408201526001606082015286613200565b83613323565b8280fd5b5034610248578060031936011261024857602060405161c3508152f35b503461204557600319360161016081126120455760c0136120455760c435610104359160ff831680930361204557611f85612684565b611f8d612f31565b91611f96612549565b3b15612049576001600160a01b03611fac612549565b16803b15612045575f809160e460209760405194859384927fd505accf0000000000000000000000000000000000000000000000000000000084523360048501523060248501528860448501528435606485015260848401526101243560a48401526101443560c48401525af161202e575b50611eee610dfd916101da612549565b61203b9192505f906123a5565b5f90611eee61201e565b5f80fd5b7f7bc4ce6a000000000000000000000000000000000000000000000000000000005f5260045ffd5b34612045575f6003193601126120455760206040517fc939f2fdc84ad0066a0731eae52f96cabd17778e84a9b5d89e1c819bad313f188152f35b346120455761216461215e60a06121426120c4366122d4565b94929995919697906120d4612684565b6120dc6126f8565b9586918c60c08c81604051918237209c8d91604051907f7579865729ba75a4d62e37fa8b42ec51f231df5167c3bbf1cf071623f5f38e6b825283602083015288604083015260608201528c6080820152209a60208d019b61213c8d61258b565b92612b04565b6121576121516040890161258b565b9661258b565b9688612bd0565b92612eaa565b5f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d005b346120455761219736612295565b9091926121a2612684565b60208101926001600160a01b036121b88561258b565b16330361220c57936122066122006040611804946121fa6121649960c084518185823720986121e96060850161258b565b91886121f36126f8565b938c612814565b0161258b565b9461258b565b926128d3565b6001600160a01b0361221d8561258b565b7fa54718e8000000000000000000000000000000000000000000000000000000005f52336004521660245260445ffd5b34612045575f600319360112612045578061010060209252f35b9181601f840112156120455782359167ffffffffffffffff8311612045576020838186019501011161204557565b600319810161010081126120455760c0136120455760049160c4359160e4359067ffffffffffffffff8211612045576122d091600401612267565b9091565b600319810161016081126120455760c0136120455760049160c4359160e43567ffffffffffffffff8111612045578161230f91600401612267565b9290929161010435916101243591610144359067ffffffffffffffff8211612045576122d091600401612267565b6080810190811067ffffffffffffffff82111761235957604052565b634e487b7160e01b5f52604160045260245ffd5b6060810190811067ffffffffffffffff82111761235957604052565b6040810190811067ffffffffffffffff82111761235957604052565b90601f601f19910116810190811067ffffffffffffffff82111761235957604052565b604051906123d760a0836123a5565b606682527f6d6f756e742900000000000000000000000000000000000000000000000000006080837f4368616e6e656c4465706f736974207769746e657373294368616e6e656c446560208201527f706f7369742862797465733332206368616e6e656c496429546f6b656e50657260408201527f6d697373696f6e73286164647265737320746f6b656e2c75696e74323536206160608201520152565b90601f19601f602080948051918291828752018686015e5f8582860101520116010190565b600435906001600160a01b038216820361204557565b602435906001600160a01b038216820361204557565b6003190160e081126120455760c0136120455760049060c43590565b60048110156124f057602452565b634e487b7160e01b5f52602160045260245ffd5b600319810161014081126120455760c0136120455760049160c4359160e435916101043591610124359067ffffffffffffffff8211612045576122d091600401612267565b6044356001600160a01b03811681036120455790565b6004356001600160a01b03811681036120455790565b6024356001600160a01b03811681036120455790565b356001600160a01b03811681036120455790565b60048210156124f05752565b3d156125e5573d9067ffffffffffffffff821161235957604051916125da601f8201601f1916602001846123a5565b82523d5f602084013e565b606090565b67ffffffffffffffff81116123595760051b60200190565b906cffffffffffffffffffffffffff809116911603906cffffffffffffffffffffffffff821161262e57565b634e487b7160e01b5f52601160045260245ffd5b9190820180921161262e57565b3567ffffffffffffffff811681036120455790565b604051906126718261236d565b5f60408360608152606060208201520152565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c6126d05760017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005d565b7f3ee5aeb5000000000000000000000000000000000000000000000000000000005f5260045ffd5b6001600160a01b037f0000000000000000000000000000000000000000000000000000000000000000163014806127eb575b15612753577f000000000000000000000000000000000000000000000000000000000000000090565b60405160208101907f8b73c3c69bb8fe3d512ecc4cf759cc79239f7b179b0ffacaa9a75d522b39400f82527f000000000000000000000000000000000000000000000000000000000000000060408201527f000000000000000000000000000000000000000000000000000000000000000060608201524660808201523060a082015260a081526127e560c0826123a5565b51902090565b507f0000000000000000000000000000000000000000000000000000000000000000461461272a565b939161288b9085612891959397604292604051927ff23ca052209b228f18e6af20dc64ab34698ce1acc52d94b2a5ef4e8cc6faee4484526020840152604083015260608220907f19010000000000000000000000000000000000000000000000000000000000008352600283015260228201522090565b85613aa1565b1561289a575050565b6001600160a01b0392507f10e15868000000000000000000000000000000000000000000000000000000005f526004521660245260445ffd5b919091805f52600260205260405f208054908160f81c600181036129e7575b506cffffffffffffffffffffffffff8260681c1691828611156129b7576cffffffffffffffffffffffffff81168087116129885750916040917f7f9ec6f2dac5e7d9747829de0b2d3addb48730f6c883ec3e6a7286ce3975ce5d937fffffffffffff00000000000000000000000000ffffffffffffffffffffffffff8860681b91161790558503948151908152856020820152a2565b867f780e32d7000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b82867fbcef83bc000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b60048110156124f057612a069064ffffffffff8460d01c169085613bbf565b5f6128f2565b8215612aff576001600160a01b03169081612a99575f808080868561c350f1612a336125ab565b505b15612a3f57505050565b60206001600160a01b037fe9452bb2e2b0e6cf560d1269f57cbd45a3a5a39dbe2cbe33db4b08e5febe690692845f526003835260405f208282165f52835260405f20612a8c878254612642565b90556040519586521693a3565b6040517fa9059cbb000000000000000000000000000000000000000000000000000000005f526001600160a01b0382166004528360245260205f60448180875af19060015f5114821615612af0575b604052612a35565b90833b15153d15161690612ae8565b505050565b9493929591804211612b945750612b52939291604291604051917f19010000000000000000000000000000000000000000000000000000000000008352600283015260228201522085613aa1565b15612b5b575050565b6001600160a01b0392507f0380d7d8000000000000000000000000000000000000000000000000000000005f526004521660245260445ffd5b7fe6a7a822000000000000000000000000000000000000000000000000000000005f526004524260245260445ffd5b9190820391821161262e57565b9093919293612bde82613c43565b9560208701936cffffffffffffffffffffffffff85511696878710612e7a57878711612d65575b505050612c22846cffffffffffffffffffffffffff885116612bc3565b916cffffffffffffffffffffffffff85168452606087019360038552815f52600260205260405f20906cffffffffffffffffffffffffff895116957effffffffff0000000000000000000000000000000000000000000000000000604079ffffffffffffffffffffffffff000000000000000000000000008554945160681b169b015160d01b1690519960048b10156124f0577effffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff612d5d987fff0000000000000000000000000000000000000000000000000000000000000080612d629e60f81b169516171617171790556001600160a01b03612d1d8361258b565b16907f21a7088aa561ee1b862ed9d3f36d480fdcd77b3519084670a3f85754c27b45bd60408051888152866020820152a361102a6110246040830161258b565b612bc3565b90565b612d716060850161258b565b926cffffffffffffffffffffffffff8a5116808911612e4b575090612e008887612e069594604292604051927ff23ca052209b228f18e6af20dc64ab34698ce1acc52d94b2a5ef4e8cc6faee4484526020840152604083015260608220907f19010000000000000000000000000000000000000000000000000000000000008352600283015260228201522090565b84613aa1565b15612e12578080612c05565b6001600160a01b0390837f10e15868000000000000000000000000000000000000000000000000000000005f526004521660245260445ffd5b887f780e32d7000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b87877fbcef83bc000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b94939294919091858411612f01579083612eff9596612ef893604051908382527f2a6803b9dcdfb81b503ecca572b66909b795e95e48fabb4402408ea6cd47307760203393a3039083612a0c565b3390612a0c565b565b85847f06442d3f000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b6004356001600160a01b038116908181036120455750158015612ff8575b8015612fdb575b8015612fb8575b6120495760c060405181600482372090815f52600260205260405f205460f81c60048110156124f057612f8c57565b507fa940c060000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b5060843567ffffffffffffffff8116808203612045576301e13380915011612f5d565b506064356001600160a01b03811690818103612045575015612f56565b506024356001600160a01b03811690818103612045575015612f4f565b6001600160a01b036130268261258b565b161580156130aa575b801561308e575b801561306c575b6120495760c090816040519182372090815f52600260205260405f205460f81c60048110156124f057612f8c57565b506301e1338067ffffffffffffffff6130876080840161264f565b161161303d565b506001600160a01b036130a36060830161258b565b1615613036565b506001600160a01b036130bf6020830161258b565b161561302f565b6001600160a01b03811680156131c55734613195576130e482613cd2565b92604051907f23b872dd000000000000000000000000000000000000000000000000000000005f52336004523060245260445260205f60648180865af19060015f5114821615613174575b6040525f60605215613149575090612d5d612d6292613cd2565b7f5274afe7000000000000000000000000000000000000000000000000000000005f5260045260245ffd5b90600181151661318c57823b15153d1516169061312f565b503d5f823e3d90fd5b7f55bce824000000000000000000000000000000000000000000000000000000005f52346004525f60245260445ffd5b50508034036131d15790565b7f55bce824000000000000000000000000000000000000000000000000000000005f523460045260245260445ffd5b90916cffffffffffffffffffffffffff81116132e757505f52600260205260405f20906cffffffffffffffffffffffffff8151169082549179ffffffffffffffffffffffffff00000000000000000000000000602083015160681b169060607effffffffff0000000000000000000000000000000000000000000000000000604085015160d01b169301519060048210156124f0577fff00000000000000000000000000000000000000000000000000000000000000807effffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff9360f81b16951617161717179055565b7ff7b65670000000000000000000000000000000000000000000000000000000005f526004526cffffffffffffffffffffffffff60245260445ffd5b600435906001600160a01b038216918281036120455750602435926001600160a01b038416938481036120455750604435906001600160a01b038216918281036120455750606435916001600160a01b0383169283810361204557506084359167ffffffffffffffff8316808403612045577fba303a0707025e3bfd94daeb7f54686c5bff0e6538c7c13061f751258ad6e2ba9460a094506040519384526020840152604083015260a43560608301526080820152a4565b7fba303a0707025e3bfd94daeb7f54686c5bff0e6538c7c13061f751258ad6e2ba60a06001600160a01b038080956134128161258b565b97846134206020840161258b565b9267ffffffffffffffff6134366040830161258b565b866134436060850161258b565b61344f6080860161264f565b926040519e8f911690521660208d01521660408b015201356060890152608088015216951693a4565b91604051916020830193845260408301526060820152606081526127e56080826123a5565b919293909594604435946001600160a01b038616808703612045576134c187613cd2565b97600435936001600160a01b038516948581036120455750823b156120455760ff610124965f99958a966040519e8f9b8c9a7fef55bec6000000000000000000000000000000000000000000000000000000008c5260048c01523060248c015260448b015260648a0152608489015260a48801521660c486015260e48501526101048401525af190811561357257612d6293612d5d92613562575b50613cd2565b5f61356c916123a5565b5f61355c565b6040513d5f823e3d90fd5b6040519061358a8261233d565b5f6060838281528260208201528260408201520152565b60c0906135ac61357d565b50816040519182372090815f52600260205260405f2090604051916135d08361233d565b546cffffffffffffffffffffffffff811683526cffffffffffffffffffffffffff8160681c166020840152604083019264ffffffffff8260d01c16845261361e606082019260f81c8361259f565b92815160048110156124f0575f1901613635575050565b849250815160048110156124f05760021461368957505160048110156124f057613684917f48aa6469000000000000000000000000000000000000000000000000000000005f526004526124e2565b60445ffd5b64ffffffffff91505116907feec92754000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b916001600160a01b036040917fb546bca823d6794e858dd6ca55add74d30c6870e1da8fbdca5d6e54f3f4312ce9361372761370d886cffffffffffffffffffffffffff845116612642565b80926cffffffffffffffffffffffffff8216815288613200565b835196875260208701521693a3565b909495939291956137496040830161258b565b9461375386613cd2565b966137ad6040519461376486612389565b6001600160a01b03891686528a6020870152604051956137838761236d565b865260208601968752604086019788526040519a6137a08c612389565b308c5260208c015261258b565b9060405160208101917fc939f2fdc84ad0066a0731eae52f96cabd17778e84a9b5d89e1c819bad313f1883526040820152604081526137ed6060826123a5565b5190206137f86123c8565b906e22d473030f116ddee9f6b43ac78ba33b156120455783926040519b8c998a998a997f137c29fe000000000000000000000000000000000000000000000000000000008b5260048b0190519061386191602080916001600160a01b0381511684520151910152565b5160448a015251606489015280516001600160a01b031660848901526020015160a48801526001600160a01b031660c487015260e48601526101048501610140905261014485016138b191612475565b928484036003190161012486015281845260208401378082016020015f9052601f01601f191601036020015a925f6e22d473030f116ddee9f6b43ac78ba38195f190811561357257612d6293612d5d926135625750613cd2565b8015801561394c575b61391b5790565b7f20ed3cac000000000000000000000000000000000000000000000000000000005f5260045261010060245260445ffd5b506101008111613914565b805182101561396b5760209160051b010190565b634e487b7160e01b5f52603260045260245ffd5b5f19811461262e5760010190565b6139e9929491936040820194855115613a3c575b506139b0868351875190613d4d565b9585518714613a13575b506139df60208301966139d98851936139d38386613957565b51612642565b92613957565b5251835190613d4d565b90518114613a0d57613a0981613a015f938551613957565b519351613957565b5290565b50505f90565b6001600160a01b03613a26888551613957565b91169052613a34855161397f565b85525f6139ba565b613a45816125ea565b613a5260405191826123a5565b818152601f19613a61836125ea565b013660208301378352601f19613a8f613a79836125ea565b92613a8760405194856123a5565b8084526125ea565b0136602083013760208301525f6139a1565b90613aad848483613d9a565b6001600160a01b03808416911614613b5e57813b15159283613ad2575b505050905090565b5f9350601f19601f86602097606494604051967f1626ba7e0000000000000000000000000000000000000000000000000000000088526004880152604060248801528160448801528587013786848287010152011601915afa7f1626ba7e000000000000000000000000000000000000000000000000000000005f5114601f3d111616805f8080613aca565b50505050600190565b9291613b74913390612a0c565b5f5b6040830151811015613bba5780613bb46001600160a01b03613b9b6001948751613957565b5116613bab836020880151613957565b51903390612a0c565b01613b76565b509050565b9060048110156124f05760018114612aff5760028103613c14575081421015613be6575050565b7f8f0c4648000000000000000000000000000000000000000000000000000000005f5260045260245260445ffd5b613684917f48aa6469000000000000000000000000000000000000000000000000000000005f526004526124e2565b90613c4c61357d565b50815f52600260205260405f2060405190613c668261233d565b54926cffffffffffffffffffffffffff841682526cffffffffffffffffffffffffff8460681c166020830152604082019164ffffffffff8560d01c168352613cb5606082019560f81c8661259f565b935160048110156124f05764ffffffffff612eff93511691613bbf565b5f6024601c6020936370a0823184523085525afa601f3d1116905f51911561204957565b60ff811690601f8211613d255760405191613d126040846123a5565b6020808452838101919036833783525290565b7fb3512b0c000000000000000000000000000000000000000000000000000000005f5260045ffd5b9092915f5b84811080613d74575b15613d6e57613d699061397f565b613d52565b93505050565b506001600160a01b03613d878285613957565b51166001600160a01b0383161415613d5b565b9091604103613a0d575f916020810135907f7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0821115613dda575b50505090565b60209350916080915f936040519283526040810135851a86840152356040830152606082015282805260015afa505f515f8080613dd456fea26469706673582212200ea136482a28da38ace715aea275b576986c6b41390ae990c5b1ad6100799b7864736f6c634300081e0033";
 
   
       type PaymentChannelsConstructorParams = [signer?: Signer] | ConstructorParameters<typeof ContractFactory>;
