@@ -223,7 +223,7 @@ async function serve(settings: PaidApiSettings, link: Link): Promise<void> {
       : await (await import("../src/store/postgres.ts")).PostgresStore.open(settings.postgres.url, { schema: settings.postgres.schema });
   const store = backend.forDeployment(deployment);
   const chain = remoteChain(link, settings.contract);
-  const payee = new Payee({ chain, store, payee: settings.payee });
+  const payee = new Payee({ chain, store, payee: settings.payee, ...(settings.token === undefined ? {} : { policy: { tokens: [settings.token] } }) });
   const gate = paymentGate({
     payee,
     chainId: settings.chainId,
