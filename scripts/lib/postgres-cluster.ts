@@ -10,7 +10,8 @@ const BIN_ROOT = "/usr/lib/postgresql";
 
 /** The directory of `initdb` and `pg_ctl`: TRICKLE_PG_BIN, Debian's newest install, or the PATH's. */
 export function postgresBin(): string | undefined {
-  if (process.env.TRICKLE_PG_BIN !== undefined) return process.env.TRICKLE_PG_BIN;
+  const given = process.env.TRICKLE_PG_BIN;
+  if (given !== undefined) return existsSync(join(given, "initdb")) ? given : undefined;
   if (existsSync(BIN_ROOT)) {
     const versions = readdirSync(BIN_ROOT)
       .filter((v) => existsSync(join(BIN_ROOT, v, "bin", "initdb")))

@@ -7,7 +7,9 @@
 // second close of a finished channel reverts and pays nothing.
 import pg from "pg";
 import { StoreError } from "../errors.ts";
-import { ADVISORY_LOCK_SPACE } from "./postgres.ts";
+
+/** First key of every advisory lock Trickle takes ("trk" in ASCII), so they do not meet an application's own. */
+export const ADVISORY_LOCK_SPACE = 0x74726b;
 
 /** What a watchtower asks before each pass (see `WatchOptions.lease`). */
 export interface LeaderLease {
@@ -17,8 +19,8 @@ export interface LeaderLease {
   release(): Promise<void>;
 }
 
-/** A 32-bit key for a lease name (FNV-1a), stable across processes and versions. */
-export function leaseKey(name: string): number {
+/** A 32-bit advisory lock key for a name (FNV-1a), stable across processes and versions. */
+export function advisoryKey(name: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < name.length; i++) {
     hash ^= name.charCodeAt(i);
@@ -42,7 +44,7 @@ export class PostgresLeaderLease implements LeaderLease {
   constructor(connection: string | pg.ClientConfig, name: string) {
     if (typeof name !== "string" || name.length === 0) throw new StoreError("a lease needs a name");
     this.#config = typeof connection === "string" ? { connectionString: connection } : { ...connection };
-    this.#key = leaseKey(`lease:${name}`);
+    this.#key = advisoryKey(`lease:${name}`);
   }
 
   async acquire(): Promise<boolean> {

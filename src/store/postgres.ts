@@ -22,13 +22,13 @@ import { applyBatch, recordKey } from "./batch.ts";
 import type { OpOutcome, OpValue, StoreTables, WriteOp } from "./batch.ts";
 import { DeploymentStore, type KeyedStore } from "./deployment.ts";
 import { GroupCommit } from "./group-commit.ts";
+import { ADVISORY_LOCK_SPACE, advisoryKey } from "./postgres-lease.ts";
 import type { ChannelLedger, Deployment, PayerChannelRecord, StoreBackend, StoredVoucher, UnclaimedVoucher } from "./store.ts";
 
 /** The schema this code reads and writes; older schemas are migrated on open, newer ones refused. */
 export const POSTGRES_SCHEMA_VERSION = 1;
 
-/** First key of every advisory lock Trickle takes ("trk" in ASCII), so they do not meet an application's own. */
-export const ADVISORY_LOCK_SPACE = 0x74726b;
+export { PostgresLeaderLease, type LeaderLease } from "./postgres-lease.ts";
 
 export interface PostgresStoreOptions {
   /** The PostgreSQL schema holding Trickle's tables; created if missing. Default `trickle`. */
@@ -106,14 +106,7 @@ function voucherFromRow(row: Row): StoredVoucher {
 
 /** A channel's 32-bit advisory lock key. Two channels sharing one only wait for each other. */
 function lockKey(kind: string, d: Deployment, id: string): number {
-  // FNV-1a over the full key: cheap, stable across processes and versions.
-  let hash = 0x811c9dc5;
-  const text = `${kind}:${recordKey(d, id)}`;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash | 0;
+  return advisoryKey(`${kind}:${recordKey(d, id)}`);
 }
 
 async function migrate(client: pg.PoolClient, schema: string): Promise<void> {

@@ -28,7 +28,7 @@ describe("package entry points", () => {
     trickle: ["Payer", "Payee", "MemoryStore", "signVoucher", "VoucherVerifier", "channelId", "ContractRevertError", "PAYMENT_CHANNELS_ABI"],
     "trickle/store/memory": ["MemoryStore"],
     "trickle/store/sqlite": ["SqliteStore"],
-    "trickle/store/postgres": ["PostgresStore"],
+    "trickle/store/postgres": ["PostgresStore", "PostgresLeaderLease"],
     "trickle/chain/viem": ["viemChain"],
     "trickle/chain/ethers": ["ethersChain"],
   };

@@ -137,6 +137,46 @@ describeWithPostgres("store/PostgresStore", () => {
       await backend.close();
     });
 
+    it("an unreachable server: open rejects with STORE", async () => {
+      try {
+        await PostgresStore.open(`postgresql://trickle@localhost/postgres?host=${encodeURIComponent("/nonexistent/trickle")}`, { schema: freshSchema() });
+        expect.fail("opened a store on no server");
+      } catch (error) {
+        expect((error as { code: string }).code).to.equal("STORE");
+      }
+    });
+
+    it("connections killed by the server (restart, failover): writes fail with STORE or succeed, none is half-done, and the store recovers", async () => {
+      const url = await postgresUrl();
+      const schema = freshSchema();
+      const name = `victim_${schema}`;
+      const backend = await PostgresStore.open({ connectionString: url, application_name: name }, { schema, poolSize: 2 });
+      const store = backend.forDeployment(TEST_DEPLOYMENT);
+      await store.saveVoucherIfHigher({ channelId: channelOf(0), amount: 5n, signature: signatureOf(5) });
+      const saves = Array.from({ length: 50 }, (_, i) => store.saveVoucherIfHigher({ channelId: channelOf(1), amount: BigInt(i + 1), signature: signatureOf(i + 1) }));
+      await sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [name]);
+      const outcomes = await Promise.allSettled(saves);
+      for (const outcome of outcomes) {
+        if (outcome.status === "rejected") expect((outcome.reason as { code: string }).code).to.equal("STORE");
+      }
+      // Whatever was acknowledged is there. (A commit cut off after the server applied it is kept though
+      // its callers saw STORE: unacknowledged is "maybe", never "half".)
+      const acknowledged = outcomes.flatMap((o, i) => (o.status === "fulfilled" ? [BigInt(i + 1)] : []));
+      const best = (await store.bestVoucher(channelOf(1)))?.amount ?? 0n;
+      expect(best >= acknowledged.reduce((m, a) => (a > m ? a : m), 0n)).to.equal(true);
+      expect(best <= 50n).to.equal(true);
+      // The pool replaces the dead connections: the store works again and lost nothing from before.
+      await sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [name]);
+      let saved = false;
+      for (let attempt = 0; attempt < 5 && !saved; attempt++) {
+        saved = await store.saveVoucherIfHigher({ channelId: channelOf(2), amount: 9n, signature: signatureOf(9) }).then(() => true, () => false);
+      }
+      expect(saved).to.equal(true);
+      expect((await store.bestVoucher(channelOf(0)))?.amount).to.equal(5n);
+      expect((await store.bestVoucher(channelOf(2)))?.amount).to.equal(9n);
+      await backend.close();
+    });
+
     it("four processes saving the same channels at once: the maximum wins, and increments add up exactly once", async () => {
       const url = await postgresUrl();
       const schema = freshSchema();

@@ -6,9 +6,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseEther } from "viem";
 import { ChannelStatus } from "../../src/channel.ts";
-import { PostgresLeaderLease } from "../../src/store/postgres-lease.ts";
-import { PostgresStore } from "../../src/store/postgres.ts";
-import { describeWithPostgres, freshSchema, postgresUrl } from "../store/postgres-server.ts";
+import { PostgresLeaderLease, PostgresStore } from "../../src/store/postgres.ts";
+import { describeWithPostgres, freshSchema, postgresUrl, sql } from "../store/postgres-server.ts";
 import { channelId, deploy } from "./fixture.ts";
 import { HARDHAT_KEYS, startHardhatNode, type HardhatNode } from "./hardhat-node.ts";
 
@@ -112,6 +111,19 @@ describeWithPostgres("Watchtower failover on a shared PostgreSQL store", functio
     await first.release();
     expect(await second.acquire()).to.equal(true);
     await second.release();
+    // A leader whose session the server ends (a PostgreSQL restart, a network cut) has lost the lease:
+    // a standby takes it, and the old leader, reconnected, stands by.
+    const cut = new PostgresLeaderLease({ connectionString: url, application_name: "cut-leader" }, name);
+    const other = new PostgresLeaderLease(url, name);
+    expect(await cut.acquire()).to.equal(true);
+    expect(await other.acquire()).to.equal(false);
+    await sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'cut-leader'");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await other.acquire()).to.equal(true);
+    expect(await cut.acquire()).to.equal(false);
+    expect(await other.acquire()).to.equal(true);
+    await other.release();
+    await cut.release();
     await store.close();
   });
 });
