@@ -180,6 +180,8 @@ gas.claimManyPerChannel10 = (await claimManyPerChannel(10, ethers.ZeroAddress)).
 }
 gas.claimManyErc20PerChannel100 = (await claimManyPerChannel(100, tokenAddress)).perChannel;
 
+Object.assign(gas, await (await import("./lib/gas-donations.ts")).donationGas(connection, channelsAddress));
+
 // Targets from DESIGN.md; the ERC-20 claim and close are held to the same targets as ETH.
 const targets: Record<string, bigint> = {
   openEth: 55_000n,

@@ -54,13 +54,21 @@ interface ISplitPayee {
     error EthSenderNotChannels(address sender);
 
     /// @notice The `PaymentChannels` deployment whose channels this contract is the payee of.
+    /// @return The deployment.
     function channels() external view returns (IPaymentChannels);
 
     /// @notice What `account` was credited in `token` and has not withdrawn.
+    /// @param token The token, `address(0)` for ETH.
+    /// @param account A recipient.
+    /// @return The credit.
     function credits(address token, address account) external view returns (uint256);
 
     /// @notice The salt that commits a channel to this recipient list: `keccak256(abi.encode(recipients,
     /// weights, nonce))`. `nonce` lets one donor open several channels to the same list.
+    /// @param recipients The recipients; the first one takes the rounding remainder.
+    /// @param weights Their weights, in the same order.
+    /// @param nonce Any 32 bytes.
+    /// @return The channel salt.
     function splitSalt(address[] calldata recipients, uint96[] calldata weights, bytes32 nonce)
         external
         pure
@@ -85,7 +93,13 @@ interface ISplitPayee {
     ) external returns (uint256 distributed);
 
     /// @notice Closes the split channel with a voucher (the payer gets the rest back) and splits what arrives.
-    /// Anyone may call it. Parameters as for {claim}; `amount` equal to what was claimed needs no signature.
+    /// Anyone may call it. `amount` equal to what was claimed needs no signature.
+    /// @param config The channel's config; its payee is this contract, its salt commits to the list.
+    /// @param amount The voucher's cumulative amount.
+    /// @param signature The channel signer's voucher signature.
+    /// @param recipients The committed recipients; the first one takes the rounding remainder.
+    /// @param weights Their weights, in the same order.
+    /// @param nonce The list's nonce.
     /// @return distributed What arrived and was split.
     function close(
         IPaymentChannels.ChannelConfig calldata config,

@@ -3,7 +3,7 @@
 import { isAddressEqual } from "viem";
 import type { Address, Hex } from "../channel.ts";
 import { TallyForkError, TallySignatureError, TallyUnfundedError, TipInvalidError, UnsettledLimitError } from "./errors.ts";
-import type { TallySigner } from "./donor.ts";
+import type { TallySigner } from "./signing.ts";
 import { receiptTypedData, type TipReceipt } from "./receipt.ts";
 import {
   EMPTY_TALLY,
@@ -89,7 +89,7 @@ export class Creator {
     if (signed.budgetId !== id || tally.creators.length !== tally.amounts.length || signed.total !== tallyTotal(tally)) {
       throw new TallySignatureError("the tally is not for this budget or its total is wrong", { budgetId: signed.budgetId, expected: id });
     }
-    const signer = await recoverTallySigner(this.#domain, signed).catch(() => undefined);
+    const signer = recoverTallySigner(this.#domain, signed);
     if (signer === undefined || !isAddressEqual(signer, config.signer)) {
       throw new TallySignatureError("the tally is not signed by the budget's signer", { budgetId: id, signer });
     }
@@ -154,6 +154,9 @@ export class Creator {
       const state: BudgetState = await this.#chain.budget(id);
       const settleable = state.status === BudgetStatus.Open || (state.status === BudgetStatus.Closing && now < state.closesAt);
       if (!settleable) continue;
+      // A settled total at or above this creator's latest tally: that tally can no longer settle (the chain
+      // wants a higher total), and for an honest donor the settled one extends it, so nothing is owed.
+      if (state.settled >= record.latest.total) continue;
       const settledTally = await this.#settledTally(id, record);
       // Settled by someone else with a tally that cannot be read back: another settler will pay.
       if (settledTally === undefined) continue;

@@ -1,11 +1,11 @@
 // The donor side of the tip jar: caps checked before signing, one growing tally per budget, receipts kept,
 // a yearly statement.
-import type { LocalAccount } from "viem";
 import { isAddressEqual } from "viem";
 import type { Address, Hex } from "../channel.ts";
 import { CapLedger, type DonorCaps } from "./caps.ts";
 import { ReceiptInvalidError, TipInvalidError } from "./errors.ts";
 import { recoverReceiptSigner, type TipReceipt } from "./receipt.ts";
+import type { TallySigner } from "./signing.ts";
 import { buildStatement, type DonationStatement, type TipRecord } from "./statement.ts";
 import {
   EMPTY_TALLY,
@@ -20,8 +20,6 @@ import {
   type TipJarDomain,
 } from "./tally.ts";
 
-/** Signs typed data: a viem local account, or anything with the same two members. */
-export type TallySigner = Pick<LocalAccount, "address" | "signTypedData">;
 
 export interface DonorParameters {
   /** The budget's signer (`config.signer`). */
@@ -119,7 +117,7 @@ export class Donor {
     if (receipt.budgetId !== this.budgetId || !isAddressEqual(receipt.donor, this.config.donor)) {
       throw new ReceiptInvalidError("the receipt is for another budget", { budgetId: receipt.budgetId });
     }
-    const signer = await recoverReceiptSigner(this.#domain, receipt).catch(() => undefined);
+    const signer = recoverReceiptSigner(this.#domain, receipt);
     if (signer === undefined || !isAddressEqual(signer, receipt.creator)) {
       throw new ReceiptInvalidError("the receipt is not signed by its creator", { creator: receipt.creator, signer });
     }

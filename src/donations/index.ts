@@ -7,6 +7,7 @@ export * from "./caps.ts";
 export * from "./statement.ts";
 export * from "./chain.ts";
 export { Donor } from "./donor.ts";
-export type { DonorParameters, SignedTip, TallySigner } from "./donor.ts";
+export type { DonorParameters, SignedTip } from "./donor.ts";
+export * from "./signing.ts";
 export { Creator, BudgetStatus, MAX_SETTLE_BATCH } from "./creator.ts";
 export type { CreatorHoldings, CreatorParameters } from "./creator.ts";

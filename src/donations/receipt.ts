@@ -1,6 +1,6 @@
 // Tip receipts: what the creator signs for every tip it accepted, so the donor can prove each gift.
-import { recoverTypedDataAddress } from "viem";
 import type { Address, Hex } from "../channel.ts";
+import { recoverTypedDataSigner } from "./signing.ts";
 import type { TipJarDomain } from "./tally.ts";
 
 /** One accepted tip, signed by the creator that received it. */
@@ -45,7 +45,7 @@ export function receiptTypedData(domain: TipJarDomain, receipt: Omit<TipReceipt,
   };
 }
 
-/** Who signed a receipt. */
-export function recoverReceiptSigner(domain: TipJarDomain, receipt: TipReceipt): Promise<Address> {
-  return recoverTypedDataAddress({ ...receiptTypedData(domain, receipt), signature: receipt.signature });
+/** Who signed a receipt, or undefined for a signature no contract would accept. */
+export function recoverReceiptSigner(domain: TipJarDomain, receipt: TipReceipt): Address | undefined {
+  return recoverTypedDataSigner(receiptTypedData(domain, receipt), receipt.signature);
 }

@@ -4,7 +4,7 @@ import type { Address, ChannelConfig, Hex } from "../channel.ts";
 import { SplitListInvalidError } from "./errors.ts";
 
 /** The longest list `SplitPayee` takes (`MAX_RECIPIENTS`). */
-export const MAX_SPLIT_RECIPIENTS = 2_000;
+export const MAX_SPLIT_RECIPIENTS = 1_000;
 const MAX_WEIGHT = (1n << 96n) - 1n;
 
 /** A weighted recipient list. The first recipient takes the rounding remainder of every claim. */

@@ -1,7 +1,8 @@
 // Tip-jar tallies: a budget's growing list of creators and cumulative amounts, its hash and its EIP-712 form,
 // exactly as contracts/donations/TipJar.sol checks them.
-import { encodeAbiParameters, hashTypedData, keccak256, recoverTypedDataAddress } from "viem";
+import { encodeAbiParameters, hashTypedData, keccak256 } from "viem";
 import type { Address, Hex } from "../channel.ts";
+import { recoverTypedDataSigner } from "./signing.ts";
 
 /** The immutable parameters of a budget; their hash is the budget id (`TipJar.budgetId`). */
 export interface BudgetConfig {
@@ -119,7 +120,7 @@ export function tallyDigest(domain: TipJarDomain, id: Hex, tally: Tally): Hex {
   return hashTypedData(tallyTypedData(domain, id, tally));
 }
 
-/** Who signed a tally (an EOA signer; an ERC-1271 signer is checked by the contract only). */
-export function recoverTallySigner(domain: TipJarDomain, signed: SignedTally): Promise<Address> {
-  return recoverTypedDataAddress({ ...tallyTypedData(domain, signed.budgetId, signed.tally), signature: signed.signature });
+/** Who signed a tally (an EOA signer; an ERC-1271 signer is checked by the contract only), or undefined. */
+export function recoverTallySigner(domain: TipJarDomain, signed: SignedTally): Address | undefined {
+  return recoverTypedDataSigner(tallyTypedData(domain, signed.budgetId, signed.tally), signed.signature);
 }

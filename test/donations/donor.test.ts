@@ -154,3 +154,22 @@ describe("donations: Donor", () => {
     expect(d.statement(2025).total).to.equal(9n);
   });
 });
+
+describe("donations: localSigner", () => {
+  it("signs typed data byte for byte like a viem account, and recovers what viem recovers", async () => {
+    const { localSigner, recoverTypedDataSigner, tallyTypedData } = await import("../../src/donations/index.ts");
+    const signer = localSigner(`0x${"11".repeat(32)}`);
+    expect(signer.address).to.equal(donorAccount.address);
+    const typed = tallyTypedData(domain, `0x${"ab".repeat(32)}`, { creators: [alice, bob], amounts: [1n, 2n] });
+    const signature = await signer.signTypedData(typed);
+    expect(signature).to.equal(await donorAccount.signTypedData(typed));
+    expect(recoverTypedDataSigner(typed, signature)).to.equal(donorAccount.address);
+    // A high-s twin, a bad v and a short signature are refused, as OpenZeppelin's ECDSA refuses them.
+    const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+    const s = BigInt(`0x${signature.slice(66, 130)}`);
+    const twin = `${signature.slice(0, 66)}${(n - s).toString(16).padStart(64, "0")}${signature.endsWith("1b") ? "1c" : "1b"}` as Hex;
+    expect(recoverTypedDataSigner(typed, twin)).to.equal(undefined);
+    expect(recoverTypedDataSigner(typed, `${signature.slice(0, 130)}1d` as Hex)).to.equal(undefined);
+    expect(recoverTypedDataSigner(typed, "0x1234")).to.equal(undefined);
+  });
+});
