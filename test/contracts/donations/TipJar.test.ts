@@ -118,6 +118,20 @@ describe("TipJar", () => {
     await expectBalanceChanges(assetOf(j, ETH as Address), () => call("collect", [ETH, j.other.address]), [["elsewhere", j.other.address, 100n]]);
   });
 
+  it("settles a tally signed through an ERC-1271 wallet signer, and refuses it when the wallet refuses", async () => {
+    const j = await setUpJar();
+    const wallet = await ethers.deployContract("ERC1271Wallet", [j.donor.address]);
+    const config = budgetConfig(j, ETH as Address, { signer: (await wallet.getAddress()) as Address });
+    await openBudget(j, config);
+    const t = tally([j.creators[0]!], [9n]);
+    const entry = { config, settledTally: EMPTY_TALLY, tally: t, signature: await signTally(j, j.donor, budgetId(config), t) };
+    await wallet.setMode(1n); // Refuse
+    await expect(j.jar.settle(entry)).to.be.revertedWithCustomError(j.jar, "TallySignatureInvalid");
+    await wallet.setMode(0n); // Approve its owner's signatures
+    await j.jar.settle(entry);
+    expect(await j.jar.balances(ETH, j.creators[0]!)).to.equal(9n);
+  });
+
   it("withdraws nothing when every unit was settled", async () => {
     const j = await setUpJar();
     const config = budgetConfig(j);
