@@ -10,7 +10,7 @@ import { parseArgs } from "node:util";
 import { Wallet } from "ethers";
 import hre, { network } from "hardhat";
 import type { Address, Hex } from "../src/channel.ts";
-import { Creator, Donor, budgetId, ethersTipJar, localSigner, tallyTotal, type BudgetConfig, type Settlement, type SignedTally } from "../src/donations/index.ts";
+import { Creator, DonationCapExceededError, Donor, budgetId, ethersTipJar, localSigner, tallyTotal, type BudgetConfig, type Settlement, type SignedTally } from "../src/donations/index.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -96,11 +96,20 @@ for (let i = 0; i < creatorCount; i++) {
 const lastSigned = new Map<Hex, SignedTally>();
 const started = performance.now();
 let given = 0n;
+let refused = 0;
 for (let t = 0; t < tipCount; t++) {
   const { donor, config } = donors[Math.floor(next() * donorCount)]!;
   const { creator } = creators[Math.floor(next() * creatorCount)]!;
   const amount = UNIT * BigInt(1 + Math.floor(next() * 100));
-  const tip = await donor.tip(creator.address, amount);
+  let tip;
+  try {
+    tip = await donor.tip(creator.address, amount);
+  } catch (error) {
+    // The donor's own caps (half its budget to one creator, the whole budget in total) refuse the tip.
+    if (!(error instanceof DonationCapExceededError)) throw error;
+    refused += 1;
+    continue;
+  }
   await donor.recordReceipt(await creator.acceptTip(config, tip.signed));
   lastSigned.set(tip.signed.budgetId, tip.signed);
   given += amount;
@@ -156,6 +165,7 @@ const oneByOne = transferGas * BigInt(tipCount);
 const row = (label: string, value: string): string => `${label.padEnd(44)}${value}`;
 console.log("");
 console.log(row("tips", `${tipCount} (${ethers.formatEther(given)} ETH from ${donorCount} donors to ${creatorCount} creators)`));
+console.log(row("refused by the donors' caps before signing", `${refused}`));
 console.log(row("transactions with the tip jar", `${transactions} (${donorCount} budget opens, ${settleTransactions} settlements, ${transactions - donorCount - settleTransactions} creator claims)`));
 console.log(row("gas with the tip jar", `${gasUsed.toLocaleString("en-US")} (${perTip(gasUsed)} per tip)`));
 console.log(row("one transfer per tip", `${tipCount} transactions, ${oneByOne.toLocaleString("en-US")} gas (${transferGas} per tip)`));
