@@ -118,6 +118,15 @@ for (let t = 0; t < tipCount; t++) {
 const offChainSeconds = (performance.now() - started) / 1000;
 console.log(`${tipCount} tips off-chain in ${offChainSeconds.toFixed(1)} s (${Math.round(tipCount / offChainSeconds)} tips/s, one core)`);
 
+/** What the first creator sees: held in the jar, and signed to it but not settled yet. */
+async function showHoldings(when: string): Promise<void> {
+  const sample = creators[0]!.creator;
+  const { held, claimable, budgets } = await sample.holdings(ETH);
+  console.log(`creator ${sample.address} ${when}: holds ${ethers.formatEther(held)} ETH in the jar, ` +
+    `${ethers.formatEther(claimable)} ETH claimable from ${budgets} budgets`);
+}
+await showHoldings("before any settlement");
+
 // The platform settles every budget's last tally, in batches that fit a block.
 let batch: Settlement[] = [];
 let pairs = 0;
@@ -145,9 +154,7 @@ function signatureOf(donor: Donor, config: BudgetConfig): Hex {
 }
 
 // Each creator: what it holds and can claim, then everything in one transaction.
-const sample = creators[0]!.creator;
-const before = await sample.holdings(ETH);
-console.log(`creator ${sample.address}: holds ${ethers.formatEther(before.held)} ETH in the jar, ${ethers.formatEther(before.claimable)} ETH more claimable`);
+await showHoldings("after the platform's settlements");
 let collected = 0n;
 for (const { creator, wallet } of creators) {
   const { held, claimable } = await creator.holdings(ETH);
