@@ -212,6 +212,8 @@ for (const rows of [await gaslessGas({ connection, paymentChannels, token, vouch
   Object.assign(extraTargets, rows.targets);
 }
 
+Object.assign(gas, await (await import("./lib/gas-donations.ts")).donationGas(connection, channelsAddress));
+
 // Targets from DESIGN.md; the ERC-20 claim and close are held to the same targets as ETH.
 const targets: Record<string, bigint> = {
   openEth: 55_000n,

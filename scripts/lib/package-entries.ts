@@ -38,6 +38,7 @@ export const PACKAGE_ENTRIES: readonly PackageEntry[] = [
   { subpath: "./commerce", source: "src/commerce/index.ts", browserSafe: true, exports: ["Seller", "Subscriber", "Buyer", "Plans", "Catalog", "MemoryCommerceStore", "exportLedger"] },
   { subpath: "./commerce/sqlite", source: "src/commerce/store-sqlite.ts", browserSafe: false, exports: ["SqliteCommerceStore"] },
   { subpath: "./commerce/http", source: "src/commerce/http.ts", browserSafe: false, exports: ["commerceApi", "withTier", "withPurchase"] },
+  { subpath: "./donations", source: "src/donations/index.ts", browserSafe: true, exports: ["Donor", "Creator", "splitChannelConfig"] },
   { subpath: "./typechain", source: "src/chain/typechain/index.ts", browserSafe: false, exports: ["PaymentChannels__factory"] },
 ];
 
