@@ -18,6 +18,7 @@ import { viemChain } from "../../src/chain/viem.ts";
 import { readBody, withPayment } from "../../src/http/node.ts";
 import { paymentGate } from "../../src/http/server.ts";
 import { Payee } from "../../src/payee.ts";
+import type { DeploymentStore } from "../../src/store/deployment.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { MeteredStream } from "../../src/stream/sse.ts";
 
@@ -79,7 +80,8 @@ export interface WebSite {
   url: string;
   payee: Payee;
   payeeAddress: Address;
-  store: MemoryStore;
+  /** The payee's view of its store, for the demo's deployment. */
+  store: DeploymentStore;
   stream: MeteredStream;
   articles: Article[];
   articlePrice: bigint;
@@ -169,14 +171,14 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
   const publicClient = createPublicClient({ transport, pollingInterval: 200 });
   const walletClient = createWalletClient({ account, transport });
   const chain = viemChain({ publicClient, walletClient, contract: options.contract });
-  const store = new MemoryStore();
+  // The payee works on its deployment's view of the store (a SqliteStore backend in production).
+  const store = new MemoryStore().forDeployment({ chainId: options.chainId, contract: options.contract });
   const minCloseDelay = 3600n;
   const payee = new Payee({ chain, store, payee: account.address, policy: { minCloseDelay }, limits: { syncIntervalMs: 200 } });
   const articles = demoArticles();
   const byId = new Map(articles.map((a) => [a.id, a]));
   const gate = paymentGate({
     payee,
-    store,
     chainId: options.chainId,
     contract: options.contract,
     payTo: account.address,

@@ -1,7 +1,7 @@
 // Bundled into a page by web.test.ts: runs the shared store behaviour (test/store/behaviour.ts) against
 // IndexedDbStore on Chromium's own IndexedDB, through a minimal describe/it runner.
 import { IndexedDbStore } from "../../src/store/browser.ts";
-import { jsonOf, shouldBehaveLikeAStore } from "../store/behaviour.ts";
+import { jsonOf, shouldBehaveLikeAStore, TEST_DEPLOYMENT } from "../store/behaviour.ts";
 
 type Hook = () => unknown | Promise<unknown>;
 interface Suite {
@@ -85,8 +85,9 @@ export async function runStoreBehaviour(): Promise<StoreBehaviourResult> {
   shouldBehaveLikeAStore(
     async () => {
       const name = `behaviour-${databases++}`;
-      const store = await IndexedDbStore.open(name);
-      return { store, snapshot: () => dump(name), dispose: () => store.close() };
+      const backend = await IndexedDbStore.open(name);
+      const store = backend.forDeployment(TEST_DEPLOYMENT);
+      return { store, backend, snapshot: () => dump(name), dispose: () => store.close() };
     },
     { propertyRuns: 15 },
   );
