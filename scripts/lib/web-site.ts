@@ -182,6 +182,10 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
     chainId: options.chainId,
     contract: options.contract,
     payTo: account.address,
+    // The deposit a reader's first channel needs: a hundred articles (0.01 ETH at the default price), what
+    // the reader page opens with and within its paying fetch's maxDeposit (the gate's default, a thousand
+    // requests, would be refused by that policy before the open channel is even used).
+    minDeposit: articlePrice * 100n,
     price: (request) => {
       const match = /^\/api\/articles\/(\d+)$/.exec(request.url.split("?")[0]);
       return match !== null && byId.get(Number(match[1]))?.paid === true ? articlePrice : undefined;

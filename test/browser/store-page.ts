@@ -30,6 +30,8 @@ function installRunner(): void {
   g.it = (name: string, run: Hook) => current.tests.push({ name, run });
   g.beforeEach = (hook: Hook) => current.beforeEach.push(hook);
   g.afterEach = (hook: Hook) => current.afterEach.push(hook);
+  // The suite yields to the event loop with Node's setImmediate; a page has only timers.
+  g.setImmediate ??= (callback: () => void) => setTimeout(callback, 0);
 }
 
 async function dump(name: string): Promise<string> {
