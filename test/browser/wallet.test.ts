@@ -203,4 +203,19 @@ describe("browser/BrowserWallet", function () {
     expect(await codeOf(connectWallet({ chainId, contract, store }))).to.equal("NO_WALLET");
     await store.close();
   });
+
+  it("takes the store's view of its deployment; a view of another deployment is WRONG_CHAIN", async () => {
+    const store = await openStore(`wallet-${databases++}`);
+    const provider = testWallet(connection, accounts[3]);
+    const view = store.forDeployment({ chainId, contract });
+    const wallet = await connectWallet({ provider, chainId, contract, store: view, pollingIntervalMs: 50 });
+    const { channelId } = await wallet.open({ payee: accounts[2], amount: 10n ** 15n });
+    expect((await view.payerChannel(channelId))?.signedAmount).to.equal(0n);
+    const other = store.forDeployment({ chainId: chainId + 1n, contract });
+    expect(await other.payerChannels(), "another chain's view holds none of this chain's channels").to.deep.equal([]);
+    expect(await codeOf(connectWallet({ provider, chainId, contract, store: other }))).to.equal("WRONG_CHAIN");
+    const otherContract = store.forDeployment({ chainId, contract: `0x${"12".repeat(20)}` });
+    expect(await codeOf(connectWallet({ provider, chainId, contract, store: otherContract }))).to.equal("WRONG_CHAIN");
+    await store.close();
+  });
 });
