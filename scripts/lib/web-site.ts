@@ -18,6 +18,7 @@ import { viemChain } from "../../src/chain/viem.ts";
 import { readBody, withPayment } from "../../src/http/node.ts";
 import { paymentGate } from "../../src/http/server.ts";
 import { Payee } from "../../src/payee.ts";
+import type { DeploymentStore } from "../../src/store/deployment.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { MeteredStream } from "../../src/stream/sse.ts";
 
@@ -79,7 +80,8 @@ export interface WebSite {
   url: string;
   payee: Payee;
   payeeAddress: Address;
-  store: MemoryStore;
+  /** The payee's view of its store, for the demo's deployment. */
+  store: DeploymentStore;
   stream: MeteredStream;
   articles: Article[];
   articlePrice: bigint;
@@ -169,17 +171,21 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
   const publicClient = createPublicClient({ transport, pollingInterval: 200 });
   const walletClient = createWalletClient({ account, transport });
   const chain = viemChain({ publicClient, walletClient, contract: options.contract });
-  const store = new MemoryStore();
+  // The payee works on its deployment's view of the store (a SqliteStore backend in production).
+  const store = new MemoryStore().forDeployment({ chainId: options.chainId, contract: options.contract });
   const minCloseDelay = 3600n;
   const payee = new Payee({ chain, store, payee: account.address, policy: { minCloseDelay }, limits: { syncIntervalMs: 200 } });
   const articles = demoArticles();
   const byId = new Map(articles.map((a) => [a.id, a]));
   const gate = paymentGate({
     payee,
-    store,
     chainId: options.chainId,
     contract: options.contract,
     payTo: account.address,
+    // The deposit a reader's first channel needs: a hundred articles (0.01 ETH at the default price), what
+    // the reader page opens with and within its paying fetch's maxDeposit (the gate's default, a thousand
+    // requests, would be refused by that policy before the open channel is even used).
+    minDeposit: articlePrice * 100n,
     price: (request) => {
       const match = /^\/api\/articles\/(\d+)$/.exec(request.url.split("?")[0]);
       return match !== null && byId.get(Number(match[1]))?.paid === true ? articlePrice : undefined;

@@ -9,10 +9,11 @@ import { createPublicClient, createWalletClient, custom, defineChain, type Chain
 import { ChannelStatus, ETH, type Address, type ChannelState, type Hex } from "../channel.ts";
 import type { ChainWriter, TxResult } from "../chain/adapter.ts";
 import { viemChain } from "../chain/viem.ts";
-import { InvalidArgumentError } from "../errors.ts";
+import { InvalidArgumentError, WrongChainError } from "../errors.ts";
 import { createPayingFetch, type PayingFetch, type PayingFetchOptions } from "../http/fetch.ts";
 import { Payer, type PayerChannel } from "../payer.ts";
-import type { PayerChannelRecord, PayerStore } from "../store/store.ts";
+import type { StoreOrView } from "../store/deployment.ts";
+import type { Deployment, PayerChannelRecord, PayerStore } from "../store/store.ts";
 import type { Voucher } from "../voucher.ts";
 import { NoWalletError, WalletInsufficientBalanceError, WalletRejectedError, WalletWrongChainError } from "./errors.ts";
 
@@ -28,8 +29,11 @@ export interface ConnectWalletParameters {
   chainId: bigint;
   /** The `PaymentChannels` contract. */
   contract: Address;
-  /** Where session keys and signed amounts live: `IndexedDbStore` from `trickle/store/browser` in a page. */
-  store: PayerStore;
+  /**
+   * Where session keys and signed amounts live: `IndexedDbStore` from `trickle/store/browser` in a page
+   * (the wallet works on its view of `chainId` and `contract`), or that view itself.
+   */
+  store: StoreOrView<PayerStore>;
   /** How often transaction receipts are polled, ms. 1000 by default. */
   pollingIntervalMs?: number;
 }
@@ -157,6 +161,18 @@ function typedWalletChain(chain: ChainWriter): ChainWriter {
   });
 }
 
+/** The view of `store` for the wallet's deployment; a view of another deployment is refused (WRONG_CHAIN). */
+function walletView(store: StoreOrView<PayerStore>, deployment: Deployment): PayerStore {
+  if (!("deployment" in store)) return store.forDeployment(deployment);
+  if (store.deployment.chainId !== deployment.chainId || store.deployment.contract.toLowerCase() !== deployment.contract) {
+    throw new WrongChainError(`the store view is for chain ${store.deployment.chainId}, contract ${store.deployment.contract}`, {
+      store: store.deployment,
+      wallet: deployment,
+    });
+  }
+  return store;
+}
+
 export class BrowserWallet {
   readonly account: Address;
   readonly chainId: bigint;
@@ -171,7 +187,7 @@ export class BrowserWallet {
     this.account = account;
     this.chainId = params.chainId;
     this.contract = params.contract;
-    this.#store = params.store;
+    this.#store = walletView(params.store, { chainId: params.chainId, contract: params.contract.toLowerCase() as Address });
     const transport = custom(provider);
     const pollingInterval = params.pollingIntervalMs ?? 1000;
     // viem sends transactions only with a chain to check the wallet against; the wallet is the RPC.
@@ -184,7 +200,7 @@ export class BrowserWallet {
     this.#publicClient = createPublicClient({ chain, transport, pollingInterval });
     const walletClient = createWalletClient({ account, chain, transport, pollingInterval });
     this.chain = typedWalletChain(viemChain({ publicClient: this.#publicClient, walletClient, contract: params.contract }));
-    this.payer = new Payer({ chain: this.chain, store: params.store });
+    this.payer = new Payer({ chain: this.chain, store: this.#store });
   }
 
   /** The account's balance of the chain's coin. */

@@ -1,7 +1,7 @@
 // Bundled into a page by web.test.ts: runs the shared store behaviour (test/store/behaviour.ts) against
 // IndexedDbStore on Chromium's own IndexedDB, through a minimal describe/it runner.
 import { IndexedDbStore } from "../../src/store/browser.ts";
-import { jsonOf, shouldBehaveLikeAStore } from "../store/behaviour.ts";
+import { jsonOf, shouldBehaveLikeAStore, TEST_DEPLOYMENT } from "../store/behaviour.ts";
 
 type Hook = () => unknown | Promise<unknown>;
 interface Suite {
@@ -30,6 +30,8 @@ function installRunner(): void {
   g.it = (name: string, run: Hook) => current.tests.push({ name, run });
   g.beforeEach = (hook: Hook) => current.beforeEach.push(hook);
   g.afterEach = (hook: Hook) => current.afterEach.push(hook);
+  // The suite yields to the event loop with Node's setImmediate; a page has only timers.
+  g.setImmediate ??= (callback: () => void) => setTimeout(callback, 0);
 }
 
 async function dump(name: string): Promise<string> {
@@ -85,8 +87,9 @@ export async function runStoreBehaviour(): Promise<StoreBehaviourResult> {
   shouldBehaveLikeAStore(
     async () => {
       const name = `behaviour-${databases++}`;
-      const store = await IndexedDbStore.open(name);
-      return { store, snapshot: () => dump(name), dispose: () => store.close() };
+      const backend = await IndexedDbStore.open(name);
+      const store = backend.forDeployment(TEST_DEPLOYMENT);
+      return { store, backend, snapshot: () => dump(name), dispose: () => store.close() };
     },
     { propertyRuns: 15 },
   );

@@ -2,7 +2,7 @@
 // counts prompts and can reject them or sit on another chain. The Chromium test drives the same module
 // through a real page (test/browser/web.test.ts).
 import { expect } from "chai";
-import { IDBFactory } from "fake-indexeddb";
+import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import { network } from "hardhat";
 import { ChannelStatus, type Address } from "../../src/channel.ts";
 import { connectWallet, reconnectWallet, type Eip1193Provider } from "../../src/browser/wallet.ts";
@@ -64,7 +64,7 @@ describe("browser/BrowserWallet", function () {
   let accounts: Address[];
   let databases = 0;
   const factory = new IDBFactory();
-  const openStore = (name: string) => IndexedDbStore.open(name, { indexedDB: factory });
+  const openStore = (name: string) => IndexedDbStore.open(name, { indexedDB: factory, IDBKeyRange });
 
   before(async () => {
     connection = await network.create();
@@ -169,7 +169,7 @@ describe("browser/BrowserWallet", function () {
       for (let i = 0; i < 3; i++) expect((await again(`${api.url}/paid`)).status).to.equal(200);
       expect(again.channels().map((c) => c.channelId)).to.deep.equal([channelId]);
       expect(again.channels()[0].transactions, "no open, no top-up").to.deep.equal([]);
-      expect((await store.payerChannel(channelId))?.signedAmount).to.equal(6n * PRICE);
+      expect((await store.forDeployment({ chainId, contract }).payerChannel(channelId))?.signedAmount).to.equal(6n * PRICE);
       expect((await api.payeeStore.bestVoucher(channelId))?.amount).to.equal(6n * PRICE);
       expect(provider.prompts).to.deep.equal(["eth_requestAccounts", "eth_sendTransaction"]);
       await store.close();
@@ -201,6 +201,21 @@ describe("browser/BrowserWallet", function () {
     expect(provider.prompts).to.deep.equal(["eth_requestAccounts"]);
     expect(await wallet.channels()).to.deep.equal([]);
     expect(await codeOf(connectWallet({ chainId, contract, store }))).to.equal("NO_WALLET");
+    await store.close();
+  });
+
+  it("takes the store's view of its deployment; a view of another deployment is WRONG_CHAIN", async () => {
+    const store = await openStore(`wallet-${databases++}`);
+    const provider = testWallet(connection, accounts[3]);
+    const view = store.forDeployment({ chainId, contract });
+    const wallet = await connectWallet({ provider, chainId, contract, store: view, pollingIntervalMs: 50 });
+    const { channelId } = await wallet.open({ payee: accounts[2], amount: 10n ** 15n });
+    expect((await view.payerChannel(channelId))?.signedAmount).to.equal(0n);
+    const other = store.forDeployment({ chainId: chainId + 1n, contract });
+    expect(await other.payerChannels(), "another chain's view holds none of this chain's channels").to.deep.equal([]);
+    expect(await codeOf(connectWallet({ provider, chainId, contract, store: other }))).to.equal("WRONG_CHAIN");
+    const otherContract = store.forDeployment({ chainId, contract: `0x${"12".repeat(20)}` });
+    expect(await codeOf(connectWallet({ provider, chainId, contract, store: otherContract }))).to.equal("WRONG_CHAIN");
     await store.close();
   });
 });

@@ -2,13 +2,14 @@
 // same property the SQLite store has (no cumulative amount signed twice, continue from the store).
 import { expect } from "chai";
 import fc from "fast-check";
-import { IDBFactory } from "fake-indexeddb";
+import { IDBFactory, IDBKeyRange } from "fake-indexeddb";
 import type { Hex } from "../../src/channel.ts";
 import type { ChainWriter } from "../../src/chain/adapter.ts";
 import { Payer } from "../../src/payer.ts";
 import { IndexedDbStore } from "../../src/store/browser.ts";
 import type { Voucher } from "../../src/voucher.ts";
 import { deploy, type Deployment } from "../chain/fixture.ts";
+import { deploymentOf } from "../store/behaviour.ts";
 
 describe("Payer on IndexedDbStore (page reloads)", function () {
   let d: Deployment;
@@ -21,7 +22,8 @@ describe("Payer on IndexedDbStore (page reloads)", function () {
 
   it("property: across reloads, no cumulative amount is ever signed twice, and it continues from the store", async () => {
     const factory = new IDBFactory();
-    const reopen = () => IndexedDbStore.open("payer", { indexedDB: factory });
+    // A page reopens its database and takes the view of the deployment it pays on.
+    const reopen = async () => (await IndexedDbStore.open("payer", { indexedDB: factory, IDBKeyRange })).forDeployment(deploymentOf(d));
     let store = await reopen();
     const { channelId: id } = await new Payer({ chain, store }).open({ payee: d.accounts[2], amount: 10n ** 12n });
     const sessionKey = (await store.payerChannel(id))?.sessionKey;

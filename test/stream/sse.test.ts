@@ -10,6 +10,7 @@ import { ethersChain } from "../../src/chain/ethers.ts";
 import { encodePaymentPayload, TRICKLE_SCHEME } from "../../src/http/headers.ts";
 import { Payee } from "../../src/payee.ts";
 import { Payer } from "../../src/payer.ts";
+import type { DeploymentStore } from "../../src/store/deployment.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { payStreamFrom, readMeteredStream, type StreamChannel } from "../../src/stream/client.ts";
 import { MeteredStream, type MeteredStreamOptions } from "../../src/stream/sse.ts";
@@ -21,7 +22,7 @@ interface Site {
   url: string;
   stream: MeteredStream;
   payee: Payee;
-  payeeStore: MemoryStore;
+  payeeStore: DeploymentStore;
   /** Units the source produced (asked for by the server). */
   produced: () => number;
   stop(): Promise<void>;
@@ -43,7 +44,7 @@ describe("stream/MeteredStream over node:http", function () {
   });
 
   async function startSite(options: Partial<MeteredStreamOptions> = {}): Promise<Site> {
-    const payeeStore = new MemoryStore();
+    const payeeStore = new MemoryStore().forDeployment({ chainId: chain.chainId, contract: chain.contract });
     const payee = new Payee({ chain: ethersChain({ runner: signers[2], contract: chain.contract }), store: payeeStore, payee: payeeAddress });
     let produced = 0;
     const stream = new MeteredStream({
