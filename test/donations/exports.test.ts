@@ -6,11 +6,13 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 const root = new URL("../../", import.meta.url);
+// The source entry, not the package's self-reference: `trickle/donations` resolves to the built dist/ file.
+const entry = new URL("src/donations/index.ts", root).href;
 const probe = `
 import { registerHooks } from "node:module";
 const resolved = [];
 registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); resolved.push({ from: context.parentURL ?? "", url: r.url }); return r; } });
-const m = await import("trickle/donations");
+const m = await import("${entry}");
 console.log(JSON.stringify({ exports: Object.keys(m), resolved }));
 `;
 
