@@ -13,7 +13,7 @@ import { SqliteCommerceStore } from "../../src/commerce/store-sqlite.ts";
 import type { CommerceStore } from "../../src/commerce/store.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import type { Deployment, StoredVoucher } from "../../src/store/store.ts";
-import { CONTRACT, DEPLOYMENT, DOMAIN, RECEIPT_KEY, USDC } from "./fixture.ts";
+import { CONTRACT, DEPLOYMENT, DOMAIN, RECEIPT_KEY, shop, USDC } from "./fixture.ts";
 
 const OTHER: Deployment = { chainId: 10n, contract: CONTRACT };
 const PAYER = "0x00000000000000000000000000000000000000aa" as Address;
@@ -92,6 +92,12 @@ for (const kind of KINDS) {
       expect(await view.chargeVoucher(voucher(300n), 1n)).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
       expect(await view.chargeVoucher(voucher(301n), 1n)).to.deep.include({ charged: true, best: 301n, served: 301n });
       expect(await view.unclaimedVouchers()).to.deep.equal([{ ...voucher(301n), claimed: 0n }]);
+    });
+
+    it("a Seller refuses a store view of another deployment than its domain with WRONG_CHAIN", () => {
+      const view = opened.backend.forDeployment(OTHER);
+      expect(() => shop(view)).to.throw().with.property("code", "WRONG_CHAIN");
+      expect(shop(opened.backend.forDeployment(DEPLOYMENT)).seller.domain).to.deep.equal(DOMAIN);
     });
 
     it("refuses malformed sales input with INVALID_ARGUMENT", async () => {
