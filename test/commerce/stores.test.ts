@@ -168,3 +168,36 @@ describe("SqliteCommerceStore file", () => {
     await again.close();
   });
 });
+
+describe("SqliteStore.prepare and transaction (what the SQLite commerce store builds on)", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "trickle-commerce-tx-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("a feature's rows and the store's records commit together, or neither does", async () => {
+    const store = SqliteStore.open(join(dir, "payee.sqlite"));
+    const view = store.forDeployment(DEPLOYMENT);
+    store.transaction(() => store.prepare("CREATE TABLE extra (k TEXT PRIMARY KEY) WITHOUT ROWID").run());
+    const count = () => Number((store.prepare("SELECT count(*) AS n FROM extra").get() as { n: number }).n);
+    expect(() =>
+      store.transaction((tables) => {
+        tables.putBest(view.deployment, voucher(5n));
+        store.prepare("INSERT INTO extra VALUES ('a')").run();
+        throw new Error("the feature refuses");
+      }),
+    ).to.throw("the feature refuses");
+    expect(await view.bestVoucher(CHANNEL)).to.equal(undefined);
+    expect(count()).to.equal(0);
+    store.transaction((tables) => {
+      tables.putBest(view.deployment, voucher(5n));
+      store.prepare("INSERT INTO extra VALUES ('a')").run();
+    });
+    expect(await view.bestVoucher(CHANNEL)).to.deep.equal(voucher(5n));
+    expect(count()).to.equal(1);
+    await store.close();
+    expect(() => store.transaction(() => undefined)).to.throw().with.property("code", "STORE");
+    expect(() => store.prepare("SELECT 1")).to.throw().with.property("code", "STORE");
+  });
+});
