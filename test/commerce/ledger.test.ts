@@ -29,9 +29,9 @@ describe("commerce ledger export", function () {
     await s.seller.purchase({ voucher: p.sign(1_240_001n + 990_000n), config: p.config, item: "coins-100", purchaseId: "late" });
     const stranger = openChannel(new MemoryChain(), 1n);
     chain.list = [
-      { type: "claimed", channelId: p.channelId, claimed: 1_240_000n, blockNumber: 7n, logIndex: 0 },
-      { type: "claimed", channelId: stranger.channelId as Hex, claimed: 5n, blockNumber: 7n, logIndex: 1 }, // not this payee's
-      { type: "closed", channelId: p.channelId, claimed: 2_230_001n, refund: 7_769_999n, blockNumber: 9n, logIndex: 0 },
+      { type: "claimed", channelId: p.channelId, claimed: 1_240_000n, paid: 1_240_000n, blockNumber: 7n, logIndex: 0 },
+      { type: "claimed", channelId: stranger.channelId as Hex, claimed: 5n, paid: 5n, blockNumber: 7n, logIndex: 1 }, // not this payee's
+      { type: "closed", channelId: p.channelId, payer: p.address, claimed: 2_230_001n, refund: 7_769_999n, blockNumber: 9n, logIndex: 0 },
     ];
     const timed = await ledgerEventsFromChain(store, chain, 0n, 10n, async (block) => t0 + block);
     expect(timed.map((e) => [e.type, e.amount])).to.deep.equal([["claim", 1_240_000n], ["close", 2_230_001n]]);
