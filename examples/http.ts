@@ -30,7 +30,7 @@ const chainId = BigInt(await publicClient.getChainId());
 const store = new MemoryStore(); // SqliteStore.open("payee.sqlite") in production: accepted vouchers survive restarts
 const payTo = payeeWallet.account.address;
 const payee = new Payee({ chain: viemChain({ publicClient, walletClient: payeeWallet, contract }), store, payee: payTo });
-const gate = paymentGate({ payee, store, chainId, contract, payTo, price: (request) => (request.url.startsWith("/api/") ? parseEther("0.00001") : undefined) });
+const gate = paymentGate({ payee, chainId, contract, payTo, price: (request) => (request.url.startsWith("/api/") ? parseEther("0.00001") : undefined) });
 const server = createServer(withPayment(gate, (_request, response, payment) => {
   response.end(JSON.stringify({ quote: 42, paid: payment?.charged.toString() }));
 }));
@@ -39,7 +39,16 @@ const { port } = server.address() as AddressInfo;
 
 // The client: pays from a channel it opens on the first 402, never locking more than its budget.
 const payer = new Payer({ chain: viemChain({ publicClient, walletClient: payerWallet, contract }), store: new MemoryStore() });
-const paidFetch = createPayingFetch({ payer, budget: parseEther("0.05"), chain: { chainId, contract } });
+// Its policy, which no 402 can widen: this chain and contract only, at most 0.0001 ETH a request and a
+// 0.01 ETH deposit, 0.05 ETH in all.
+const paidFetch = createPayingFetch({
+  payer,
+  chain: { chainId, contract },
+  budget: parseEther("0.05"),
+  originBudget: parseEther("0.05"),
+  maxPrice: parseEther("0.0001"),
+  maxDeposit: parseEther("0.01"),
+});
 for (let i = 0; i < 3; i++) {
   const response = await paidFetch(`http://127.0.0.1:${port}/api/quote`);
   console.log(response.status, await response.text());

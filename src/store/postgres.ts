@@ -224,6 +224,9 @@ export class PostgresStore implements StoreBackend, KeyedStore {
     const pool = new pg.Pool(config);
     // An idle connection that breaks (server restart) is dropped from the pool, not thrown into the process.
     pool.on("error", () => undefined);
+    // A connection the server ends while a commit holds it also emits "error" on the client itself; its
+    // query rejects with the cause (a StoreError to the caller), so the event must not reach the process.
+    pool.on("connect", (client) => client.on("error", () => undefined));
     try {
       const client = await pool.connect();
       try {
