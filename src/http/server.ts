@@ -14,6 +14,8 @@ import { InvalidArgumentError, MalformedVoucherError, TrickleError } from "../er
 import type { Payee } from "../payee.ts";
 import type { AcceptancePolicy } from "../policy.ts";
 import type { PayeeStore } from "../store/store.ts";
+import { defineToken, ETH_TOKEN, toUnits, UnknownTokenError } from "../units.ts";
+import type { Amount, Token } from "../units.ts";
 import { VoucherVerifier } from "../voucher.ts";
 import type { Voucher } from "../voucher.ts";
 import {
@@ -38,8 +40,11 @@ export interface GateRequest {
   header(name: string): string | undefined;
 }
 
-/** The price of a request in the channel token's smallest unit; `undefined` or `0n`: free. */
-export type RoutePrice = bigint | ((request: GateRequest) => bigint | undefined);
+/**
+ * The price of a request: base units of the gate's token (`1000n`) or a human amount in it
+ * (`"0.001 USDC"`, or `"0.001"`), read exactly by src/units.ts; `undefined`, `0n` or `"0"`: free.
+ */
+export type RoutePrice = Amount | ((request: GateRequest) => Amount | undefined);
 
 export interface PaymentGateOptions {
   /** The payee that checks and durably stores vouchers. */
@@ -51,11 +56,15 @@ export interface PaymentGateOptions {
   contract: Address;
   /** The payee address channels must name (the account that claims). */
   payTo: Address;
-  /** The token the 402 asks for; the first of the Payee's `policy.tokens` by default, and one of them always. */
-  token?: Address;
+  /**
+   * The token the 402 asks for; the first of the Payee's `policy.tokens` by default, and one of them always.
+   * A {@link Token} description (`{ symbol: "USDC", decimals: 6, address }`) lets prices be human amounts
+   * in it; an address alone does so only for ETH (the zero address, 18 decimals).
+   */
+  token?: Address | Token;
   price: RoutePrice;
-  /** Smallest deposit the 402 asks for; 1000 × the price by default. */
-  minDeposit?: bigint;
+  /** Smallest deposit the 402 asks for (base units or a human amount); 1000 × the price by default. */
+  minDeposit?: Amount;
   /** Largest `PAYMENT-SIGNATURE` header accepted; {@link MAX_PAYMENT_HEADER_BYTES} by default. */
   maxHeaderBytes?: number;
 }
@@ -98,8 +107,15 @@ class Refusal extends Error {
   }
 }
 
+/** Parsed human prices kept per gate, so a price function returning strings parses each only once. */
+const PRICE_CACHE_SIZE = 256;
+
 export class PaymentGate {
-  readonly #options: Required<Omit<PaymentGateOptions, "minDeposit" | "store">> & { minDeposit: bigint | undefined };
+  readonly #options: Required<Omit<PaymentGateOptions, "minDeposit" | "store" | "token">> & { minDeposit: bigint | undefined; token: Address };
+  /** The token prices are read in: its symbol and decimals, or just its address when only that is known. */
+  readonly #token: Token | undefined;
+  readonly #tokenAddress: Address;
+  readonly #parsed = new Map<string, bigint>();
   /** The Payee's policy: the gate holds none of its own, so both answer a voucher alike. */
   readonly #policy: AcceptancePolicy;
   readonly #verifier: VoucherVerifier;
@@ -107,31 +123,63 @@ export class PaymentGate {
   constructor(options: PaymentGateOptions) {
     this.#policy = options.payee.policy;
     if (lower(options.payTo) !== this.#policy.payee) throw new InvalidArgumentError("payTo is not the Payee's address", { payTo: options.payTo, payee: this.#policy.payee });
-    if (options.token !== undefined && !this.#policy.acceptsToken(options.token)) {
-      throw new InvalidArgumentError("the gate's token is not one the Payee's policy accepts", { token: options.token, tokens: this.#policy.tokens });
+    const described = typeof options.token === "object" && options.token !== null ? defineToken(options.token) : undefined;
+    const tokenAddress = described?.address ?? (options.token as Address | undefined) ?? this.#policy.tokens[0];
+    if (tokenAddress === undefined || !this.#policy.acceptsToken(tokenAddress)) {
+      throw new InvalidArgumentError("the gate's token is not one the Payee's policy accepts", { token: tokenAddress, tokens: this.#policy.tokens });
     }
+    this.#tokenAddress = lower(tokenAddress);
+    this.#token = described ?? (lower(tokenAddress) === ETH_TOKEN.address ? ETH_TOKEN : undefined);
     // Signatures are checked here synchronously (ECDSA only); a contract signer would need the Payee's
     // chain call on every path, credit included, so a policy that accepts some is refused outright.
     if (this.#policy.contractSignerCodeHashes.size > 0) {
       throw new InvalidArgumentError("the HTTP gate does not take contract (ERC-1271) signers: use a Payee policy without contractSignerCodeHashes");
     }
-    const { store: _ignored, ...rest } = options;
+    const { store: _ignored, token: _token, minDeposit, ...rest } = options;
     this.#options = {
-      token: this.#policy.tokens[0],
-      minDeposit: undefined,
       maxHeaderBytes: MAX_PAYMENT_HEADER_BYTES,
       ...rest,
+      token: lower(tokenAddress),
+      // A constant price or deposit in another symbol, or more precise than the token, fails here.
+      minDeposit: minDeposit === undefined ? undefined : this.#units(minDeposit),
       contract: lower(options.contract),
       payTo: lower(options.payTo),
-      ...(options.token === undefined ? {} : { token: lower(options.token) }),
     };
+    if (typeof options.price !== "function") this.#units(options.price);
     this.#verifier = new VoucherVerifier({ chainId: options.chainId, verifyingContract: this.#options.contract });
   }
 
-  /** The price of a request, or undefined when it is free. */
+  /** The token prices are read in, when its symbol and decimals are known. */
+  get token(): Token | undefined {
+    return this.#token;
+  }
+
+  /**
+   * The price of a request in base units, or undefined when it is free. A human price in another
+   * symbol or with more decimals than the token throws its typed error (UNKNOWN_TOKEN,
+   * AMOUNT_TOO_PRECISE, AMOUNT_MALFORMED); it is never rounded.
+   */
   priceOf(request: GateRequest): bigint | undefined {
-    const price = typeof this.#options.price === "bigint" ? this.#options.price : this.#options.price(request);
-    return price === undefined || price === 0n ? undefined : price;
+    const raw = typeof this.#options.price === "function" ? this.#options.price(request) : this.#options.price;
+    if (raw === undefined) return undefined;
+    const price = this.#units(raw);
+    return price === 0n ? undefined : price;
+  }
+
+  #units(amount: Amount): bigint {
+    if (typeof amount !== "string") return toUnits(amount, this.#token ?? ETH_TOKEN);
+    const cached = this.#parsed.get(amount);
+    if (cached !== undefined) return cached;
+    if (this.#token === undefined) {
+      throw new UnknownTokenError(`the price "${amount}" is a human amount but the gate knows only the address of its token: give the token as { symbol, decimals, address }`, {
+        amount,
+        token: this.#tokenAddress,
+      });
+    }
+    const units = toUnits(amount, this.#token);
+    if (this.#parsed.size >= PRICE_CACHE_SIZE) this.#parsed.clear();
+    this.#parsed.set(amount, units);
+    return units;
   }
 
   /** What a 402 for this price says. */
