@@ -30,7 +30,7 @@ const chainId = BigInt(await publicClient.getChainId());
 const store = new MemoryStore(); // SqliteStore.open("payee.sqlite") in production: accepted vouchers survive restarts
 const payTo = payeeWallet.account.address;
 const payee = new Payee({ chain: viemChain({ publicClient, walletClient: payeeWallet, contract }), store, payee: payTo });
-const gate = paymentGate({ payee, chainId, contract, payTo, price: (request) => (request.url.startsWith("/api/") ? parseEther("0.00001") : undefined) });
+const gate = paymentGate({ payee, chainId, contract, payTo, price: (request) => (request.url.startsWith("/api/") ? "0.00001 ETH" : undefined) });
 const server = createServer(withPayment(gate, (_request, response, payment) => {
   response.end(JSON.stringify({ quote: 42, paid: payment?.charged.toString() }));
 }));

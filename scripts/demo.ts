@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
-import { formatEther, formatUnits, parseEther, Wallet } from "ethers";
+import { Wallet } from "ethers";
 import hre, { network } from "hardhat";
 import type { Address } from "../src/channel.ts";
 import { ethersChain } from "../src/chain/ethers.ts";
@@ -23,6 +23,7 @@ import { Payee } from "../src/payee.ts";
 import { Payer } from "../src/payer.ts";
 import { MemoryStore } from "../src/store/memory.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
+import { defineToken, ETH_TOKEN, formatAmount, formatUnits, toUnits } from "../src/units.ts";
 import { startPaidApiWorker } from "./http-worker.ts";
 import { buildContracts } from "./lib/build-contracts.ts";
 import { deployPaymentChannels } from "./lib/deploy.ts";
@@ -43,9 +44,6 @@ const concurrency = Number(args.concurrency);
 if (!Number.isSafeInteger(requests) || requests < 1) throw new Error(`--requests must be a positive integer, got ${args.requests}`);
 if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new Error(`--concurrency must be a positive integer, got ${args.concurrency}`);
 
-/** One request costs 0.000001 ETH, or 0.001 USDC. */
-const PRICE = usdcMode ? 1_000n : parseEther("0.000001");
-
 await buildContracts(hre);
 const connection = await network.create(args.network);
 const { ethers } = connection;
@@ -59,8 +57,12 @@ console.log(`PaymentChannels at ${contract} on ${connection.networkName} (chain 
 const usdc = usdcMode ? await ethers.deployContract("TestUsdc", [], deployer) : undefined;
 const usdcAddress = usdc === undefined ? undefined : ((await usdc.getAddress()) as Address);
 if (usdc !== undefined) await (await usdc.getFunction("mint")(payerSigner.address, 1_000_000_000n)).wait();
-const format = (units: bigint): string => (usdcMode ? `${formatUnits(units, 6)} USDC` : `${formatEther(units)} ETH`);
-const formatDelta = (units: bigint): string => `${units >= 0n ? "+" : ""}${usdcMode ? formatUnits(units, 6) : formatEther(units)}`;
+const TOKEN = usdcAddress === undefined ? ETH_TOKEN : defineToken({ symbol: "USDC", decimals: 6, address: usdcAddress });
+/** One request costs 0.000001 ETH, or 0.001 USDC: read exactly in the channel's token. */
+const PRICE = toUnits(usdcMode ? "0.001 USDC" : "0.000001 ETH", TOKEN);
+// Every amount printed exactly, with the token's decimals and symbol ("0.04 USDC").
+const format = (units: bigint): string => formatAmount(units, TOKEN);
+const formatDelta = (units: bigint): string => `${units >= 0n ? "+" : "-"}${formatUnits(units >= 0n ? units : -units, TOKEN.decimals)}`;
 const balanceOf = async (account: string): Promise<bigint> =>
   usdc === undefined ? ethers.provider.getBalance(account) : ((await usdc.getFunction("balanceOf")(account)) as bigint);
 
@@ -162,14 +164,14 @@ const rows: [string, string][] = [
   ["gas: open + close", `${openGas} + ${closed.gasUsed} = ${totalGas}`],
   ["gas per payment", (Number(totalGas) / requests).toFixed(2)],
   [
-    `${requests} plain ${usdcMode ? "USDC" : "ETH"} transfers`,
+    `${requests} plain ${TOKEN.symbol} transfers`,
     `${plainGas} gas (${transfer.gasUsed} each, measured), ${(Number(plainGas) / Number(totalGas)).toFixed(0)}x more`,
   ],
   ["requests per second", `${Math.round(requests / seconds)} (${seconds.toFixed(2)} s, ${concurrency} in flight)`],
   ["payer balance", `${format(after.payer)} (${formatDelta(after.payer - before.payer)}${usdcMode ? "" : ", gas included"})`],
   ["payee balance", `${format(after.payee)} (${formatDelta(after.payee - before.payee)}${usdcMode ? "" : ", close gas included"})`],
   ["contract balance", `${format(after.contract)} (${formatDelta(after.contract - before.contract)})`],
-  ...(usdcMode ? ([["payer ETH spent on gas", `${formatEther(before.payerEth - after.payerEth)} ETH`]] as [string, string][]) : []),
+  ...(usdcMode ? ([["payer ETH spent on gas", formatAmount(before.payerEth - after.payerEth, ETH_TOKEN)]] as [string, string][]) : []),
 ];
 const width = Math.max(...rows.map(([label]) => label.length));
 console.log("\nTrickle demo summary");

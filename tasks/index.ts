@@ -16,7 +16,7 @@ export const trickleTasks = [
 
   task("trickle:open", "Open a channel as the payer, with a fresh session key for vouchers (key: TRICKLE_PAYER_KEY)")
     .addOption({ name: "payee", description: "Payee address (default on a local chain: its account #2)", defaultValue: "" })
-    .addOption({ name: "amount", description: "First deposit, in token units (e.g. 1.5)", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
+    .addOption({ name: "amount", description: "First deposit, in token units (e.g. 1.5 or \"1.5 USDC\")", type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption({ name: "token", description: "ERC-20 token address (default: ETH)", defaultValue: "" })
     .addOption({ name: "closeDelay", description: "Seconds the payee has to claim after a close request", type: ArgumentType.BIGINT, defaultValue: 86_400n })
     .addOption(DATA_DIR)
@@ -26,7 +26,7 @@ export const trickleTasks = [
 
   task("trickle:pay", "Sign the next voucher of a channel; prints it in the wire encoding on stdout")
     .addOption({ ...CHANNEL, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
-    .addOption({ name: "amount", description: "Increment over what was signed, in token units", defaultValue: "" })
+    .addOption({ name: "amount", description: "Increment over what was signed, in token units (e.g. 0.001 or \"0.001 USDC\")", defaultValue: "" })
     .addOption({ name: "total", description: "Cumulative amount to sign instead, in token units", defaultValue: "" })
     .addOption(DATA_DIR)
     .addOption(CONTRACT)
@@ -84,7 +84,8 @@ export const trickleTasks = [
     .addOption({ name: "pollInterval", description: "Milliseconds between polls", type: ArgumentType.INT, defaultValue: 4_000 })
     .addOption({ name: "confirmations", description: "Blocks before an event is acted on (default: 0 on a local chain, 2 elsewhere)", type: ArgumentType.INT, defaultValue: -1 })
     .addOption({ name: "closeMargin", description: "Seconds before a close deadline by which the close must be mined", type: ArgumentType.BIGINT, defaultValue: 600n })
-    .addOption({ name: "claimThreshold", description: "Claim when a channel's unclaimed value reaches this, in the token's smallest unit (off when empty)", defaultValue: "" })
+    .addOption({ name: "claimThreshold", description: "Claim when a channel's unclaimed value reaches this, in token units (e.g. 0.05 or \"0.05 ETH\"; off when empty)", defaultValue: "" })
+    .addOption({ name: "claimToken", description: "ERC-20 token whose decimals --claim-threshold is read in (default: ETH, 18 decimals)", defaultValue: "" })
     .addOption({ name: "bumpAfter", description: "Milliseconds before an unmined close or claim is re-sent with a higher fee", type: ArgumentType.INT, defaultValue: 60_000 })
     .addFlag({ name: "closeWithoutGain", description: "Also close channels with nothing to claim, to refund their payer at once" })
     .addFlag({ name: "once", description: "One pass (catch up, act), then exit; status 1 if a critical alert was raised" })

@@ -1,16 +1,17 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { getAddress } from "viem";
 import { feeBumpingSender } from "../src/chain/fee-bumping.ts";
-import { InvalidArgumentError } from "../src/errors.ts";
 import { Watchtower, type WatchtowerAlert } from "../src/watchtower.ts";
 import { TaskContext, type CommonTaskArguments } from "./lib/context.ts";
-import { runTask } from "./lib/output.ts";
+import { formatAmount, parseAddress, parseAmount, runTask, tokenUnits } from "./lib/output.ts";
+import { ETH } from "../src/channel.ts";
 
 interface WatchArguments extends CommonTaskArguments {
   pollInterval: number;
   confirmations: number;
   closeMargin: bigint;
   claimThreshold: string;
+  claimToken: string;
   bumpAfter: number;
   closeWithoutGain: boolean;
   once: boolean;
@@ -20,10 +21,10 @@ interface WatchArguments extends CommonTaskArguments {
 /** Runs until SIGINT or SIGTERM; the cursor and pending closes live in the payee store, so a restart resumes. */
 export default async function watchTask(args: WatchArguments, hre: HardhatRuntimeEnvironment): Promise<void> {
   await runTask(async () => {
-    if (args.claimThreshold !== "" && !/^\d+$/.test(args.claimThreshold)) {
-      throw new InvalidArgumentError("--claim-threshold is in the token's smallest unit (wei for ETH): digits only");
-    }
     const context = await TaskContext.create(hre, args);
+    // "0.05" or "0.05 ETH" in the channels' token (ETH unless --claim-token names an ERC-20), read exactly.
+    const thresholdToken = await tokenUnits(context.publicClient, args.claimToken === "" ? ETH : parseAddress(args.claimToken, "claim-token"));
+    const claimThreshold = args.claimThreshold === "" ? undefined : parseAmount(args.claimThreshold, thresholdToken, "claim-threshold");
     const payee = await context.wallet("payee");
     const store = await context.openStore("payee", { create: args.create });
     const alerts: WatchtowerAlert[] = [];
@@ -33,7 +34,7 @@ export default async function watchTask(args: WatchArguments, hre: HardhatRuntim
         pollIntervalMs: args.pollInterval,
         confirmations: args.confirmations >= 0 ? BigInt(args.confirmations) : context.local ? 0n : 2n,
         closeMargin: args.closeMargin,
-        claimThreshold: args.claimThreshold === "" ? undefined : BigInt(args.claimThreshold),
+        claimThreshold,
         closeWithoutGain: args.closeWithoutGain,
         send: feeBumpingSender({ publicClient: context.publicClient, walletClient: payee.walletClient, confirmTimeoutMs: args.bumpAfter }),
         onAlert: (alert) => alerts.push(alert),
@@ -41,7 +42,7 @@ export default async function watchTask(args: WatchArguments, hre: HardhatRuntim
       },
     );
     console.log(
-      `[trickle watchtower] watching ${getAddress(payee.address)} on ${context.networkName} (chain id ${context.chainId}), contract ${await context.contract()}, data in ${context.dataDir}`,
+      `[trickle watchtower] watching ${getAddress(payee.address)} on ${context.networkName} (chain id ${context.chainId}), contract ${await context.contract()}, data in ${context.dataDir}${claimThreshold === undefined ? "" : `, claims from ${formatAmount(claimThreshold, thresholdToken)} unclaimed`}`,
     );
     // Listening before the first pass, so a signal during the catch-up still stops cleanly after it.
     const signalled = new Promise<void>((resolve) => {

@@ -10,6 +10,7 @@ import {
   PayeeNotAllowedError,
   PriceTooHighError,
   WrongChainError,
+  WrongTokenError,
 } from "../errors.ts";
 import type { PaymentRequirements } from "./headers.ts";
 
@@ -39,6 +40,12 @@ export interface PayingFetchPolicy {
   origins?: string[];
   /** Paid requests in a row an origin may leave unserved before the fetch stops paying it. Default: 3. */
   maxUnservedPayments?: number;
+  /**
+   * Tokens the fetch pays in, most preferred first: of a 402 offering several (`accepts`), the first of
+   * these it offers is paid; a 402 offering none of them is refused (WRONG_TOKEN). When omitted, the
+   * 402's first offer is paid. The amounts of this policy are counted in the base units of the token paid.
+   */
+  tokens?: Address[];
 }
 
 /** The policy with every default filled in. */
@@ -52,6 +59,8 @@ export interface ResolvedPayingFetchPolicy {
   payees: ReadonlySet<string> | undefined;
   origins: ReadonlySet<string> | undefined;
   maxUnservedPayments: number;
+  /** Lower-cased, in order of preference; undefined: any. */
+  tokens: readonly Address[] | undefined;
 }
 
 export const DEFAULT_MAX_CLOSE_DELAY = 86_400n;
@@ -77,6 +86,9 @@ export function resolvePayingFetchPolicy(policy: PayingFetchPolicy): ResolvedPay
   if (!Number.isSafeInteger(maxUnservedPayments) || maxUnservedPayments < 1) {
     throw new InvalidArgumentError("maxUnservedPayments must be a positive integer", { maxUnservedPayments });
   }
+  if (policy.tokens !== undefined && (!Array.isArray(policy.tokens) || policy.tokens.length === 0 || !policy.tokens.every(isAddress))) {
+    throw new InvalidArgumentError("tokens must be a non-empty list of token addresses", { tokens: policy.tokens });
+  }
   if (policy.payees !== undefined && !policy.payees.every(isAddress)) throw new InvalidArgumentError("payees must be addresses", { payees: policy.payees });
   let origins: Set<string> | undefined;
   if (policy.origins !== undefined) {
@@ -96,6 +108,7 @@ export function resolvePayingFetchPolicy(policy: PayingFetchPolicy): ResolvedPay
     payees: policy.payees && new Set(policy.payees.map((payee) => payee.toLowerCase())),
     origins,
     maxUnservedPayments,
+    tokens: policy.tokens?.map((token) => token.toLowerCase() as Address),
   };
 }
 
@@ -104,6 +117,25 @@ export function checkOrigin(policy: ResolvedPayingFetchPolicy, origin: string): 
   if (policy.origins !== undefined && !policy.origins.has(origin)) {
     throw new OriginNotAllowedError(`the paying fetch does not pay ${origin}`, { origin });
   }
+}
+
+/**
+ * The offer of a 402 this fetch pays: the first of the policy's `tokens` the 402 offers (in its
+ * `accepts` list, or its top-level token), as requirements of that one token. Without `tokens`, the
+ * top-level offer. Refuses with WRONG_TOKEN a 402 offering none of the payer's tokens.
+ */
+export function selectOffer(policy: ResolvedPayingFetchPolicy, requirements: PaymentRequirements): PaymentRequirements {
+  const { accepts, ...top } = requirements;
+  if (policy.tokens === undefined) return top;
+  const offers = accepts ?? [{ token: top.token, price: top.price, minDeposit: top.minDeposit }];
+  for (const token of policy.tokens) {
+    const offer = offers.find((o) => o.token.toLowerCase() === token);
+    if (offer !== undefined) return { ...top, token: offer.token, price: offer.price, minDeposit: offer.minDeposit };
+  }
+  throw new WrongTokenError(`the payee asks for token ${offers.map((o) => o.token).join(" or ")}; this fetch pays in ${policy.tokens.join(", ")}`, {
+    offered: offers.map((o) => o.token),
+    tokens: policy.tokens,
+  });
 }
 
 /**

@@ -21,7 +21,7 @@ import {
   TRICKLE_SCHEME,
 } from "./headers.ts";
 import type { PaymentErrorCode, PaymentRequirements } from "./headers.ts";
-import { checkRequirements, resolvePayingFetchPolicy } from "./fetch-policy.ts";
+import { checkRequirements, resolvePayingFetchPolicy, selectOffer } from "./fetch-policy.ts";
 import type { PayingFetchPolicy, ResolvedPayingFetchPolicy } from "./fetch-policy.ts";
 
 export interface PayingFetchOptions extends PayingFetchPolicy {
@@ -215,21 +215,24 @@ class PayingFetcher {
       if (refused !== undefined && !RETRYABLE.has(refused)) break;
       let payment: string;
       let payWith: Entry;
+      let chosen: PaymentRequirements;
       try {
-        // Everything the 402 asks for is checked against the policy before anything is opened or signed.
-        checkRequirements(this.#policy, origin, requirements);
+        // Of several tokens offered, the one the payer's policy prefers; then everything it asks for is
+        // checked against the policy before anything is opened or signed.
+        chosen = selectOffer(this.#policy, requirements);
+        checkRequirements(this.#policy, origin, chosen);
         this.#checkServing(origin);
-        payWith = await this.#channelFor(requirements);
+        payWith = await this.#channelFor(chosen);
         // After INSUFFICIENT_PAYMENT the payee says what it holds: the new voucher starts there, so the
         // refused one is superseded rather than paid on top of.
-        const holds = refused === "INSUFFICIENT_PAYMENT" && paidWith === payWith ? requirements.cumulative : undefined;
-        payment = await this.#sign(payWith, requirements.price, origin, holds);
+        const holds = refused === "INSUFFICIENT_PAYMENT" && paidWith === payWith ? chosen.cumulative : undefined;
+        payment = await this.#sign(payWith, chosen.price, origin, holds);
       } catch (error) {
         await response.body?.cancel();
         this.#endPaid(origin, paidWith, false);
         throw error;
       }
-      if (this.#reuseQuotedPrices) this.#remember(routeKey, requirements);
+      if (this.#reuseQuotedPrices) this.#remember(routeKey, chosen);
       await response.body?.cancel();
       paidWith = payWith;
       paidAttempts++;

@@ -72,6 +72,12 @@ export interface PaymentRequirements {
   minDeposit: bigint;
   /** The shortest `closeDelay` (seconds) this payee accepts. */
   minCloseDelay: bigint;
+  /**
+   * Every token this request may be paid in, each with its own price and deposit, as x402's `accepts`
+   * list. Present only when the payee prices several tokens; its first entry is the top-level
+   * `token` / `price` / `minDeposit`, so a client that reads only those still pays correctly.
+   */
+  accepts?: PaymentOffer[];
   /** Set when a payment was present and refused. */
   error?: PaymentErrorCode;
   /** The refused payment's channel, when known. */
@@ -79,6 +85,16 @@ export interface PaymentRequirements {
   /** The best cumulative amount the payee holds for that channel (lets a payer resynchronise). */
   cumulative?: bigint;
 }
+
+/** One token a request may be paid in, and what it costs in that token's base units. */
+export interface PaymentOffer {
+  token: Address;
+  price: bigint;
+  minDeposit: bigint;
+}
+
+/** Most entries of `accepts` a decoder takes. */
+export const MAX_PAYMENT_OFFERS = 16;
 
 /** The body of `PAYMENT-SIGNATURE`. */
 export interface PaymentPayload {
@@ -236,7 +252,7 @@ export function decodePaymentRequired(value: string, maxBytes = MAX_PAYMENT_HEAD
     header,
     object,
     ["scheme", "chainId", "contract", "payee", "token", "price", "minDeposit", "minCloseDelay"],
-    ["error", "channelId", "cumulative"],
+    ["accepts", "error", "channelId", "cumulative"],
   );
   const requirements: PaymentRequirements = {
     scheme: scheme(header, object),
@@ -248,6 +264,7 @@ export function decodePaymentRequired(value: string, maxBytes = MAX_PAYMENT_HEAD
     minDeposit: uint(header, object, "minDeposit"),
     minCloseDelay: uint(header, object, "minCloseDelay", MAX_CLOSE_DELAY),
   };
+  if (object.accepts !== undefined) requirements.accepts = decodeOffers(header, object.accepts, requirements);
   if (object.error !== undefined) {
     if (typeof object.error !== "string" || !isPaymentErrorCode(object.error)) throw malformed(header, "unknown error code");
     requirements.error = object.error;
@@ -255,6 +272,24 @@ export function decodePaymentRequired(value: string, maxBytes = MAX_PAYMENT_HEAD
   if (object.channelId !== undefined) requirements.channelId = matching(header, object, "channelId", BYTES32);
   if (object.cumulative !== undefined) requirements.cumulative = uint(header, object, "cumulative");
   return requirements;
+}
+
+function decodeOffers(header: string, value: unknown, top: PaymentRequirements): PaymentOffer[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_PAYMENT_OFFERS) {
+    throw malformed(header, `accepts is not a list of 1 to ${MAX_PAYMENT_OFFERS} offers`);
+  }
+  const offers = value.map((entry: unknown) => {
+    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) throw malformed(header, "an offer is not an object");
+    const offer = entry as Record<string, unknown>;
+    checkKeys(header, offer, ["token", "price", "minDeposit"], []);
+    return { token: matching(header, offer, "token", ADDRESS), price: uint(header, offer, "price"), minDeposit: uint(header, offer, "minDeposit") };
+  });
+  if (new Set(offers.map((o) => o.token.toLowerCase())).size !== offers.length) throw malformed(header, "accepts names a token twice");
+  const first = offers[0]!;
+  if (first.token.toLowerCase() !== top.token.toLowerCase() || first.price !== top.price || first.minDeposit !== top.minDeposit) {
+    throw malformed(header, "the first offer of accepts is not the top-level token, price and minDeposit");
+  }
+  return offers;
 }
 
 /** Decodes `PAYMENT-RESPONSE`; throws {@link MalformedVoucherError} on anything off. */

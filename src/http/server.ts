@@ -14,6 +14,8 @@ import { InvalidArgumentError, MalformedVoucherError, TrickleError } from "../er
 import type { Payee } from "../payee.ts";
 import type { AcceptancePolicy } from "../policy.ts";
 import type { PayeeStore } from "../store/store.ts";
+import { defineToken, ETH_TOKEN, tokenBySymbol, toUnits, UnknownTokenError } from "../units.ts";
+import type { Amount, Token } from "../units.ts";
 import { VoucherVerifier } from "../voucher.ts";
 import type { Voucher } from "../voucher.ts";
 import {
@@ -27,7 +29,7 @@ import {
   PAYMENT_SIGNATURE_HEADER,
   TRICKLE_SCHEME,
 } from "./headers.ts";
-import type { PaymentErrorCode, PaymentPayload, PaymentReceipt, PaymentRequirements } from "./headers.ts";
+import type { PaymentErrorCode, PaymentOffer, PaymentPayload, PaymentReceipt, PaymentRequirements } from "./headers.ts";
 
 /** What the gate needs to know about a request; adapters build it from their framework's request. */
 export interface GateRequest {
@@ -38,8 +40,17 @@ export interface GateRequest {
   header(name: string): string | undefined;
 }
 
-/** The price of a request in the channel token's smallest unit; `undefined` or `0n`: free. */
-export type RoutePrice = bigint | ((request: GateRequest) => bigint | undefined);
+/**
+ * The price of a request: base units of the gate's token (`1000n`) or a human amount in it
+ * (`"0.001 USDC"`, or `"0.001"`), read exactly by src/units.ts; `undefined`, `0n` or `"0"`: free.
+ */
+export type RoutePrice = Amount | ((request: GateRequest) => Amount | undefined);
+
+/**
+ * A request's price in each token it may be paid in, keyed by symbol (`{ USDC: "0.01 USDC", ETH:
+ * "0.000005 ETH" }`); a token left out (or priced 0) is not offered. `undefined` or `{}`: free.
+ */
+export type RoutePrices = Readonly<Record<string, Amount>> | ((request: GateRequest) => Readonly<Record<string, Amount>> | undefined);
 
 export interface PaymentGateOptions {
   /** The payee that checks and durably stores vouchers. */
@@ -51,11 +62,26 @@ export interface PaymentGateOptions {
   contract: Address;
   /** The payee address channels must name (the account that claims). */
   payTo: Address;
-  /** The token the 402 asks for; the first of the Payee's `policy.tokens` by default, and one of them always. */
-  token?: Address;
-  price: RoutePrice;
-  /** Smallest deposit the 402 asks for; 1000 × the price by default. */
-  minDeposit?: bigint;
+  /**
+   * The token the 402 asks for; the first of the Payee's `policy.tokens` by default, and one of them always.
+   * A {@link Token} description (`{ symbol: "USDC", decimals: 6, address }`) lets prices be human amounts
+   * in it; an address alone does so only for ETH (the zero address, 18 decimals).
+   */
+  token?: Address | Token;
+  /** The price in the gate's one token; give either `price` or `tokens` and `prices`. */
+  price?: RoutePrice;
+  /**
+   * Several tokens, each priced: their descriptions (every one in the Payee's `policy.tokens`), in the
+   * order a 402 offers them (the first priced one is also its top-level token). Needs `prices`.
+   */
+  tokens?: readonly Token[];
+  /** The price of a request in each of `tokens`, by symbol. */
+  prices?: RoutePrices;
+  /**
+   * Smallest deposit the 402 asks for (base units or a human amount); 1000 × the price by default.
+   * With `prices`, a record by symbol like the prices (a token left out: 1000 × its price).
+   */
+  minDeposit?: Amount | Readonly<Record<string, Amount>>;
   /** Largest `PAYMENT-SIGNATURE` header accepted; {@link MAX_PAYMENT_HEADER_BYTES} by default. */
   maxHeaderBytes?: number;
 }
@@ -98,8 +124,21 @@ class Refusal extends Error {
   }
 }
 
+/** Parsed human prices kept per gate, so a price function returning strings parses each only once. */
+const PRICE_CACHE_SIZE = 256;
+
 export class PaymentGate {
-  readonly #options: Required<Omit<PaymentGateOptions, "minDeposit" | "store">> & { minDeposit: bigint | undefined };
+  readonly #options: Required<Omit<PaymentGateOptions, "minDeposit" | "store" | "token" | "price" | "tokens" | "prices">> & { token: Address };
+  /** The token prices are read in: its symbol and decimals, or just its address when only that is known. */
+  readonly #token: Token | undefined;
+  readonly #tokenAddress: Address;
+  /** Several tokens priced each (`prices`), or undefined for one token (`price`). */
+  readonly #tokens: readonly Token[] | undefined;
+  readonly #price: RoutePrice | undefined;
+  readonly #prices: RoutePrices | undefined;
+  /** Smallest deposit by token address (lower-case); a token missing: 1000 × its price. */
+  readonly #minDeposits = new Map<string, bigint>();
+  readonly #parsed = new Map<string, bigint>();
   /** The Payee's policy: the gate holds none of its own, so both answer a voucher alike. */
   readonly #policy: AcceptancePolicy;
   readonly #verifier: VoucherVerifier;
@@ -107,45 +146,150 @@ export class PaymentGate {
   constructor(options: PaymentGateOptions) {
     this.#policy = options.payee.policy;
     if (lower(options.payTo) !== this.#policy.payee) throw new InvalidArgumentError("payTo is not the Payee's address", { payTo: options.payTo, payee: this.#policy.payee });
-    if (options.token !== undefined && !this.#policy.acceptsToken(options.token)) {
-      throw new InvalidArgumentError("the gate's token is not one the Payee's policy accepts", { token: options.token, tokens: this.#policy.tokens });
+    if ((options.price === undefined) === (options.prices === undefined)) {
+      throw new InvalidArgumentError("give the gate either price (one token) or tokens and prices (several)", { price: options.price, prices: options.prices });
     }
+    if (options.prices !== undefined) {
+      if (options.tokens === undefined || options.tokens.length === 0 || options.token !== undefined) {
+        throw new InvalidArgumentError("prices needs tokens (the descriptions of the tokens priced), and no token", { tokens: options.tokens });
+      }
+      const tokens = options.tokens.map((token) => defineToken(token));
+      for (const token of tokens) {
+        if (!this.#policy.acceptsToken(token.address)) {
+          throw new InvalidArgumentError(`the gate's token ${token.symbol} is not one the Payee's policy accepts`, { token: token.address, tokens: this.#policy.tokens });
+        }
+      }
+      if (new Set(tokens.map((t) => t.symbol.toLowerCase())).size !== tokens.length || new Set(tokens.map((t) => lower(t.address))).size !== tokens.length) {
+        throw new InvalidArgumentError("tokens names a symbol or an address twice", { tokens: tokens.map((t) => t.symbol) });
+      }
+      this.#tokens = tokens;
+    } else if (options.tokens !== undefined) {
+      throw new InvalidArgumentError("tokens goes with prices; with one price, give token", { tokens: options.tokens });
+    }
+    this.#price = options.price;
+    this.#prices = options.prices;
+    const described = this.#tokens?.[0] ?? (typeof options.token === "object" && options.token !== null ? defineToken(options.token) : undefined);
+    const tokenAddress = described?.address ?? (options.token as Address | undefined) ?? this.#policy.tokens[0];
+    if (tokenAddress === undefined || !this.#policy.acceptsToken(tokenAddress)) {
+      throw new InvalidArgumentError("the gate's token is not one the Payee's policy accepts", { token: tokenAddress, tokens: this.#policy.tokens });
+    }
+    this.#tokenAddress = lower(tokenAddress);
+    this.#token = described ?? (lower(tokenAddress) === ETH_TOKEN.address ? ETH_TOKEN : undefined);
     // Signatures are checked here synchronously (ECDSA only); a contract signer would need the Payee's
     // chain call on every path, credit included, so a policy that accepts some is refused outright.
     if (this.#policy.contractSignerCodeHashes.size > 0) {
       throw new InvalidArgumentError("the HTTP gate does not take contract (ERC-1271) signers: use a Payee policy without contractSignerCodeHashes");
     }
-    const { store: _ignored, ...rest } = options;
+    const { store: _ignored, token: _token, minDeposit, price: _price, prices: _prices, tokens: _tokens, ...rest } = options;
     this.#options = {
-      token: this.#policy.tokens[0],
-      minDeposit: undefined,
       maxHeaderBytes: MAX_PAYMENT_HEADER_BYTES,
       ...rest,
+      token: this.#tokenAddress,
       contract: lower(options.contract),
       payTo: lower(options.payTo),
-      ...(options.token === undefined ? {} : { token: lower(options.token) }),
     };
+    // A constant price or deposit in another symbol, or more precise than its token, fails here.
+    if (minDeposit !== undefined) {
+      if (this.#tokens === undefined) {
+        if (typeof minDeposit === "object") throw new InvalidArgumentError("with one price, minDeposit is one amount", { minDeposit });
+        this.#minDeposits.set(this.#tokenAddress, this.#units(minDeposit));
+      } else {
+        if (typeof minDeposit !== "object") throw new InvalidArgumentError("with prices, minDeposit is a record by symbol like the prices", { minDeposit });
+        for (const [token, units] of this.#bySymbol(minDeposit)) this.#minDeposits.set(lower(token.address), units);
+      }
+    }
+    if (options.price !== undefined && typeof options.price !== "function") this.#units(options.price);
+    if (options.prices !== undefined && typeof options.prices !== "function") this.#bySymbol(options.prices);
     this.#verifier = new VoucherVerifier({ chainId: options.chainId, verifyingContract: this.#options.contract });
   }
 
-  /** The price of a request, or undefined when it is free. */
-  priceOf(request: GateRequest): bigint | undefined {
-    const price = typeof this.#options.price === "bigint" ? this.#options.price : this.#options.price(request);
-    return price === undefined || price === 0n ? undefined : price;
+  /** The token prices are read in, when its symbol and decimals are known. */
+  get token(): Token | undefined {
+    return this.#token;
   }
 
-  /** What a 402 for this price says. */
+  /** The tokens the gate prices in, when it prices several (`prices`). */
+  get tokens(): readonly Token[] | undefined {
+    return this.#tokens;
+  }
+
+  /**
+   * The price of a request in base units (in the first token it is offered in), or undefined when it
+   * is free. A human price in another symbol or with more decimals than its token throws its typed
+   * error (UNKNOWN_TOKEN, AMOUNT_TOO_PRECISE, AMOUNT_MALFORMED); it is never rounded.
+   */
+  priceOf(request: GateRequest): bigint | undefined {
+    return this.offersOf(request)?.[0]?.price;
+  }
+
+  /** Every token a request may be paid in, with its price and deposit, in the gate's order; undefined: free. */
+  offersOf(request: GateRequest): PaymentOffer[] | undefined {
+    const prices = new Map<string, bigint>();
+    if (this.#prices !== undefined) {
+      const raw = typeof this.#prices === "function" ? this.#prices(request) : this.#prices;
+      if (raw !== undefined) for (const [token, units] of this.#bySymbol(raw)) prices.set(lower(token.address), units);
+    } else {
+      const raw = typeof this.#price === "function" ? this.#price(request) : this.#price;
+      if (raw !== undefined) prices.set(this.#tokenAddress, this.#units(raw));
+    }
+    const order = this.#tokens?.map((t) => lower(t.address)) ?? [this.#tokenAddress];
+    const offers: PaymentOffer[] = [];
+    for (const token of order) {
+      const price = prices.get(token);
+      if (price === undefined || price === 0n) continue;
+      offers.push({ token, price, minDeposit: this.#minDeposits.get(token) ?? price * 1000n });
+    }
+    return offers.length === 0 ? undefined : offers;
+  }
+
+  /** A record of amounts by symbol, read each in its token; a symbol the gate does not price in is UNKNOWN_TOKEN. */
+  #bySymbol(record: Readonly<Record<string, Amount>>): [Token, bigint][] {
+    const tokens = this.#tokens ?? [];
+    const seen = new Set<Token>();
+    return Object.entries(record).map(([symbol, amount]) => {
+      const token = tokenBySymbol(symbol, tokens);
+      if (seen.has(token)) throw new UnknownTokenError(`"${symbol}" names ${token.symbol} twice`, { symbol });
+      seen.add(token);
+      return [token, this.#units(amount, token)];
+    });
+  }
+
+  #units(amount: Amount, token = this.#token): bigint {
+    if (typeof amount !== "string") return toUnits(amount, token ?? ETH_TOKEN);
+    if (token === undefined) {
+      throw new UnknownTokenError(`the price "${amount}" is a human amount but the gate knows only the address of its token: give the token as { symbol, decimals, address }`, {
+        amount,
+        token: this.#tokenAddress,
+      });
+    }
+    const key = `${token.address}\u0000${amount}`;
+    const cached = this.#parsed.get(key);
+    if (cached !== undefined) return cached;
+    const units = toUnits(amount, token);
+    if (this.#parsed.size >= PRICE_CACHE_SIZE) this.#parsed.clear();
+    this.#parsed.set(key, units);
+    return units;
+  }
+
+  /** What a 402 for this price (in the gate's first token) says. */
   requirements(price: bigint, refusal?: { error: PaymentErrorCode; channelId?: Hex; cumulative?: bigint }): PaymentRequirements {
+    return this.#requirementsFor([{ token: this.#tokenAddress, price, minDeposit: this.#minDeposits.get(this.#tokenAddress) ?? price * 1000n }], refusal);
+  }
+
+  #requirementsFor(offers: readonly PaymentOffer[], refusal?: { error: PaymentErrorCode; channelId?: Hex; cumulative?: bigint }): PaymentRequirements {
     const o = this.#options;
+    const first = offers[0]!;
     return {
       scheme: TRICKLE_SCHEME,
       chainId: o.chainId,
       contract: o.contract,
       payee: o.payTo,
-      token: o.token,
-      price,
-      minDeposit: o.minDeposit ?? price * 1000n,
+      token: first.token,
+      price: first.price,
+      minDeposit: first.minDeposit,
       minCloseDelay: this.#policy.minCloseDelay,
+      // Only a gate of several tokens sends the list: a gate of one keeps the header it always had.
+      ...(this.#tokens === undefined ? {} : { accepts: offers.map((offer) => ({ ...offer })) }),
       ...(refusal ?? {}),
     };
   }
@@ -156,27 +300,27 @@ export class PaymentGate {
    * failures of the server itself (store, chain connection): an adapter answers those with 500.
    */
   async check(request: GateRequest): Promise<GateOutcome> {
-    const price = this.priceOf(request);
-    if (price === undefined) return { kind: "free" };
+    const offers = this.offersOf(request);
+    if (offers === undefined) return { kind: "free" };
     const header = request.header(PAYMENT_SIGNATURE_HEADER);
     if (header === undefined || header === "") {
-      return this.#refuse(price, 402, undefined, "PAYMENT_REQUIRED", "this resource needs a payment");
+      return this.#refuse(offers, 402, undefined, "PAYMENT_REQUIRED", "this resource needs a payment");
     }
     if (header.length > this.#options.maxHeaderBytes) {
-      return this.#refuse(price, 431, new Refusal("MALFORMED", `${PAYMENT_SIGNATURE_HEADER} is longer than ${this.#options.maxHeaderBytes} bytes`));
+      return this.#refuse(offers, 431, new Refusal("MALFORMED", `${PAYMENT_SIGNATURE_HEADER} is longer than ${this.#options.maxHeaderBytes} bytes`));
     }
     try {
-      const receipt = await this.#pay(header, price);
+      const receipt = await this.#pay(header, offers);
       return { kind: "paid", receipt, headers: { [PAYMENT_RESPONSE_HEADER]: encodePaymentReceipt(receipt) } };
     } catch (error) {
-      if (error instanceof Refusal) return this.#refuse(price, error.code === "UNAVAILABLE" ? 503 : 402, error);
+      if (error instanceof Refusal) return this.#refuse(offers, error.code === "UNAVAILABLE" ? 503 : 402, error);
       throw error;
     }
   }
 
-  #refuse(price: bigint, status: 402 | 431 | 503, refusal: Refusal | undefined, error?: "PAYMENT_REQUIRED", message?: string): GateOutcome {
-    const requirements = this.requirements(
-      price,
+  #refuse(offers: readonly PaymentOffer[], status: 402 | 431 | 503, refusal: Refusal | undefined, error?: "PAYMENT_REQUIRED", message?: string): GateOutcome {
+    const requirements = this.#requirementsFor(
+      offers,
       refusal && {
         error: refusal.code,
         ...(refusal.channelId === undefined ? {} : { channelId: refusal.channelId }),
@@ -193,7 +337,7 @@ export class PaymentGate {
     };
   }
 
-  async #pay(header: string, price: bigint): Promise<PaymentReceipt> {
+  async #pay(header: string, offers: readonly PaymentOffer[]): Promise<PaymentReceipt> {
     let payload: PaymentPayload;
     try {
       payload = decodePaymentPayload(header, this.#options.maxHeaderBytes);
@@ -208,14 +352,24 @@ export class PaymentGate {
     const voucher: Voucher = { channelId: id, amount: payload.amount, signature: payload.signature };
     const payee = this.#options.payee;
     const known = await payee.knownConfig(id);
+    let token: Address;
     if (known === undefined) {
       // The first payment of a channel: its config and signature are checked here, before the Payee may
       // read the chain for it (and the Payee rate-limits those reads).
       const config = this.#checkNewConfig(id, payload.config);
       this.#verify(voucher, config);
+      token = config.token;
     } else if (payload.config !== undefined && !sameConfig(payload.config, known)) {
       throw new Refusal("MALFORMED", "config does not match the channel", id);
+    } else {
+      token = known.token;
     }
+    // The channel's token sets the price; a token this request is not priced in pays nothing here.
+    const offer = offers.find((o) => o.token === lower(token));
+    if (offer === undefined) {
+      throw new Refusal("WRONG_TOKEN", `this request is priced in ${offers.map((o) => o.token).join(", ")}, not in token ${lower(token)}`, id);
+    }
+    const price = offer.price;
     try {
       const charged = await payee.charge(voucher, price, known === undefined ? payload.config : undefined);
       const deposit = charged.deposit;
@@ -244,8 +398,6 @@ export class PaymentGate {
     } catch (error) {
       throw this.#asRefusal(error, id);
     }
-    // Its prices are in one token: another the policy accepts is not priced here.
-    if (lower(sent.token) !== this.#options.token) throw new Refusal("WRONG_TOKEN", `this gate prices in token ${this.#options.token}`, id);
     return sent;
   }
 

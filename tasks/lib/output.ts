@@ -1,39 +1,52 @@
 // How the tasks talk to the operator: amounts in token units, aligned tables, and failures as one line
 // with a stable code (`Error UNKNOWN_CHANNEL: ...`) and exit status 1, instead of a stack trace.
-import { formatUnits, parseUnits, type PublicClient, type Transport, type Chain } from "viem";
+import type { PublicClient, Transport, Chain } from "viem";
 import { ETH, type Address, type Hex } from "../../src/channel.ts";
 import { InvalidArgumentError, TrickleError } from "../../src/errors.ts";
+import * as units from "../../src/units.ts";
+import { ETH_TOKEN, type Token } from "../../src/units.ts";
 
-export interface TokenUnits {
-  symbol: string;
-  decimals: number;
-}
+/** A channel's token as the tasks print and read amounts in it: symbol, decimals, address. */
+export type TokenUnits = Token;
 
 const ERC20_METADATA_ABI = [
   { type: "function", name: "decimals", stateMutability: "view", inputs: [], outputs: [{ name: "", type: "uint8" }] },
   { type: "function", name: "symbol", stateMutability: "view", inputs: [], outputs: [{ name: "", type: "string" }] },
 ] as const;
 
-/** The symbol and decimals of a channel's token (ETH: 18). */
+/** The symbol and decimals of a channel's token, read from the ERC-20 (ETH: 18). */
 export async function tokenUnits(publicClient: PublicClient<Transport, Chain>, token: Address): Promise<TokenUnits> {
-  if (token.toLowerCase() === ETH) return { symbol: "ETH", decimals: 18 };
+  if (token.toLowerCase() === ETH) return ETH_TOKEN;
   const [decimals, symbol] = await Promise.all([
     publicClient.readContract({ address: token, abi: ERC20_METADATA_ABI, functionName: "decimals" }),
     publicClient.readContract({ address: token, abi: ERC20_METADATA_ABI, functionName: "symbol" }).catch(() => "tokens"),
   ]);
-  return { symbol, decimals };
+  // A symbol with whitespace (or none) could not be written after an amount: print "tokens" instead.
+  const printable = /^[^\s\d.][^\s]{0,31}$/.test(symbol) ? symbol : "tokens";
+  return units.defineToken({ symbol: printable, decimals: Number(decimals), address: token });
 }
 
-export function formatAmount(amount: bigint, units: TokenUnits): string {
-  return `${formatUnits(amount, units.decimals)} ${units.symbol}`;
+/** "0.05 USDC": exact, with the token's decimals and symbol. */
+export function formatAmount(amount: bigint, token: TokenUnits): string {
+  return units.formatAmount(amount, token);
 }
 
-/** `"1.5"` in token units, to base units; refuses negatives and more decimals than the token has. */
-export function parseAmount(text: string, units: TokenUnits, option: string): bigint {
-  if (!/^\d+(\.\d+)?$/.test(text)) throw new InvalidArgumentError(`--${option} must be a positive decimal amount of ${units.symbol}, got "${text}"`);
-  const fraction = text.split(".")[1] ?? "";
-  if (fraction.length > units.decimals) throw new InvalidArgumentError(`--${option} has more than ${units.decimals} decimals`);
-  return parseUnits(text, units.decimals);
+/**
+ * `--amount 0.05` or `--amount "0.05 USDC"` in the channel's token, to base units, exactly. More decimals
+ * than the token has is AMOUNT_TOO_PRECISE, another symbol UNKNOWN_TOKEN, anything else AMOUNT_MALFORMED;
+ * nothing is rounded.
+ */
+export function parseAmount(text: string, token: TokenUnits, option: string): bigint {
+  try {
+    return units.parseAmount(text, token).units;
+  } catch (error) {
+    if (error instanceof units.AmountTooPreciseError) throw new units.AmountTooPreciseError(`--${option}: ${error.message}`, error.details);
+    if (error instanceof units.UnknownTokenError) throw new units.UnknownTokenError(`--${option}: ${error.message}`, error.details);
+    if (error instanceof units.AmountMalformedError) {
+      throw new units.AmountMalformedError(`--${option} must be an amount of ${token.symbol} such as "1.5" or "1.5 ${token.symbol}", got "${text}"`, error.details);
+    }
+    throw error;
+  }
 }
 
 export function parseChannelId(text: string): Hex {

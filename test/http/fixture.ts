@@ -15,7 +15,7 @@ import { withPayment } from "../../src/http/node.ts";
 import { paymentGate } from "../../src/http/server.ts";
 import type { PaymentGate, PaymentGateOptions } from "../../src/http/server.ts";
 import { Payee } from "../../src/payee.ts";
-import type { PayeeLimits } from "../../src/payee.ts";
+import type { PayeeLimits, PayeePolicy } from "../../src/payee.ts";
 import { Payer } from "../../src/payer.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import type { DeploymentStore } from "../../src/store/deployment.ts";
@@ -71,13 +71,14 @@ export async function startPaidApi(
   payeeIndex: number,
   gateOptions: Partial<PaymentGateOptions> = {},
   payeeLimits: PayeeLimits = {},
+  payeePolicy: Omit<PayeePolicy, "minCloseDelay"> = {},
 ): Promise<PaidApi> {
   const signers = await chain.connection.ethers.getSigners();
   const payeeSigner = signers[payeeIndex];
   const payeeAddress = payeeSigner.address as Address;
   const counted = countingChain(ethersChain({ runner: payeeSigner, contract: chain.contract }));
   const payeeStore = new MemoryStore().forDeployment({ chainId: chain.chainId, contract: chain.contract });
-  const payee = new Payee({ chain: counted.chain as ChainWriter, store: payeeStore, payee: payeeAddress, policy: { minCloseDelay: 3600n }, limits: payeeLimits });
+  const payee = new Payee({ chain: counted.chain as ChainWriter, store: payeeStore, payee: payeeAddress, policy: { minCloseDelay: 3600n, ...payeePolicy }, limits: payeeLimits });
   const gate = paymentGate({
     payee,
     chainId: chain.chainId,

@@ -65,6 +65,27 @@ describe("http headers", () => {
     expectMalformed(() => decodePaymentPayload(base64Json(missing)));
   });
 
+  it("carries several offers in accepts, backward compatibly: the first is the top-level offer, and anything off is refused", () => {
+    const top = { token: address("00"), price: 10n, minDeposit: 10_000n };
+    const usdc = { token: address("c6"), price: 5n, minDeposit: 5_000n };
+    const requirements: PaymentRequirements = {
+      scheme: TRICKLE_SCHEME, chainId: 1n, contract: address("aa"), payee: address("02"), ...top, minCloseDelay: 3600n, accepts: [top, usdc],
+    };
+    const wire = encodePaymentRequired(requirements);
+    expect(decodePaymentRequired(wire)).to.deep.equal(requirements);
+    // A reader of the top-level fields alone sees the first offer.
+    expect(JSON.parse(Buffer.from(wire, "base64").toString())).to.include({ token: top.token, price: "10", minDeposit: "10000" });
+    const plain = JSON.parse(Buffer.from(wire, "base64").toString());
+    const json = (offer: typeof top) => ({ token: offer.token, price: offer.price.toString(), minDeposit: offer.minDeposit.toString() });
+    expectMalformed(() => decodePaymentRequired(base64Json({ ...plain, accepts: [] })));
+    expectMalformed(() => decodePaymentRequired(base64Json({ ...plain, accepts: json(top) })));
+    expectMalformed(() => decodePaymentRequired(base64Json({ ...plain, accepts: [json(usdc), json(top)] })));
+    expectMalformed(() => decodePaymentRequired(base64Json({ ...plain, accepts: [json(top), json(top)] })));
+    expectMalformed(() => decodePaymentRequired(base64Json({ ...plain, accepts: [json(top), { ...json(usdc), extra: "1" }] })));
+    expectMalformed(() => decodePaymentRequired(base64Json({ ...plain, accepts: [json(top), { ...json(usdc), price: 5 }] })));
+    expectMalformed(() => decodePaymentRequired(base64Json({ ...plain, accepts: Array.from({ length: 17 }, (_, i) => (i === 0 ? json(top) : { ...json(usdc), token: address((i + 16).toString(16)) })) })));
+  });
+
   it("bounds a payload below the header limit even with its config", () => {
     expect(encodePaymentPayload(payload).length).to.be.below(MAX_PAYMENT_HEADER_BYTES / 3);
   });

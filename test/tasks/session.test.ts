@@ -67,7 +67,7 @@ describe("trickle:* tasks against a hardhat node (the README session)", function
     expect(accepted.stdout).to.contain("Created a new payee store at");
     expect(accepted.stdout).to.contain("Accepted 0.05 ETH in total (+0.05 ETH)");
     expect((await trickle(["trickle:claim", "--channel", channelA])).stdout).to.contain("Claimed 0.05 ETH");
-    expect((await trickle(["trickle:accept", "--voucher", await pay(channelA, "0.1")])).stdout).to.contain("Accepted 0.15 ETH in total (+0.1 ETH)");
+    expect((await trickle(["trickle:accept", "--voucher", await pay(channelA, "0.1 ETH")])).stdout).to.contain("Accepted 0.15 ETH in total (+0.1 ETH)");
 
     const status = (await trickle(["trickle:status", "--channel", channelA])).stdout;
     expect(status).to.match(/status\s+open/);
@@ -85,7 +85,9 @@ describe("trickle:* tasks against a hardhat node (the README session)", function
     await advance(1800); // halfway through the one-day countdown, nobody watching
 
     const payeeBefore = await balance(PAYEE);
-    const restarted = startTask(node.url, ["trickle:watch", "--poll-interval", "200", "--data-dir", dataDir]);
+    // A threshold in ETH units, above what is unclaimed: the watchtower closes but does not claim first.
+    const restarted = startTask(node.url, ["trickle:watch", "--poll-interval", "200", "--claim-threshold", "0.5", "--data-dir", dataDir]);
+    await restarted.waitFor(/claims from 0\.5 ETH unclaimed/);
     const closed = await restarted.waitFor(/closed channel (0x[0-9a-f]{64}) with (\d+) \(tx (0x[0-9a-f]{64})\)/);
     restarted.child.kill("SIGTERM");
     expect(await restarted.exited).to.equal(0);
@@ -116,6 +118,11 @@ describe("trickle:* tasks against a hardhat node (the README session)", function
       [["trickle:claim", "--channel", channelA, "--data-dir", dataDir], { TRICKLE_PAYEE_KEY: stranger }, "WRONG_PAYEE"],
       [["trickle:close", "--channel", channelA, "--data-dir", dataDir], {}, "CHANNEL_NOT_OPEN"],
       [["trickle:withdraw", "--channel", channelB, "--data-dir", dataDir], {}, "CLOSE_DELAY_NOT_ELAPSED"],
+      // Amounts in token units: never rounded, never in another token's symbol.
+      [["trickle:open", "--amount", "0.0000000000000000001", "--data-dir", dataDir], {}, "AMOUNT_TOO_PRECISE"],
+      [["trickle:pay", "--channel", channelB, "--amount", "0.01 USDC", "--data-dir", dataDir], {}, "UNKNOWN_TOKEN"],
+      [["trickle:pay", "--channel", channelB, "--amount", "1e-3", "--data-dir", dataDir], {}, "AMOUNT_MALFORMED"],
+      [["trickle:watch", "--claim-threshold", "0.5 USDC", "--once", "--data-dir", dataDir], {}, "UNKNOWN_TOKEN"],
     ];
     const runs = await Promise.all(cases.map(([args, env]) => runTask(node.url, args, env)));
     runs.forEach((run, i) => {
