@@ -17,6 +17,7 @@ interface Dashboard {
   totals: { channels: number; accepted: string; claimed: string; atRisk: string };
   channels: Row[];
   income: { at: number; accepted: string }[];
+  tips: { author: string; received: string; count: number; claimable: string; held: string };
 }
 
 const $ = (id: string) => document.querySelector(`[data-testid="${id}"]`) as HTMLElement;
@@ -60,6 +61,11 @@ async function refresh(): Promise<void> {
   $("total-accepted").dataset.wei = data.totals.accepted;
   $("total-claimed").dataset.wei = data.totals.claimed;
   $("total-at-risk").dataset.wei = data.totals.atRisk;
+  $("tips-count").textContent = String(data.tips.count);
+  for (const [id, wei] of [["tips-received", data.tips.received], ["tips-claimable", data.tips.claimable], ["tips-held", data.tips.held]] as const) {
+    $(id).textContent = eth(wei);
+    $(id).dataset.wei = wei;
+  }
   const body = $("channels");
   body.replaceChildren(
     ...data.channels.map((row) => {

@@ -2,7 +2,9 @@
 // second) and a payee dashboard, served by one node:http server around one Payee.
 //
 // Payments reach the Payee two ways: paid articles through the HTTP payment gate, the live stream through
-// a MeteredStream. The dashboard reads what the Payee's store holds and the channel states the Payee
+// a MeteredStream. Tips for the articles' author go another way: the reader's tally for a TipJar budget
+// reaches the author's Creator (trickle/donations), which accepts it only when the budget on-chain funds it
+// and returns a signed receipt. The dashboard reads what the Payee's store holds and the channel states the Payee
 // follows; its income curve is sampled from the store, so it shows the ledger and keeps none.
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
@@ -11,10 +13,15 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { JsonRpcProvider } from "ethers";
 import { createPublicClient, createWalletClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { ChannelStatus, type Address, type Hex } from "../../src/channel.ts";
 import { viemChain } from "../../src/chain/viem.ts";
+import { ethersTipJar } from "../../src/donations/chain.ts";
+import { Creator } from "../../src/donations/creator.ts";
+import { localSigner } from "../../src/donations/signing.ts";
+import type { BudgetConfig, SignedTally } from "../../src/donations/tally.ts";
 import { readBody, withPayment } from "../../src/http/node.ts";
 import { paymentGate } from "../../src/http/server.ts";
 import { Payee } from "../../src/payee.ts";
@@ -31,6 +38,10 @@ export interface WebSiteOptions {
   contract: Address;
   /** The payee's key: it names the payee address and signs claims. */
   payeeKey: Hex;
+  /** The TipJar the readers' tips go through. */
+  tipJar: Address;
+  /** The articles' author's key: the creator tips go to, it signs the receipts. */
+  authorKey: Hex;
   /** Price of one paid article, wei. 0.0001 ETH by default. */
   articlePrice?: bigint;
   /** Price of one second of the live stream, wei. 0.00001 ETH by default. */
@@ -69,11 +80,32 @@ export interface DashboardChannel {
   atRisk: bigint;
 }
 
+/** One tip the author's Creator accepted, as its receipt says. */
+export interface AcceptedTip {
+  budgetId: Hex;
+  donor: Address;
+  amount: bigint;
+  cumulative: bigint;
+  time: bigint;
+}
+
+export interface TipsSummary {
+  author: Address;
+  /** Everything the accepted tips gave the author, wei. */
+  received: bigint;
+  count: number;
+  /** Accepted and not settled on-chain yet, on budgets that can still settle. */
+  claimable: bigint;
+  /** Already in the TipJar for the author, collectable now. */
+  held: bigint;
+}
+
 export interface Dashboard {
   payee: Address;
   totals: { channels: number; accepted: bigint; claimed: bigint; atRisk: bigint };
   channels: DashboardChannel[];
   income: IncomePoint[];
+  tips: TipsSummary;
 }
 
 export interface WebSite {
@@ -86,6 +118,10 @@ export interface WebSite {
   articles: Article[];
   articlePrice: bigint;
   unitPrice: bigint;
+  /** The author's side of the tip jar. */
+  author: Creator;
+  /** Every tip the author accepted, in order. */
+  tips: AcceptedTip[];
   dashboard(): Promise<Dashboard>;
   stop(): Promise<void>;
 }
@@ -201,6 +237,40 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
     prepayUnits: 5n,
     unit: tickerUnit,
   });
+  // The author's Creator reads budgets from the TipJar; it accepts a tip only when the chain would pay it.
+  const tipProvider = new JsonRpcProvider(options.rpcUrl, Number(options.chainId), { staticNetwork: true, pollingInterval: 200 });
+  const author = new Creator({
+    signer: localSigner(options.authorKey),
+    domain: { chainId: options.chainId, verifyingContract: options.tipJar },
+    chain: ethersTipJar(options.tipJar, tipProvider),
+  });
+  const tips: AcceptedTip[] = [];
+  const ETH = "0x0000000000000000000000000000000000000000" as Address;
+
+  async function acceptTip(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let config: BudgetConfig;
+    let signed: SignedTally;
+    try {
+      const body = JSON.parse(new TextDecoder().decode(await readBody(request))) as {
+        config: Omit<BudgetConfig, "closeDelay"> & { closeDelay: string };
+        signed: Omit<SignedTally, "total" | "tally"> & { total: string; tally: { creators: Address[]; amounts: string[] } };
+      };
+      config = { ...body.config, closeDelay: BigInt(body.config.closeDelay) };
+      signed = { ...body.signed, total: BigInt(body.signed.total), tally: { creators: body.signed.tally.creators, amounts: body.signed.tally.amounts.map((a) => BigInt(a)) } };
+    } catch (error) {
+      return sendJson(response, 400, { error: "TIP_MALFORMED", message: String(error) });
+    }
+    try {
+      const receipt = await author.acceptTip(config, signed);
+      tips.push({ budgetId: receipt.budgetId, donor: receipt.donor, amount: receipt.amount, cumulative: receipt.cumulative, time: receipt.time });
+      sendJson(response, 200, receipt);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== "string") throw error;
+      sendJson(response, 400, { error: code, message: (error as Error).message });
+    }
+  }
+
   const [assets, readerHtml, dashboardHtml, css] = await Promise.all([
     bundlePages(),
     readFile(path.join(WEB_DIR, "reader.html"), "utf8"),
@@ -234,8 +304,17 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
     }
     const sum = (f: (c: DashboardChannel) => bigint) => channels.reduce((total, c) => total + f(c), 0n);
     const now = { at: Date.now(), accepted: sum((c) => c.accepted) };
+    const holdings = await author.holdings(ETH);
+    const tipsSummary: TipsSummary = {
+      author: author.address,
+      received: tips.reduce((total, tip) => total + tip.amount, 0n),
+      count: tips.length,
+      claimable: holdings.claimable,
+      held: holdings.held,
+    };
     return {
       payee: account.address,
+      tips: tipsSummary,
       totals: { channels: channels.length, accepted: now.accepted, claimed: sum((c) => c.claimed), atRisk: sum((c) => c.atRisk) },
       channels,
       income: [...income, now],
@@ -301,7 +380,7 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
       } else if (request.method === "GET" && assets.has(url.pathname)) {
         response.writeHead(200, { "Content-Type": "text/javascript" }).end(assets.get(url.pathname));
       } else if (route === "GET /api/config") {
-        sendJson(response, 200, { chainId: options.chainId, contract: options.contract, payee: account.address, articlePrice, unitPrice, unitMs, minCloseDelay, demoAccount: options.demoAccount });
+        sendJson(response, 200, { chainId: options.chainId, contract: options.contract, payee: account.address, articlePrice, unitPrice, unitMs, minCloseDelay, demoAccount: options.demoAccount, tipJar: options.tipJar, author: author.address });
       } else if (route === "POST /rpc") {
         proxyRpc(request, response).catch(fail);
       } else if (route === "GET /api/articles") {
@@ -312,6 +391,8 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
         stream.handleStream(request, response);
       } else if (route === "POST /api/live/pay") {
         stream.handlePayment(request, response).catch(fail);
+      } else if (route === "POST /api/tips") {
+        acceptTip(request, response).catch(fail);
       } else if (route === "GET /api/dashboard") {
         dashboard().then((d) => sendJson(response, 200, d), fail);
       } else if (route === "POST /api/claim") {
@@ -336,6 +417,8 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
     articles,
     articlePrice,
     unitPrice,
+    author,
+    tips,
     dashboard,
     async stop() {
       clearInterval(sampler);
@@ -343,6 +426,7 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
       server.closeAllConnections();
       server.close();
       await once(server, "close");
+      tipProvider.destroy();
       await store.close();
     },
   };
