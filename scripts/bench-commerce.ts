@@ -53,7 +53,8 @@ const domain = { chainId, verifyingContract: contract };
 const payeeAddress = payeeSigner!.address as Address;
 
 const dir = mkdtempSync(path.join(tmpdir(), "trickle-bench-commerce-"));
-const store = SqliteCommerceStore.open(path.join(dir, "payee.sqlite"));
+// One deployment's view, shared by the Payee, the Seller and the gate.
+const store = SqliteCommerceStore.open(path.join(dir, "payee.sqlite")).forDeployment({ chainId, contract });
 const payee = new Payee({ chain: ethersChain({ runner: ethers.provider, contract }), store, payee: payeeAddress });
 const seller = new Seller({
   payee,

@@ -33,7 +33,8 @@ export async function commerceDemo(options: { catalog?: Catalog; plans?: Plans; 
   const domain = { chainId: deployment.chainId, verifyingContract: contract };
 
   const dir = mkdtempSync(path.join(tmpdir(), "trickle-commerce-demo-"));
-  const store = SqliteCommerceStore.open(path.join(dir, "payee.sqlite"));
+  // One deployment's view, shared by the Payee and the Seller: sales and vouchers are keyed by chain id and contract.
+  const store = SqliteCommerceStore.open(path.join(dir, "payee.sqlite")).forDeployment({ chainId: deployment.chainId, contract });
   const payeeAddress = payeeSigner!.address as Address;
   const payee = new Payee({ chain: ethersChain({ runner: payeeSigner!, contract }), store, payee: payeeAddress });
   // The demo's receipt key is the payee account's own key (Hardhat's well-known account 1).

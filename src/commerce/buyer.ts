@@ -58,7 +58,20 @@ export class Buyer {
       this.#pending.set(purchaseId, pending);
       this.spent += increment;
     }
-    const sale = await this.#send(pending.voucher, item, purchaseId);
+    let sale: CounterSale;
+    try {
+      sale = await this.#send(pending.voucher, item, purchaseId);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === "string") {
+        // A refusal: this voucher will not pay for a sale, so a later purchase (under this id too) signs a
+        // fresh one. Refused for a reused id or too little paid, nothing was stored and the fresh voucher
+        // carries its value; NOT_INCREASING means the payee's best already holds it.
+        this.#pending.delete(purchaseId);
+        if (code !== "NOT_INCREASING") this.#unused += pending.increment;
+      }
+      throw error;
+    }
     verifyReceipt(this.#p.domain, sale.receipt, this.#p.receiptSigner);
     if (sale.receipt.item !== item || sale.receipt.price > price) {
       throw new BadReceiptError("the receipt is for another item or a higher price", { item, price, receipt: sale.receipt.key });

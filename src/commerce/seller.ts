@@ -6,7 +6,7 @@
  * `(payer, key)` once.
  */
 import { channelId as computeChannelId, ChannelStatus, type Address, type ChannelConfig, type Hex } from "../channel.ts";
-import { InvalidArgumentError, NotIncreasingError, UnknownChannelError, WrongTokenError } from "../errors.ts";
+import { InvalidArgumentError, NotIncreasingError, UnknownChannelError, WrongChainError, WrongTokenError } from "../errors.ts";
 import type { Payee } from "../payee.ts";
 import { verifyVoucher, type Voucher, type VoucherDomain } from "../voucher.ts";
 import { addressOfPrivateKey } from "../payer.ts";
@@ -18,7 +18,10 @@ import type { CommerceStore } from "./store.ts";
 
 export interface SellerParameters {
   payee: Payee;
-  /** The Payee's store: sales are written in the same transaction as the vouchers that pay for them. */
+  /**
+   * The Payee's store view (the same object the Payee was given), for the deployment of `domain`: sales are
+   * written in the same transaction as the vouchers that pay for them.
+   */
   store: CommerceStore;
   /** Where the vouchers are valid; receipts are signed on the same chain id and contract. */
   domain: VoucherDomain;
@@ -81,6 +84,14 @@ export class Seller {
   readonly receiptSigner: Address;
 
   constructor(params: SellerParameters) {
+    // Receipts and vouchers are signed for one deployment; the store view must be that deployment's.
+    const { deployment } = params.store;
+    if (deployment.chainId !== params.domain.chainId || deployment.contract.toLowerCase() !== params.domain.verifyingContract.toLowerCase()) {
+      throw new WrongChainError(`the store view is for chain ${deployment.chainId}, contract ${deployment.contract}, not the seller's domain`, {
+        store: deployment,
+        domain: params.domain,
+      });
+    }
     this.#payee = params.payee;
     this.#store = params.store;
     this.#domain = params.domain;

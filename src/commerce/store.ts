@@ -1,16 +1,29 @@
 /**
  * The commerce ledger: every sale (purchase or subscription period) as a signed receipt, stored in the
- * same transaction as the voucher that paid for it. A `CommerceStore` is also the Payee's store, so the
- * Payee stays the one owner of voucher acceptance and the store the one owner of what was sold.
+ * same transaction as the voucher that paid for it. A `CommerceStore` is one deployment's view (chain id
+ * and `PaymentChannels` contract) and also the Payee's store for that deployment, so the Payee stays the
+ * one owner of voucher acceptance and the store the one owner of what was sold. Sales, like every payee
+ * record, are keyed by deployment: two deployments' sales never meet.
  *
- * Implementations: `MemoryCommerceStore` (tests), `SqliteCommerceStore` (`trickle/commerce/sqlite`). One for
- * PostgreSQL implements {@link CommerceStore.commitCharge} as one transaction: lock the channel's voucher
- * row (`SELECT ... FOR UPDATE`), read the charge by `(payer, key)` (a primary key), check, write both.
+ * Backends: `MemoryCommerceStore` (tests), `SqliteCommerceStore` (`trickle/commerce/sqlite`); each gives
+ * one view per deployment with `forDeployment`. One for PostgreSQL implements
+ * {@link SalesBackend.commitCharge} as one transaction: lock the channel's voucher row
+ * (`SELECT ... FOR UPDATE`), read the charge by `(chain id, contract, payer, key)` (a primary key), check, write both.
  */
-import type { Address, Hex } from "../channel.ts";
-import { InsufficientPaymentError } from "../errors.ts";
-import type { PayeeStore, SaveVoucherResult, StoredVoucher } from "../store/store.ts";
+import type { Address, ChannelConfig, Hex } from "../channel.ts";
+import { InsufficientPaymentError, InvalidArgumentError } from "../errors.ts";
+import type {
+  ChannelLedger,
+  ChargeResult,
+  Deployment,
+  PayeeStore,
+  SaveVoucherResult,
+  StoredVoucher,
+  UnclaimedVoucher,
+} from "../store/store.ts";
+import { checkChannelId } from "../store/validate.ts";
 import type { Receipt } from "./receipt.ts";
+import { checkChargeInput } from "./validate.ts";
 
 /** A stored sale: its receipt, and whether it stands or was voided (its handler failed; its price became credit). */
 export interface Charge {
@@ -31,6 +44,7 @@ export type CommitOutcome =
   | { status: "not-increasing"; best: bigint }
   | { status: "insufficient"; available: bigint };
 
+/** One deployment's sales and payee records; give the same view to the Payee and to the Seller. */
 export interface CommerceStore extends PayeeStore {
   /**
    * In one transaction: unless `(receipt.payer, receipt.key)` already has a standing charge, and if
@@ -113,4 +127,133 @@ export abstract class ChargingStore {
         });
     }
   }
+}
+
+/**
+ * What a commerce backend implements for its views. Every call names its deployment (validated, contract
+ * lower-cased) and takes validated, normalized input (lower-case hex).
+ */
+export interface SalesBackend {
+  /** The payee records of one deployment (the view's reads and its other writes go there). */
+  payeeView(d: Deployment): PayeeStore;
+  /** A voucher save that pays for no sale; serialized with the sales that write the same best voucher. */
+  savePlainVoucher(d: Deployment, voucher: StoredVoucher): Promise<SaveVoucherResult>;
+  /** The HTTP gate's charge (see {@link PayeeStore.chargeVoucher}); serialized with the sales likewise. */
+  chargeVoucher(d: Deployment, voucher: StoredVoucher, price: bigint): Promise<ChargeResult>;
+  commitCharge(d: Deployment, voucher: StoredVoucher, receipt: Receipt): Promise<CommitOutcome>;
+  voidCharge(d: Deployment, payer: Address, key: string): Promise<bigint | undefined>;
+  charge(d: Deployment, payer: Address, key: string): Promise<Charge | undefined>;
+  receiptsOf(d: Deployment, payer: Address): Promise<Receipt[]>;
+  chargesBetween(d: Deployment, from: bigint, to: bigint): Promise<Charge[]>;
+  credit(d: Deployment, channelId: Hex): Promise<bigint>;
+  close(): Promise<void>;
+}
+
+function checkPayer(payer: Address): Address {
+  if (typeof payer !== "string" || !/^0x[0-9a-fA-F]{40}$/.test(payer)) throw new InvalidArgumentError("payer must be a 20-byte address", { payer });
+  return payer.toLowerCase() as Address;
+}
+
+function checkKey(key: string): string {
+  if (typeof key !== "string") throw new InvalidArgumentError("a charge key is a string", { key });
+  return key;
+}
+
+function checkTime(time: bigint, name: string): bigint {
+  if (typeof time !== "bigint") throw new InvalidArgumentError(`${name} must be a bigint (unix seconds)`, { [name]: time });
+  return time;
+}
+
+/**
+ * One deployment's view of a commerce backend: the {@link CommerceStore} the Payee and the Seller share.
+ * Backends hand out one view per deployment (`forDeployment` returns the same object each time), so a
+ * sale routed through {@link ChargingStore.chargeThrough} reaches the Payee's save whichever way it got its view.
+ */
+export class CommerceView extends ChargingStore implements CommerceStore {
+  readonly deployment: Deployment;
+  readonly #sales: SalesBackend;
+  readonly #payee: PayeeStore;
+
+  constructor(sales: SalesBackend, deployment: Deployment) {
+    super();
+    this.#sales = sales;
+    this.#payee = sales.payeeView(deployment);
+    this.deployment = this.#payee.deployment;
+  }
+
+  async commitCharge(voucher: StoredVoucher, receipt: Receipt): Promise<CommitOutcome> {
+    const input = checkChargeInput(voucher, receipt);
+    return this.#sales.commitCharge(this.deployment, input.voucher, input.receipt);
+  }
+
+  protected savePlainVoucher(voucher: StoredVoucher): Promise<SaveVoucherResult> {
+    return this.#sales.savePlainVoucher(this.deployment, voucher);
+  }
+
+  chargeVoucher(voucher: StoredVoucher, price: bigint): Promise<ChargeResult> {
+    return this.#sales.chargeVoucher(this.deployment, voucher, price);
+  }
+
+  async voidCharge(payer: Address, key: string): Promise<bigint | undefined> {
+    return this.#sales.voidCharge(this.deployment, checkPayer(payer), checkKey(key));
+  }
+
+  async charge(payer: Address, key: string): Promise<Charge | undefined> {
+    return this.#sales.charge(this.deployment, checkPayer(payer), checkKey(key));
+  }
+
+  async receiptsOf(payer: Address): Promise<Receipt[]> {
+    return this.#sales.receiptsOf(this.deployment, checkPayer(payer));
+  }
+
+  async chargesBetween(from: bigint, to: bigint): Promise<Charge[]> {
+    return this.#sales.chargesBetween(this.deployment, checkTime(from, "from"), checkTime(to, "to"));
+  }
+
+  async credit(channelId: Hex): Promise<bigint> {
+    return this.#sales.credit(this.deployment, checkChannelId(channelId));
+  }
+
+  chargeLedger(channelId: Hex): Promise<ChannelLedger | undefined> {
+    return this.#payee.chargeLedger(channelId);
+  }
+  bestVoucher(channelId: Hex): Promise<StoredVoucher | undefined> {
+    return this.#payee.bestVoucher(channelId);
+  }
+  bestVouchers(): Promise<StoredVoucher[]> {
+    return this.#payee.bestVouchers();
+  }
+  unclaimedVouchers(): Promise<UnclaimedVoucher[]> {
+    return this.#payee.unclaimedVouchers();
+  }
+  recordClaimed(channelId: Hex, claimed: bigint, finished?: boolean): Promise<void> {
+    return this.#payee.recordClaimed(channelId, claimed, finished);
+  }
+  saveChannel(config: ChannelConfig): Promise<void> {
+    return this.#payee.saveChannel(config);
+  }
+  channel(channelId: Hex): Promise<ChannelConfig | undefined> {
+    return this.#payee.channel(channelId);
+  }
+  getMeta(key: string): Promise<string | undefined> {
+    return this.#payee.getMeta(key);
+  }
+  setMeta(key: string, value: string): Promise<void> {
+    return this.#payee.setMeta(key, value);
+  }
+  /** Waits for pending sales and writes, then releases the whole backend (every view of it). */
+  close(): Promise<void> {
+    return this.#sales.close();
+  }
+}
+
+/** Oldest first; ties by payer then key, so every store lists the same charges in the same order. */
+export function sortCharges(charges: Charge[]): Charge[] {
+  return charges.sort((a, b) =>
+    a.receipt.issuedAt !== b.receipt.issuedAt
+      ? a.receipt.issuedAt < b.receipt.issuedAt ? -1 : 1
+      : a.receipt.payer !== b.receipt.payer
+        ? a.receipt.payer < b.receipt.payer ? -1 : 1
+        : a.receipt.key < b.receipt.key ? -1 : a.receipt.key > b.receipt.key ? 1 : 0,
+  );
 }

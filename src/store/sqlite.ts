@@ -296,6 +296,34 @@ export class SqliteStore implements StoreBackend, KeyedStore {
     }
   }
 
+  /**
+   * A statement on the store's connection, for tables a feature keeps beside the store's in its file
+   * (the commerce sales). Run writes through {@link transaction}, so they commit with the store's records.
+   */
+  prepare(sql: string): StatementSync {
+    if (!this.#open || this.#writes.closed) throw new StoreError("the store is closed");
+    return this.#db.prepare(sql);
+  }
+
+  /**
+   * Runs `work` as one write transaction on the store's connection (BEGIN IMMEDIATE: one writer at a time
+   * across every connection and process on the file), with the store's row access, and commits it
+   * durably before returning. Synchronous, so it never interleaves with the store's own commits. When
+   * `work` throws, nothing of it is written and the error is rethrown.
+   */
+  transaction<T>(work: (tables: StoreTables) => T): T {
+    if (!this.#open || this.#writes.closed) throw new StoreError("the store is closed");
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = work(this.#tables);
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
   async #read<T>(query: () => T): Promise<T> {
     if (!this.#open) throw new StoreError("the store is closed");
     try {

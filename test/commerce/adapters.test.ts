@@ -11,7 +11,7 @@ import { expressTierMiddleware, honoTierMiddleware, RECEIPT_HEADER, type TierVar
 import { signReceipt } from "../../src/commerce/receipt.ts";
 import { MemoryCommerceStore } from "../../src/commerce/store-memory.ts";
 import { encodeReceiptHeader } from "../../src/commerce/wire.ts";
-import { DOMAIN, openChannel, shop } from "./fixture.ts";
+import { DEPLOYMENT, DOMAIN, openChannel, shop } from "./fixture.ts";
 
 async function listening(server: Server): Promise<string> {
   if (!server.listening) await once(server, "listening");
@@ -28,7 +28,7 @@ describe("commerce tier gate adapters", function () {
   });
 
   it("Express and Hono serve an entitled payer and refuse the others", async function () {
-    const store = new MemoryCommerceStore();
+    const store = new MemoryCommerceStore().forDeployment(DEPLOYMENT);
     const s = shop(store);
     const p = openChannel(s.chain, 10_000_000n);
     const sale = await s.seller.renew({ voucher: p.sign(100_000n), config: p.config, plan: "basic-daily", sequence: 0 });

@@ -5,7 +5,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { Buyer } from "../../src/commerce/buyer.ts";
 import { MemoryCommerceStore } from "../../src/commerce/store-memory.ts";
-import { DOMAIN, openChannel, PAYEE, shop, voucherSource } from "./fixture.ts";
+import { DEPLOYMENT, DOMAIN, openChannel, PAYEE, shop, voucherSource } from "./fixture.ts";
 
 const PRICES = { "coins-100": 990_000n, "gems-10": 250_000n, "no-ads": 4_990_000n } as const;
 
@@ -15,7 +15,7 @@ describe("commerce Buyer", function () {
       fc.asyncProperty(
         fc.array(fc.record({ item: fc.constantFrom<keyof typeof PRICES>("coins-100", "gems-10", "no-ads"), id: fc.integer({ min: 0, max: 6 }), restart: fc.boolean() }), { minLength: 1, maxLength: 20 }),
         async (steps) => {
-          const store = new MemoryCommerceStore();
+          const store = new MemoryCommerceStore().forDeployment(DEPLOYMENT);
           const s = shop(store);
           const p = openChannel(s.chain, 10n ** 12n);
           const source = voucherSource(p, s.chain);
@@ -44,7 +44,7 @@ describe("commerce Buyer", function () {
   });
 
   it("does not pay for a non-consumable it holds a receipt for, and refuses a price above its limit", async function () {
-    const store = new MemoryCommerceStore();
+    const store = new MemoryCommerceStore().forDeployment(DEPLOYMENT);
     const s = shop(store);
     const p = openChannel(s.chain, 10n ** 12n);
     const source = voucherSource(p, s.chain);

@@ -14,7 +14,7 @@ import { channelId, type ChannelConfig, type Hex } from "../../src/channel.ts";
 import { SqliteCommerceStore } from "../../src/commerce/store-sqlite.ts";
 import { seededRandom } from "../store/fixtures/crash-child.ts";
 import { CRASH_PRICE } from "./fixtures/crash-child.ts";
-import { PAYEE, USDC } from "./fixture.ts";
+import { DEPLOYMENT, PAYEE, USDC } from "./fixture.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/crash-child.ts", import.meta.url));
 const deep = process.env.TRICKLE_DEEP === "1";
@@ -90,7 +90,7 @@ describe("commerce crash safety (SQLite)", function () {
     let acks = 0;
     let replays = 0;
     for (let run = 0; run < KILLS; run++) {
-      const store = SqliteCommerceStore.open(path);
+      const store = SqliteCommerceStore.open(path).forDeployment(DEPLOYMENT);
       const best = (await store.bestVoucher(id))?.amount ?? 0n;
       await store.close();
       const start = Number(best / CRASH_PRICE);
@@ -109,7 +109,7 @@ describe("commerce crash safety (SQLite)", function () {
       const db = new DatabaseSync(path, { readOnly: true });
       expect((db.prepare("PRAGMA integrity_check").get() as { integrity_check: string }).integrity_check, context).to.equal("ok");
       db.close();
-      const after = SqliteCommerceStore.open(path);
+      const after = SqliteCommerceStore.open(path).forDeployment(DEPLOYMENT);
       const receipts = await after.receiptsOf(config.payer);
       const stored = (await after.bestVoucher(id))?.amount ?? 0n;
       const credit = await after.credit(id);
@@ -139,7 +139,7 @@ describe("commerce crash safety (SQLite)", function () {
     const planPath = join(dir, "shared-plan.json");
     const count = 300;
     writeFileSync(planPath, JSON.stringify({ path, config: { ...config, closeDelay: config.closeDelay.toString() }, sessionKey, count }));
-    await SqliteCommerceStore.open(path).close(); // the schema exists before both start
+    await SqliteCommerceStore.open(path).forDeployment(DEPLOYMENT).close(); // the schema exists before both start
     const [a, b] = await Promise.all([runChild([planPath, "0", "1"], {}), runChild([planPath, "0", "2"], {})]);
     const signatures = new Map<string, Hex>();
     for (const ack of [...a.acks, ...b.acks]) {
@@ -147,7 +147,7 @@ describe("commerce crash safety (SQLite)", function () {
       if (earlier !== undefined) expect(ack.signature, ack.purchaseId).to.equal(earlier);
       signatures.set(ack.purchaseId, ack.signature);
     }
-    const store = SqliteCommerceStore.open(path);
+    const store = SqliteCommerceStore.open(path).forDeployment(DEPLOYMENT);
     const receipts = await store.receiptsOf(config.payer);
     const best = (await store.bestVoucher(channelId(config)))!.amount;
     const credit = await store.credit(channelId(config));

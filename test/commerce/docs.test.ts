@@ -4,12 +4,22 @@ import { expect } from "chai";
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
+import { PACKAGE_ENTRIES, specifierOf } from "../../scripts/lib/package-entries.ts";
 
 const run = promisify(execFile);
 const root = new URL("../../", import.meta.url);
 
+// The package exports its build (dist/); the examples run against the sources it is built from, so the
+// test needs no build: every `trickle` entry point resolves to its source file.
+const sources = Object.fromEntries(PACKAGE_ENTRIES.map((entry) => [specifierOf(entry), new URL(entry.source, root).href]));
+const toSources = `data:text/javascript,${encodeURIComponent(`
+import { registerHooks } from "node:module";
+const sources = ${JSON.stringify(sources)};
+registerHooks({ resolve: (specifier, context, next) => (specifier in sources ? { url: sources[specifier], shortCircuit: true } : next(specifier, context)) });
+`)}`;
+
 async function example(file: string): Promise<string> {
-  const { stdout } = await run(process.execPath, ["--no-warnings", file], { cwd: root, timeout: 120_000 });
+  const { stdout } = await run(process.execPath, ["--no-warnings", "--import", toSources, file], { cwd: root, timeout: 120_000 });
   return stdout;
 }
 

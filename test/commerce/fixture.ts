@@ -10,10 +10,13 @@ import { Catalog } from "../../src/commerce/catalog.ts";
 import { Plans } from "../../src/commerce/plans.ts";
 import { Seller } from "../../src/commerce/seller.ts";
 import type { CommerceStore } from "../../src/commerce/store.ts";
+import type { Deployment } from "../../src/store/store.ts";
 import { defineToken } from "../../src/units.ts";
 
 export const CONTRACT: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 export const DOMAIN: VoucherDomain = { chainId: 31337n, verifyingContract: CONTRACT };
+/** The deployment whose store view the test shop's Payee and Seller share. */
+export const DEPLOYMENT: Deployment = { chainId: DOMAIN.chainId, contract: CONTRACT };
 export const USDC = defineToken({ symbol: "USDC", decimals: 6, address: "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48" });
 export const RECEIPT_KEY: Hex = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 export const PAYEE: Address = privateKeyToAccount(RECEIPT_KEY).address;

@@ -8,10 +8,11 @@ import { Buyer } from "../../src/commerce/buyer.ts";
 import { httpCounter } from "../../src/commerce/client.ts";
 import { commerceApi, PURCHASE_HEADER, RECEIPT_HEADER, withPurchase, withTier, encodePurchaseHeader } from "../../src/commerce/http.ts";
 import { MemoryCommerceStore } from "../../src/commerce/store-memory.ts";
+import type { CommerceStore } from "../../src/commerce/store.ts";
 import { Subscriber } from "../../src/commerce/subscriber.ts";
 import { encodeReceiptHeader, voucherToJson } from "../../src/commerce/wire.ts";
 import { signReceipt } from "../../src/commerce/receipt.ts";
-import { DAY, DOMAIN, openChannel, PAYEE, shop, voucherSource, type Shop } from "./fixture.ts";
+import { DAY, DEPLOYMENT, DOMAIN, openChannel, PAYEE, shop, type Shop, voucherSource } from "./fixture.ts";
 
 async function listen(handler: RequestListener): Promise<{ server: Server; url: string }> {
   const server = createServer(handler);
@@ -21,14 +22,14 @@ async function listen(handler: RequestListener): Promise<{ server: Server; url: 
 
 describe("commerce over HTTP", function () {
   this.timeout(60_000);
-  let store: MemoryCommerceStore;
+  let store: CommerceStore;
   let s: Shop;
   let server: Server;
   let url: string;
   let failNext = false;
 
   beforeEach(async () => {
-    store = new MemoryCommerceStore();
+    store = new MemoryCommerceStore().forDeployment(DEPLOYMENT);
     s = shop(store);
     const silent = { onError: () => {} };
     const routes: RequestListener = (request, response) => {

@@ -5,7 +5,7 @@ import type { Hex } from "../../src/channel.ts";
 import type { ChannelEvent } from "../../src/chain/adapter.ts";
 import { exportLedger, ledgerEventsFromChain, ledgerToCsv, ledgerToJson } from "../../src/commerce/ledger.ts";
 import { MemoryCommerceStore } from "../../src/commerce/store-memory.ts";
-import { MemoryChain, openChannel, shop } from "./fixture.ts";
+import { DEPLOYMENT, MemoryChain, openChannel, shop } from "./fixture.ts";
 
 class EventChain extends MemoryChain {
   list: ChannelEvent[] = [];
@@ -16,7 +16,7 @@ class EventChain extends MemoryChain {
 
 describe("commerce ledger export", function () {
   it("lists receipts, voided sales, their vouchers and the chain's claims and closes in a date range", async function () {
-    const store = new MemoryCommerceStore();
+    const store = new MemoryCommerceStore().forDeployment(DEPLOYMENT);
     const chain = new EventChain();
     const s = shop(store, chain);
     const p = openChannel(chain, 10_000_000n);

@@ -10,7 +10,7 @@ import { MemoryCommerceStore } from "../../src/commerce/store-memory.ts";
 import { SqliteCommerceStore } from "../../src/commerce/store-sqlite.ts";
 import type { CommerceStore } from "../../src/commerce/store.ts";
 import { verifyReceipt } from "../../src/commerce/receipt.ts";
-import { DOMAIN, openChannel, PAYEE, shop, type TestPayer } from "./fixture.ts";
+import { DEPLOYMENT, DOMAIN, openChannel, PAYEE, shop, type TestPayer } from "./fixture.ts";
 
 const PRICE = { "coins-100": 990_000n, "gems-10": 250_000n, "no-ads": 4_990_000n } as const;
 type ItemId = keyof typeof PRICE;
@@ -25,13 +25,13 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 }
 
 const KINDS: { name: string; open(): { store: CommerceStore; reopen?: () => CommerceStore; dispose(): void } }[] = [
-  { name: "memory", open: () => ({ store: new MemoryCommerceStore(), dispose() {} }) },
+  { name: "memory", open: () => ({ store: new MemoryCommerceStore().forDeployment(DEPLOYMENT), dispose() {} }) },
   {
     name: "sqlite",
     open() {
       const dir = mkdtempSync(join(tmpdir(), "trickle-commerce-"));
       const path = join(dir, "payee.sqlite");
-      return { store: SqliteCommerceStore.open(path), reopen: () => SqliteCommerceStore.open(path), dispose: () => rmSync(dir, { recursive: true, force: true }) };
+      return { store: SqliteCommerceStore.open(path).forDeployment(DEPLOYMENT), reopen: () => SqliteCommerceStore.open(path).forDeployment(DEPLOYMENT), dispose: () => rmSync(dir, { recursive: true, force: true }) };
     },
   },
 ];

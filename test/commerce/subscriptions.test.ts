@@ -15,7 +15,7 @@ import { MemoryCommerceStore } from "../../src/commerce/store-memory.ts";
 import { SqliteCommerceStore } from "../../src/commerce/store-sqlite.ts";
 import type { CommerceStore } from "../../src/commerce/store.ts";
 import { Subscriber, type SubscriberLimits } from "../../src/commerce/subscriber.ts";
-import { DAY, DOMAIN, MemoryChain, openChannel, PAYEE, RECEIPT_KEY, shop, USDC, voucherSource, type Shop } from "./fixture.ts";
+import { DAY, DEPLOYMENT, DOMAIN, MemoryChain, openChannel, PAYEE, RECEIPT_KEY, shop, type Shop, USDC, voucherSource } from "./fixture.ts";
 
 const BASIC = 100_000n; // 0.10 USDC a day
 const PRO = 300_000n;
@@ -52,7 +52,7 @@ describe("commerce subscriptions", function () {
   let s: Shop;
 
   beforeEach(() => {
-    store = new MemoryCommerceStore();
+    store = new MemoryCommerceStore().forDeployment(DEPLOYMENT);
     s = shop(store);
   });
   afterEach(() => store.close());
@@ -113,7 +113,7 @@ describe("commerce subscriptions", function () {
   it("concurrent renewals of one period, with different fresh vouchers, charge it once", async function () {
     for (const kind of ["memory", "sqlite"] as const) {
       const dir = mkdtempSync(join(tmpdir(), "trickle-subs-race-"));
-      const local = kind === "memory" ? new MemoryCommerceStore() : SqliteCommerceStore.open(join(dir, "payee.sqlite"));
+      const local = kind === "memory" ? new MemoryCommerceStore().forDeployment(DEPLOYMENT) : SqliteCommerceStore.open(join(dir, "payee.sqlite")).forDeployment(DEPLOYMENT);
       try {
         const t = shop(local);
         const p = openChannel(t.chain, 10_000_000n);
@@ -274,12 +274,12 @@ describe("commerce subscriptions", function () {
     const path = join(dir, "payee.sqlite");
     try {
       const chain = new MemoryChain();
-      const first = SqliteCommerceStore.open(path);
+      const first = SqliteCommerceStore.open(path).forDeployment(DEPLOYMENT);
       const before = shop(first, chain);
       const { p, sub } = subscriber(before, 10_000_000n);
       await sub.subscribe("pro-daily");
       await first.close();
-      const second = SqliteCommerceStore.open(path);
+      const second = SqliteCommerceStore.open(path).forDeployment(DEPLOYMENT);
       const after = shop(second, chain, before.clock);
       expect(await after.seller.entitled(p.address, "pro")).to.equal(true);
       expect(await after.seller.entitlement(p.address)).to.deep.equal({ tier: "pro", plan: "pro-daily", until: before.clock.now + DAY });

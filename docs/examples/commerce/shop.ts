@@ -12,8 +12,10 @@ const [, payeeWallet, payerWallet] = await ethers.getSigners();
 const contract = (await (await ethers.deployContract("PaymentChannels")).getAddress()) as `0x${string}`;
 const domain = { chainId: (await ethers.provider.getNetwork()).chainId, verifyingContract: contract };
 
-// The payee: plans and a catalog priced in currency units, one store for vouchers and sales.
-const store = new MemoryCommerceStore(); // SqliteCommerceStore.open(path) from "trickle/commerce/sqlite" in production
+// The payee: plans and a catalog priced in currency units, one store view (this chain id and contract)
+// for vouchers and sales, shared by the Payee and the Seller.
+// SqliteCommerceStore.open(path) from "trickle/commerce/sqlite" in production.
+const store = new MemoryCommerceStore().forDeployment({ chainId: domain.chainId, contract });
 const payee = new Payee({ chain: ethersChain({ runner: payeeWallet, contract }), store, payee: payeeWallet.address as `0x${string}` });
 const seller = new Seller({
   payee,
