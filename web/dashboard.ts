@@ -10,11 +10,12 @@ interface Row {
   accepted: string;
   claimed: string;
   atRisk: string;
+  member: boolean;
 }
 
 interface Dashboard {
   payee: string;
-  totals: { channels: number; accepted: string; claimed: string; atRisk: string };
+  totals: { channels: number; members: number; accepted: string; claimed: string; atRisk: string };
   channels: Row[];
   income: { at: number; accepted: string }[];
   tips: { author: string; received: string; count: number; claimable: string; held: string };
@@ -55,6 +56,7 @@ function plot(points: Dashboard["income"]): void {
 async function refresh(): Promise<void> {
   const data = (await (await fetch("/api/dashboard")).json()) as Dashboard;
   $("total-channels").textContent = String(data.totals.channels);
+  $("total-members").textContent = String(data.totals.members);
   $("total-accepted").textContent = eth(data.totals.accepted);
   $("total-claimed").textContent = eth(data.totals.claimed);
   $("total-at-risk").textContent = eth(data.totals.atRisk);
@@ -70,7 +72,7 @@ async function refresh(): Promise<void> {
   body.replaceChildren(
     ...data.channels.map((row) => {
       const tr = document.createElement("tr");
-      const cells = [`${row.channelId.slice(0, 14)}...`, `${row.payer.slice(0, 10)}...`, row.status, eth(row.deposit), eth(row.accepted), eth(row.claimed), eth(row.atRisk)];
+      const cells = [`${row.channelId.slice(0, 14)}...`, `${row.payer.slice(0, 10)}...`, row.status, eth(row.deposit), eth(row.accepted), eth(row.claimed), eth(row.atRisk), row.member ? "member" : "-"];
       for (const text of cells) {
         const td = document.createElement("td");
         td.textContent = text;

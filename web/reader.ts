@@ -5,11 +5,18 @@
 // Tips for the author go through the TipJar (trickle/donations): one wallet confirmation opens a tip
 // budget whose signer is a session key made in this page; each tip then signs a growing tally with that
 // key (the Donor checks the caps first) and the site's author answers with a signed receipt.
+//
+// The membership (trickle/commerce): a Subscriber pays the "member" plan with one voucher on the reader's
+// channel, no prompt; the payee's period receipt, sent in TRICKLE-RECEIPT, opens the members-only article.
 import { bytesToHex, createPublicClient, createWalletClient, custom, formatEther, parseAbi } from "viem";
 import { generatePrivateKey } from "viem/accounts";
 import { connectWallet, reconnectWallet, readMeteredStream, payStreamFrom, IndexedDbStore, type BrowserWallet, type Eip1193Provider, type WalletChannel } from "../src/browser/index.ts";
 import type { Address, Hex } from "../src/channel.ts";
 import type { PayingFetch } from "../src/http/fetch.ts";
+import { httpCounter } from "../src/commerce/client.ts";
+import { Subscriber } from "../src/commerce/subscriber.ts";
+import { RECEIPT_HEADER } from "../src/commerce/tier.ts";
+import { encodeReceiptHeader } from "../src/commerce/wire.ts";
 import { Donor } from "../src/donations/donor.ts";
 import type { TipReceipt } from "../src/donations/receipt.ts";
 import { localSigner } from "../src/donations/signing.ts";
@@ -29,6 +36,10 @@ interface SiteConfig {
   tipJar: Address;
   /** The articles' author: the creator the tip button tips. */
   author: Address;
+  memberPlan: string;
+  memberPrice: string;
+  /** The payee's receipt key: membership receipts are checked against it before they are trusted. */
+  receiptSigner: Address;
 }
 
 interface ArticleSummary {
@@ -117,12 +128,59 @@ function render(): void {
   $<HTMLButtonElement>("withdraw").disabled = channel?.state.status !== 2;
   $<HTMLButtonElement>("watch").disabled = !open || live !== undefined;
   $<HTMLButtonElement>("stop").disabled = live === undefined;
+  $<HTMLButtonElement>("subscribe").disabled = !open || memberReceipt() !== null;
+  $<HTMLButtonElement>("read-members").disabled = wallet === undefined;
+  $("member").textContent = memberReceipt() === null ? "not a member" : "member";
   $<HTMLButtonElement>("open-tips").disabled = wallet === undefined || donor !== undefined;
   $<HTMLButtonElement>("tip").disabled = donor === undefined;
   $("tip-budget").textContent = donor === undefined ? "none" : `${donor.budgetId.slice(0, 18)}...`;
   $("tipped").textContent = eth(donor?.givenTo(config.author) ?? 0n);
   $("tipped").dataset.wei = String(donor?.givenTo(config.author) ?? 0n);
   $("tip-receipts").textContent = String(receipts);
+}
+
+function memberKey(): string {
+  return `trickle-member:${config.contract.toLowerCase()}:${wallet?.account.toLowerCase()}`;
+}
+
+/** The membership's latest period receipt, as the TRICKLE-RECEIPT header carries it; null before subscribing. */
+function memberReceipt(): string | null {
+  return wallet === undefined ? null : localStorage.getItem(memberKey());
+}
+
+async function subscribe(): Promise<void> {
+  if (wallet === undefined || channel === undefined) return;
+  const { record } = channel;
+  const subscriber = new Subscriber({
+    payer: wallet.payer,
+    chain: wallet.chain,
+    config: record.config,
+    channelId: record.channelId,
+    counter: httpCounter(`${location.origin}/commerce`),
+    // Nothing is signed outside these: this plan only, at most its price a period, for a year.
+    limits: { plans: [config.memberPlan], maxPerPeriod: BigInt(config.memberPrice), until: BigInt(Math.floor(Date.now() / 1000)) + 365n * 86_400n },
+    receiptSigner: config.receiptSigner,
+    domain: { chainId: BigInt(config.chainId), verifyingContract: config.contract },
+  });
+  const receipt = await subscriber.subscribe(config.memberPlan);
+  signedHere++;
+  localStorage.setItem(memberKey(), encodeReceiptHeader(receipt));
+  say(`Member until ${new Date(Number(receipt.validUntil) * 1000).toISOString().slice(0, 10)}: paid ${eth(receipt.price)} with one voucher, no prompt.`);
+  await refreshChannel();
+}
+
+async function readMembers(): Promise<void> {
+  const receipt = memberReceipt();
+  const response = await fetch("/api/members/article", { headers: receipt === null ? {} : { [RECEIPT_HEADER]: receipt } });
+  const body = (await response.json()) as { title: string; body: string; error?: string; message?: string };
+  if (!response.ok) throw Object.assign(new Error(body.message ?? `the members' article answered ${response.status}`), { code: body.error });
+  const view = $("article");
+  const title = document.createElement("h3");
+  title.textContent = body.title;
+  const text = document.createElement("p");
+  text.textContent = body.body;
+  view.replaceChildren(title, text);
+  view.dataset.articleId = "members";
 }
 
 function budgetKey(): string {
@@ -316,6 +374,8 @@ async function main(): Promise<void> {
   }));
   $("watch").addEventListener("click", () => void guarded(watch));
   $("stop").addEventListener("click", () => live?.abort());
+  $("subscribe").addEventListener("click", () => void guarded(subscribe));
+  $("read-members").addEventListener("click", () => void guarded(readMembers));
   $("open-tips").addEventListener("click", () => void guarded(openTipBudget));
   $("tip").addEventListener("click", () => void guarded(tipAuthor));
 

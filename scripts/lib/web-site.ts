@@ -18,6 +18,12 @@ import { createPublicClient, createWalletClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { ChannelStatus, type Address, type Hex } from "../../src/channel.ts";
 import { viemChain } from "../../src/chain/viem.ts";
+import { commerceApi, withTier } from "../../src/commerce/http.ts";
+import { Plans } from "../../src/commerce/plans.ts";
+import { Seller } from "../../src/commerce/seller.ts";
+import type { CommerceStore } from "../../src/commerce/store.ts";
+import { MemoryCommerceStore } from "../../src/commerce/store-memory.ts";
+import { ETH_TOKEN } from "../../src/units.ts";
 import { ethersTipJar } from "../../src/donations/chain.ts";
 import { Creator } from "../../src/donations/creator.ts";
 import { localSigner } from "../../src/donations/signing.ts";
@@ -25,8 +31,6 @@ import type { BudgetConfig, SignedTally } from "../../src/donations/tally.ts";
 import { readBody, withPayment } from "../../src/http/node.ts";
 import { paymentGate } from "../../src/http/server.ts";
 import { Payee } from "../../src/payee.ts";
-import type { DeploymentStore } from "../../src/store/deployment.ts";
-import { MemoryStore } from "../../src/store/memory.ts";
 import { MeteredStream } from "../../src/stream/sse.ts";
 
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "web");
@@ -44,6 +48,8 @@ export interface WebSiteOptions {
   authorKey: Hex;
   /** Price of one paid article, wei. 0.0001 ETH by default. */
   articlePrice?: bigint;
+  /** Price of a 30-day membership period, wei. 0.001 ETH by default. */
+  memberPrice?: bigint;
   /** Price of one second of the live stream, wei. 0.00001 ETH by default. */
   unitPrice?: bigint;
   /** Length of one stream unit, ms: 1000 (a second) by default; tests make time fast with less. */
@@ -78,6 +84,8 @@ export interface DashboardChannel {
   claimed: bigint;
   /** Accepted and not claimed: what only the stored voucher secures. */
   atRisk: bigint;
+  /** The payer holds the "member" tier now. */
+  member: boolean;
 }
 
 /** One tip the author's Creator accepted, as its receipt says. */
@@ -102,7 +110,7 @@ export interface TipsSummary {
 
 export interface Dashboard {
   payee: Address;
-  totals: { channels: number; accepted: bigint; claimed: bigint; atRisk: bigint };
+  totals: { channels: number; members: number; accepted: bigint; claimed: bigint; atRisk: bigint };
   channels: DashboardChannel[];
   income: IncomePoint[];
   tips: TipsSummary;
@@ -112,8 +120,11 @@ export interface WebSite {
   url: string;
   payee: Payee;
   payeeAddress: Address;
-  /** The payee's view of its store, for the demo's deployment. */
-  store: DeploymentStore;
+  /** The payee's view of its store, for the demo's deployment: vouchers and membership sales. */
+  store: CommerceStore;
+  /** Sells the "member" tier (plan `member-monthly`) on the readers' channels. */
+  seller: Seller;
+  memberPrice: bigint;
   stream: MeteredStream;
   articles: Article[];
   articlePrice: bigint;
@@ -207,10 +218,19 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
   const publicClient = createPublicClient({ transport, pollingInterval: 200 });
   const walletClient = createWalletClient({ account, transport });
   const chain = viemChain({ publicClient, walletClient, contract: options.contract });
-  // The payee works on its deployment's view of the store (a SqliteStore backend in production).
-  const store = new MemoryStore().forDeployment({ chainId: options.chainId, contract: options.contract });
+  // The payee works on its deployment's view of the store (SqliteCommerceStore in production); the
+  // membership's sales are kept in it too, each in the same transaction as the voucher that paid it.
+  const store = new MemoryCommerceStore().forDeployment({ chainId: options.chainId, contract: options.contract });
   const minCloseDelay = 3600n;
   const payee = new Payee({ chain, store, payee: account.address, policy: { minCloseDelay }, limits: { syncIntervalMs: 200 } });
+  const memberPrice = options.memberPrice ?? 10n ** 15n;
+  const seller = new Seller({
+    payee,
+    store,
+    domain: { chainId: options.chainId, verifyingContract: options.contract },
+    receiptKey: options.payeeKey,
+    plans: new Plans(ETH_TOKEN, ["member"], [{ id: "member-monthly", tier: "member", price: memberPrice, period: 30n * 86_400n }]),
+  });
   const articles = demoArticles();
   const byId = new Map(articles.map((a) => [a.id, a]));
   const gate = paymentGate({
@@ -300,6 +320,7 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
         accepted: voucher.amount,
         claimed,
         atRisk: state?.status === ChannelStatus.Finished ? 0n : voucher.amount - claimed,
+        member: config === undefined ? false : await seller.entitled(config.payer, "member"),
       });
     }
     const sum = (f: (c: DashboardChannel) => bigint) => channels.reduce((total, c) => total + f(c), 0n);
@@ -315,11 +336,21 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
     return {
       payee: account.address,
       tips: tipsSummary,
-      totals: { channels: channels.length, accepted: now.accepted, claimed: sum((c) => c.claimed), atRisk: sum((c) => c.atRisk) },
+      totals: { members: channels.filter((c) => c.member).length, channels: channels.length, accepted: now.accepted, claimed: sum((c) => c.claimed), atRisk: sum((c) => c.atRisk) },
       channels,
       income: [...income, now],
     };
   }
+
+  // Members only: the request carries the reader's period receipt; the store says whether it is a member now.
+  const membersArticle = withTier(seller, "member", (_request, response, entitlement) =>
+    sendJson(response, 200, {
+      title: "Members only: how a membership rides on a payment channel",
+      body: "A membership period is one voucher on the channel the reader already has, stored with its sale in one transaction; the payee signs a receipt, and that receipt opens this page until the period ends.",
+      until: entitlement.until,
+    }),
+  );
+  const commerce = commerceApi(seller);
 
   const paidArticles = withPayment(gate, (request, response) => {
     const id = Number(/^\/api\/articles\/(\d+)/.exec(request.url ?? "")?.[1]);
@@ -380,7 +411,7 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
       } else if (request.method === "GET" && assets.has(url.pathname)) {
         response.writeHead(200, { "Content-Type": "text/javascript" }).end(assets.get(url.pathname));
       } else if (route === "GET /api/config") {
-        sendJson(response, 200, { chainId: options.chainId, contract: options.contract, payee: account.address, articlePrice, unitPrice, unitMs, minCloseDelay, demoAccount: options.demoAccount, tipJar: options.tipJar, author: author.address });
+        sendJson(response, 200, { chainId: options.chainId, contract: options.contract, payee: account.address, articlePrice, unitPrice, unitMs, minCloseDelay, demoAccount: options.demoAccount, tipJar: options.tipJar, author: author.address, memberPrice, memberPlan: "member-monthly", receiptSigner: seller.receiptSigner });
       } else if (route === "POST /rpc") {
         proxyRpc(request, response).catch(fail);
       } else if (route === "GET /api/articles") {
@@ -391,6 +422,10 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
         stream.handleStream(request, response);
       } else if (route === "POST /api/live/pay") {
         stream.handlePayment(request, response).catch(fail);
+      } else if (request.method === "POST" && url.pathname.startsWith("/commerce/")) {
+        commerce(request, response);
+      } else if (route === "GET /api/members/article") {
+        membersArticle(request, response);
       } else if (route === "POST /api/tips") {
         acceptTip(request, response).catch(fail);
       } else if (route === "GET /api/dashboard") {
@@ -419,6 +454,8 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
     unitPrice,
     author,
     tips,
+    seller,
+    memberPrice,
     dashboard,
     async stop() {
       clearInterval(sampler);

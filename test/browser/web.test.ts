@@ -3,7 +3,8 @@
 // watches 30 seconds of the metered stream (a second lasts 40 ms here), reloads and keeps paying from the
 // same channel, and the dashboard shows what the payee's store holds. Screenshots of each step go to
 // test-output/browser/. The shared store behaviour also runs on Chromium's IndexedDB. The tip button: one
-// confirmation opens a TipJar budget, tips need none, survive a reload, and stop at the reader's cap.
+// confirmation opens a TipJar budget, tips need none, survive a reload, and stop at the reader's cap. The
+// membership: one voucher on the reader's channel buys the "member" tier, which opens the members' article.
 import { expect } from "chai";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -227,6 +228,45 @@ describe("browser: the demo site in Chromium", function () {
     expect(await page.locator('[data-testid="tips-received"]').getAttribute("data-wei")).to.equal((5n * TIP).toString());
     expect(await page.locator('[data-testid="tips-claimable"]').getAttribute("data-wei")).to.equal((5n * TIP).toString());
     await shoot("dashboard-tips");
+    expect(pageErrors).to.deep.equal([]);
+    await page.close();
+  });
+
+  it("a membership: the members' article refuses a non-member, one voucher on the existing channel (no prompt) subscribes, the article opens; the payee's store and dashboard count it", async () => {
+    page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on("pageerror", (error) => pageErrors.push(String(error)));
+    const { memberPrice } = demo.site;
+    const acceptedNow = async () => (await demo.site.store.bestVouchers()).reduce((sum, v) => sum + v.amount, 0n);
+    await page.goto(demo.site.url);
+    await page.locator("body[data-ready=true]").waitFor();
+    const before = { prompts: (await walletLog()).prompts.length, accepted: await acceptedNow() };
+    expect(await demo.site.seller.entitled(demo.readerAccount, "member")).to.equal(false);
+
+    await page.locator('[data-testid="read-members"]').click();
+    await page.locator('[data-testid="error"]', { hasText: "NOT_ENTITLED" }).waitFor();
+    expect(await page.locator('article[data-article-id="members"]').count(), "no article for a non-member").to.equal(0);
+
+    await page.locator('[data-testid="subscribe"]').click();
+    await page.locator('[data-testid="member"]:text-is("member")').waitFor();
+    await page.locator('[data-testid="read-members"]').click();
+    await page.locator('article[data-article-id="members"]').waitFor();
+    expect(await text("article")).to.contain("Members only");
+    expect((await walletLog()).prompts.length, "subscribing needs no prompt").to.equal(before.prompts);
+    await shoot("member-article");
+
+    expect(await demo.site.seller.entitled(demo.readerAccount, "member")).to.equal(true);
+    expect(await demo.site.seller.entitled(demo.readerAccount, "member", BigInt(Math.floor(Date.now() / 1000)) + 31n * 86_400n), "one period: 30 days").to.equal(false);
+    const accepted = await acceptedNow();
+    expect(accepted - before.accepted, "one voucher of the plan's price").to.equal(memberPrice);
+    const receipts = await demo.site.seller.restore(demo.readerAccount);
+    expect(receipts.map((r) => [r.kind, r.item, r.price])).to.deep.equal([["period", "member-monthly", memberPrice]]);
+
+    await page.goto(`${demo.site.url}/dashboard`);
+    await page.locator("body[data-loaded=true]").waitFor();
+    expect(await text("total-members")).to.equal("1");
+    expect(await page.locator('[data-testid="total-accepted"]').getAttribute("data-wei")).to.equal(accepted.toString());
+    await shoot("dashboard-member");
     expect(pageErrors).to.deep.equal([]);
     await page.close();
   });
