@@ -165,6 +165,9 @@ async function subscribe(): Promise<void> {
   const receipt = await subscriber.subscribe(config.memberPlan);
   signedHere++;
   localStorage.setItem(memberKey(), encodeReceiptHeader(receipt));
+  // The paying fetch keeps the amount it last signed on the channel; a fresh one reads the store again, so
+  // the next article's voucher starts above the membership's.
+  paidFetch = await wallet.payingFetch({ budget: BUDGET });
   say(`Member until ${new Date(Number(receipt.validUntil) * 1000).toISOString().slice(0, 10)}: paid ${eth(receipt.price)} with one voucher, no prompt.`);
   await refreshChannel();
 }

@@ -254,11 +254,15 @@ describe("browser: the demo site in Chromium", function () {
     expect(await text("article")).to.contain("Members only");
     expect((await walletLog()).prompts.length, "subscribing needs no prompt").to.equal(before.prompts);
     await shoot("member-article");
+    // A paid article after the membership's voucher: the gate charges its price once, on top of the sale.
+    const afterMembership = await acceptedNow();
+    await read(demo.site.articles.filter((a) => a.paid)[25].id);
+    expect((await acceptedNow()) - afterMembership, "the next paid article costs its price, no more").to.equal(demo.site.articlePrice);
 
     expect(await demo.site.seller.entitled(demo.readerAccount, "member")).to.equal(true);
     expect(await demo.site.seller.entitled(demo.readerAccount, "member", BigInt(Math.floor(Date.now() / 1000)) + 31n * 86_400n), "one period: 30 days").to.equal(false);
     const accepted = await acceptedNow();
-    expect(accepted - before.accepted, "one voucher of the plan's price").to.equal(memberPrice);
+    expect(accepted - before.accepted, "the plan's price and one article").to.equal(memberPrice + demo.site.articlePrice);
     const receipts = await demo.site.seller.restore(demo.readerAccount);
     expect(receipts.map((r) => [r.kind, r.item, r.price])).to.deep.equal([["period", "member-monthly", memberPrice]]);
 
