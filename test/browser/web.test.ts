@@ -140,6 +140,8 @@ describe("browser: the demo site in Chromium", function () {
 
     await read(demo.site.articles[0].id); // a free article costs nothing
     for (const article of paid.slice(0, 20)) await read(article.id);
+    // The page refreshes the channel after it shows an article: wait for that, then compare.
+    await page.locator(`[data-testid="spent"]:text-is("${Number(20n * articlePrice) / 1e18} ETH")`).waitFor({ timeout: 5_000 });
     expect(await text("spent")).to.equal(`${Number(20n * articlePrice) / 1e18} ETH`);
     expect((await walletLog()).prompts, "20 paid articles, no further prompt").to.have.length(2);
     await shoot("read-20-paid-articles");
