@@ -1,4 +1,4 @@
-// `npm run demo:web`: a local chain, PaymentChannels on it, and the paid site (reader and payee
+// `npm run demo:web`: a local chain, PaymentChannels and TipJar on it, and the paid site (reader and payee
 // dashboard); prints the URL and opens it when a browser opener is at hand. Ctrl-C stops everything.
 //
 //   npm run demo:web                   # one stream unit per second
@@ -16,7 +16,7 @@ console.log(`
 Trickle demo site: ${demo.site.url}
   reader      ${demo.site.url}/
   dashboard   ${demo.site.url}/dashboard
-  chain       ${demo.node.url} (chain id ${demo.chainId}), PaymentChannels ${demo.contract}
+  chain       ${demo.node.url} (chain id ${demo.chainId}), PaymentChannels ${demo.contract}, TipJar ${demo.tipJar}
 A browser wallet must be on that chain (add it as a custom network); without one, the page uses a demo
 wallet for the node's account ${demo.readerAccount}. Ctrl-C stops the site and the chain.`);
 

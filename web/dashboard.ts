@@ -10,13 +10,15 @@ interface Row {
   accepted: string;
   claimed: string;
   atRisk: string;
+  member: boolean;
 }
 
 interface Dashboard {
   payee: string;
-  totals: { channels: number; accepted: string; claimed: string; atRisk: string };
+  totals: { channels: number; members: number; accepted: string; claimed: string; atRisk: string };
   channels: Row[];
   income: { at: number; accepted: string }[];
+  tips: { author: string; received: string; count: number; claimable: string; held: string };
 }
 
 const $ = (id: string) => document.querySelector(`[data-testid="${id}"]`) as HTMLElement;
@@ -54,17 +56,23 @@ function plot(points: Dashboard["income"]): void {
 async function refresh(): Promise<void> {
   const data = (await (await fetch("/api/dashboard")).json()) as Dashboard;
   $("total-channels").textContent = String(data.totals.channels);
+  $("total-members").textContent = String(data.totals.members);
   $("total-accepted").textContent = eth(data.totals.accepted);
   $("total-claimed").textContent = eth(data.totals.claimed);
   $("total-at-risk").textContent = eth(data.totals.atRisk);
   $("total-accepted").dataset.wei = data.totals.accepted;
   $("total-claimed").dataset.wei = data.totals.claimed;
   $("total-at-risk").dataset.wei = data.totals.atRisk;
+  $("tips-count").textContent = String(data.tips.count);
+  for (const [id, wei] of [["tips-received", data.tips.received], ["tips-claimable", data.tips.claimable], ["tips-held", data.tips.held]] as const) {
+    $(id).textContent = eth(wei);
+    $(id).dataset.wei = wei;
+  }
   const body = $("channels");
   body.replaceChildren(
     ...data.channels.map((row) => {
       const tr = document.createElement("tr");
-      const cells = [`${row.channelId.slice(0, 14)}...`, `${row.payer.slice(0, 10)}...`, row.status, eth(row.deposit), eth(row.accepted), eth(row.claimed), eth(row.atRisk)];
+      const cells = [`${row.channelId.slice(0, 14)}...`, `${row.payer.slice(0, 10)}...`, row.status, eth(row.deposit), eth(row.accepted), eth(row.claimed), eth(row.atRisk), row.member ? "member" : "-"];
       for (const text of cells) {
         const td = document.createElement("td");
         td.textContent = text;

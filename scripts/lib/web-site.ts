@@ -2,7 +2,9 @@
 // second) and a payee dashboard, served by one node:http server around one Payee.
 //
 // Payments reach the Payee two ways: paid articles through the HTTP payment gate, the live stream through
-// a MeteredStream. The dashboard reads what the Payee's store holds and the channel states the Payee
+// a MeteredStream. Tips for the articles' author go another way: the reader's tally for a TipJar budget
+// reaches the author's Creator (trickle/donations), which accepts it only when the budget on-chain funds it
+// and returns a signed receipt. The dashboard reads what the Payee's store holds and the channel states the Payee
 // follows; its income curve is sampled from the store, so it shows the ledger and keeps none.
 import { once } from "node:events";
 import { readFile } from "node:fs/promises";
@@ -11,15 +13,24 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { JsonRpcProvider } from "ethers";
 import { createPublicClient, createWalletClient, http } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { ChannelStatus, type Address, type Hex } from "../../src/channel.ts";
 import { viemChain } from "../../src/chain/viem.ts";
+import { commerceApi, withTier } from "../../src/commerce/http.ts";
+import { Plans } from "../../src/commerce/plans.ts";
+import { Seller } from "../../src/commerce/seller.ts";
+import type { CommerceStore } from "../../src/commerce/store.ts";
+import { MemoryCommerceStore } from "../../src/commerce/store-memory.ts";
+import { ETH_TOKEN } from "../../src/units.ts";
+import { ethersTipJar } from "../../src/donations/chain.ts";
+import { Creator } from "../../src/donations/creator.ts";
+import { localSigner } from "../../src/donations/signing.ts";
+import type { BudgetConfig, SignedTally } from "../../src/donations/tally.ts";
 import { readBody, withPayment } from "../../src/http/node.ts";
 import { paymentGate } from "../../src/http/server.ts";
 import { Payee } from "../../src/payee.ts";
-import type { DeploymentStore } from "../../src/store/deployment.ts";
-import { MemoryStore } from "../../src/store/memory.ts";
 import { MeteredStream } from "../../src/stream/sse.ts";
 
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "web");
@@ -31,8 +42,14 @@ export interface WebSiteOptions {
   contract: Address;
   /** The payee's key: it names the payee address and signs claims. */
   payeeKey: Hex;
+  /** The TipJar the readers' tips go through. */
+  tipJar: Address;
+  /** The articles' author's key: the creator tips go to, it signs the receipts. */
+  authorKey: Hex;
   /** Price of one paid article, wei. 0.0001 ETH by default. */
   articlePrice?: bigint;
+  /** Price of a 30-day membership period, wei. 0.001 ETH by default. */
+  memberPrice?: bigint;
   /** Price of one second of the live stream, wei. 0.00001 ETH by default. */
   unitPrice?: bigint;
   /** Length of one stream unit, ms: 1000 (a second) by default; tests make time fast with less. */
@@ -67,25 +84,55 @@ export interface DashboardChannel {
   claimed: bigint;
   /** Accepted and not claimed: what only the stored voucher secures. */
   atRisk: bigint;
+  /** The payer holds the "member" tier now. */
+  member: boolean;
+}
+
+/** One tip the author's Creator accepted, as its receipt says. */
+export interface AcceptedTip {
+  budgetId: Hex;
+  donor: Address;
+  amount: bigint;
+  cumulative: bigint;
+  time: bigint;
+}
+
+export interface TipsSummary {
+  author: Address;
+  /** Everything the accepted tips gave the author, wei. */
+  received: bigint;
+  count: number;
+  /** Accepted and not settled on-chain yet, on budgets that can still settle. */
+  claimable: bigint;
+  /** Already in the TipJar for the author, collectable now. */
+  held: bigint;
 }
 
 export interface Dashboard {
   payee: Address;
-  totals: { channels: number; accepted: bigint; claimed: bigint; atRisk: bigint };
+  totals: { channels: number; members: number; accepted: bigint; claimed: bigint; atRisk: bigint };
   channels: DashboardChannel[];
   income: IncomePoint[];
+  tips: TipsSummary;
 }
 
 export interface WebSite {
   url: string;
   payee: Payee;
   payeeAddress: Address;
-  /** The payee's view of its store, for the demo's deployment. */
-  store: DeploymentStore;
+  /** The payee's view of its store, for the demo's deployment: vouchers and membership sales. */
+  store: CommerceStore;
+  /** Sells the "member" tier (plan `member-monthly`) on the readers' channels. */
+  seller: Seller;
+  memberPrice: bigint;
   stream: MeteredStream;
   articles: Article[];
   articlePrice: bigint;
   unitPrice: bigint;
+  /** The author's side of the tip jar. */
+  author: Creator;
+  /** Every tip the author accepted, in order. */
+  tips: AcceptedTip[];
   dashboard(): Promise<Dashboard>;
   stop(): Promise<void>;
 }
@@ -171,10 +218,19 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
   const publicClient = createPublicClient({ transport, pollingInterval: 200 });
   const walletClient = createWalletClient({ account, transport });
   const chain = viemChain({ publicClient, walletClient, contract: options.contract });
-  // The payee works on its deployment's view of the store (a SqliteStore backend in production).
-  const store = new MemoryStore().forDeployment({ chainId: options.chainId, contract: options.contract });
+  // The payee works on its deployment's view of the store (SqliteCommerceStore in production); the
+  // membership's sales are kept in it too, each in the same transaction as the voucher that paid it.
+  const store = new MemoryCommerceStore().forDeployment({ chainId: options.chainId, contract: options.contract });
   const minCloseDelay = 3600n;
   const payee = new Payee({ chain, store, payee: account.address, policy: { minCloseDelay }, limits: { syncIntervalMs: 200 } });
+  const memberPrice = options.memberPrice ?? 10n ** 15n;
+  const seller = new Seller({
+    payee,
+    store,
+    domain: { chainId: options.chainId, verifyingContract: options.contract },
+    receiptKey: options.payeeKey,
+    plans: new Plans(ETH_TOKEN, ["member"], [{ id: "member-monthly", tier: "member", price: memberPrice, period: 30n * 86_400n }]),
+  });
   const articles = demoArticles();
   const byId = new Map(articles.map((a) => [a.id, a]));
   const gate = paymentGate({
@@ -201,6 +257,40 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
     prepayUnits: 5n,
     unit: tickerUnit,
   });
+  // The author's Creator reads budgets from the TipJar; it accepts a tip only when the chain would pay it.
+  const tipProvider = new JsonRpcProvider(options.rpcUrl, Number(options.chainId), { staticNetwork: true, pollingInterval: 200 });
+  const author = new Creator({
+    signer: localSigner(options.authorKey),
+    domain: { chainId: options.chainId, verifyingContract: options.tipJar },
+    chain: ethersTipJar(options.tipJar, tipProvider),
+  });
+  const tips: AcceptedTip[] = [];
+  const ETH = "0x0000000000000000000000000000000000000000" as Address;
+
+  async function acceptTip(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let config: BudgetConfig;
+    let signed: SignedTally;
+    try {
+      const body = JSON.parse(new TextDecoder().decode(await readBody(request))) as {
+        config: Omit<BudgetConfig, "closeDelay"> & { closeDelay: string };
+        signed: Omit<SignedTally, "total" | "tally"> & { total: string; tally: { creators: Address[]; amounts: string[] } };
+      };
+      config = { ...body.config, closeDelay: BigInt(body.config.closeDelay) };
+      signed = { ...body.signed, total: BigInt(body.signed.total), tally: { creators: body.signed.tally.creators, amounts: body.signed.tally.amounts.map((a) => BigInt(a)) } };
+    } catch (error) {
+      return sendJson(response, 400, { error: "TIP_MALFORMED", message: String(error) });
+    }
+    try {
+      const receipt = await author.acceptTip(config, signed);
+      tips.push({ budgetId: receipt.budgetId, donor: receipt.donor, amount: receipt.amount, cumulative: receipt.cumulative, time: receipt.time });
+      sendJson(response, 200, receipt);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code !== "string") throw error;
+      sendJson(response, 400, { error: code, message: (error as Error).message });
+    }
+  }
+
   const [assets, readerHtml, dashboardHtml, css] = await Promise.all([
     bundlePages(),
     readFile(path.join(WEB_DIR, "reader.html"), "utf8"),
@@ -230,17 +320,37 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
         accepted: voucher.amount,
         claimed,
         atRisk: state?.status === ChannelStatus.Finished ? 0n : voucher.amount - claimed,
+        member: config === undefined ? false : await seller.entitled(config.payer, "member"),
       });
     }
     const sum = (f: (c: DashboardChannel) => bigint) => channels.reduce((total, c) => total + f(c), 0n);
     const now = { at: Date.now(), accepted: sum((c) => c.accepted) };
+    const holdings = await author.holdings(ETH);
+    const tipsSummary: TipsSummary = {
+      author: author.address,
+      received: tips.reduce((total, tip) => total + tip.amount, 0n),
+      count: tips.length,
+      claimable: holdings.claimable,
+      held: holdings.held,
+    };
     return {
       payee: account.address,
-      totals: { channels: channels.length, accepted: now.accepted, claimed: sum((c) => c.claimed), atRisk: sum((c) => c.atRisk) },
+      tips: tipsSummary,
+      totals: { members: channels.filter((c) => c.member).length, channels: channels.length, accepted: now.accepted, claimed: sum((c) => c.claimed), atRisk: sum((c) => c.atRisk) },
       channels,
       income: [...income, now],
     };
   }
+
+  // Members only: the request carries the reader's period receipt; the store says whether it is a member now.
+  const membersArticle = withTier(seller, "member", (_request, response, entitlement) =>
+    sendJson(response, 200, {
+      title: "Members only: how a membership rides on a payment channel",
+      body: "A membership period is one voucher on the channel the reader already has, stored with its sale in one transaction; the payee signs a receipt, and that receipt opens this page until the period ends.",
+      until: entitlement.until,
+    }),
+  );
+  const commerce = commerceApi(seller);
 
   const paidArticles = withPayment(gate, (request, response) => {
     const id = Number(/^\/api\/articles\/(\d+)/.exec(request.url ?? "")?.[1]);
@@ -301,7 +411,7 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
       } else if (request.method === "GET" && assets.has(url.pathname)) {
         response.writeHead(200, { "Content-Type": "text/javascript" }).end(assets.get(url.pathname));
       } else if (route === "GET /api/config") {
-        sendJson(response, 200, { chainId: options.chainId, contract: options.contract, payee: account.address, articlePrice, unitPrice, unitMs, minCloseDelay, demoAccount: options.demoAccount });
+        sendJson(response, 200, { chainId: options.chainId, contract: options.contract, payee: account.address, articlePrice, unitPrice, unitMs, minCloseDelay, demoAccount: options.demoAccount, tipJar: options.tipJar, author: author.address, memberPrice, memberPlan: "member-monthly", receiptSigner: seller.receiptSigner });
       } else if (route === "POST /rpc") {
         proxyRpc(request, response).catch(fail);
       } else if (route === "GET /api/articles") {
@@ -312,6 +422,12 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
         stream.handleStream(request, response);
       } else if (route === "POST /api/live/pay") {
         stream.handlePayment(request, response).catch(fail);
+      } else if (request.method === "POST" && url.pathname.startsWith("/commerce/")) {
+        commerce(request, response);
+      } else if (route === "GET /api/members/article") {
+        membersArticle(request, response);
+      } else if (route === "POST /api/tips") {
+        acceptTip(request, response).catch(fail);
       } else if (route === "GET /api/dashboard") {
         dashboard().then((d) => sendJson(response, 200, d), fail);
       } else if (route === "POST /api/claim") {
@@ -336,6 +452,10 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
     articles,
     articlePrice,
     unitPrice,
+    author,
+    tips,
+    seller,
+    memberPrice,
     dashboard,
     async stop() {
       clearInterval(sampler);
@@ -343,6 +463,7 @@ export async function startWebSite(options: WebSiteOptions): Promise<WebSite> {
       server.closeAllConnections();
       server.close();
       await once(server, "close");
+      tipProvider.destroy();
       await store.close();
     },
   };

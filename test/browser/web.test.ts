@@ -2,7 +2,9 @@
 // hardhat node's account connects, opens one channel, reads 20 paid articles with no further prompt,
 // watches 30 seconds of the metered stream (a second lasts 40 ms here), reloads and keeps paying from the
 // same channel, and the dashboard shows what the payee's store holds. Screenshots of each step go to
-// test-output/browser/. The shared store behaviour also runs on Chromium's IndexedDB.
+// test-output/browser/. The shared store behaviour also runs on Chromium's IndexedDB. The tip button: one
+// confirmation opens a TipJar budget, tips need none, survive a reload, and stop at the reader's cap. The
+// membership: one voucher on the reader's channel buys the "member" tier, which opens the members' article.
 import { expect } from "chai";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -138,6 +140,8 @@ describe("browser: the demo site in Chromium", function () {
 
     await read(demo.site.articles[0].id); // a free article costs nothing
     for (const article of paid.slice(0, 20)) await read(article.id);
+    // The page refreshes the channel after it shows an article: wait for that, then compare.
+    await page.locator(`[data-testid="spent"]:text-is("${Number(20n * articlePrice) / 1e18} ETH")`).waitFor({ timeout: 5_000 });
     expect(await text("spent")).to.equal(`${Number(20n * articlePrice) / 1e18} ETH`);
     expect((await walletLog()).prompts, "20 paid articles, no further prompt").to.have.length(2);
     await shoot("read-20-paid-articles");
@@ -175,6 +179,100 @@ describe("browser: the demo site in Chromium", function () {
     await page.locator(`[data-testid="total-claimed"][data-wei="${stored}"]`).waitFor();
     expect(await page.locator('[data-testid="total-at-risk"]').getAttribute("data-wei")).to.equal("0");
     await shoot("dashboard-claimed");
+    expect(pageErrors).to.deep.equal([]);
+    await page.close();
+  });
+
+  it("tips the author: one confirmation opens a tip budget, tips need none and survive a reload, the cap refuses the sixth; receipts and the dashboard agree", async () => {
+    const TIP = 10n ** 14n;
+    page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on("pageerror", (error) => pageErrors.push(String(error)));
+    const receipts = (count: number) => page.locator(`[data-testid="tip-receipts"]:text-is("${count}")`).waitFor();
+    await page.goto(demo.site.url);
+    await page.locator("body[data-loaded=true]").waitFor();
+    if (await page.locator('[data-testid="connect"]').isEnabled()) await page.locator('[data-testid="connect"]').click();
+    await page.locator('[data-testid="open-tips"]:not([disabled])').waitFor();
+    const before = (await walletLog()).prompts.length;
+
+    await page.locator('[data-testid="open-tips"]').click();
+    await page.locator('[data-testid="tip"]:not([disabled])').waitFor();
+    expect((await walletLog()).prompts.slice(before), "one confirmation for the tip budget").to.deep.equal(["eth_sendTransaction"]);
+    for (let i = 1; i <= 3; i++) {
+      await page.locator('[data-testid="tip"]').click();
+      await receipts(i);
+    }
+    expect(await page.locator('[data-testid="tipped"]').getAttribute("data-wei")).to.equal((3n * TIP).toString());
+    await shoot("tipped-3");
+
+    await page.reload();
+    await page.locator('[data-testid="tip"]:not([disabled])').waitFor();
+    expect(await page.locator('[data-testid="tipped"]').getAttribute("data-wei"), "the tally is rebuilt after a reload").to.equal((3n * TIP).toString());
+    for (let i = 1; i <= 2; i++) {
+      await page.locator('[data-testid="tip"]').click();
+      await receipts(i);
+    }
+    await page.locator('[data-testid="tip"]').click();
+    await page.locator('[data-testid="error"]', { hasText: "DONATION_CAP_EXCEEDED" }).waitFor();
+    expect(await page.locator('[data-testid="tipped"]').getAttribute("data-wei"), "a refused tip signs nothing").to.equal((5n * TIP).toString());
+    expect((await walletLog()).prompts.length, "tips need no prompt").to.equal(before + 1);
+    await shoot("tipped-5-cap-reached");
+
+    // The author's side: five receipts, cumulative amounts growing, all of it settleable from the budget.
+    expect(demo.site.tips.map((tip) => tip.cumulative)).to.deep.equal([1n, 2n, 3n, 4n, 5n].map((n) => n * TIP));
+    expect(demo.site.tips.every((tip) => tip.donor.toLowerCase() === demo.readerAccount.toLowerCase())).to.equal(true);
+    const holdings = await demo.site.author.holdings("0x0000000000000000000000000000000000000000");
+    expect(holdings).to.deep.equal({ held: 0n, claimable: 5n * TIP, budgets: 1 });
+
+    await page.goto(`${demo.site.url}/dashboard`);
+    await page.locator("body[data-loaded=true]").waitFor();
+    expect(await text("tips-count")).to.equal("5");
+    expect(await page.locator('[data-testid="tips-received"]').getAttribute("data-wei")).to.equal((5n * TIP).toString());
+    expect(await page.locator('[data-testid="tips-claimable"]').getAttribute("data-wei")).to.equal((5n * TIP).toString());
+    await shoot("dashboard-tips");
+    expect(pageErrors).to.deep.equal([]);
+    await page.close();
+  });
+
+  it("a membership: the members' article refuses a non-member, one voucher on the existing channel (no prompt) subscribes, the article opens; the payee's store and dashboard count it", async () => {
+    page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on("pageerror", (error) => pageErrors.push(String(error)));
+    const { memberPrice } = demo.site;
+    const acceptedNow = async () => (await demo.site.store.bestVouchers()).reduce((sum, v) => sum + v.amount, 0n);
+    await page.goto(demo.site.url);
+    await page.locator("body[data-ready=true]").waitFor();
+    const before = { prompts: (await walletLog()).prompts.length, accepted: await acceptedNow() };
+    expect(await demo.site.seller.entitled(demo.readerAccount, "member")).to.equal(false);
+
+    await page.locator('[data-testid="read-members"]').click();
+    await page.locator('[data-testid="error"]', { hasText: "NOT_ENTITLED" }).waitFor();
+    expect(await page.locator('article[data-article-id="members"]').count(), "no article for a non-member").to.equal(0);
+
+    await page.locator('[data-testid="subscribe"]').click();
+    await page.locator('[data-testid="member"]:text-is("member")').waitFor();
+    await page.locator('[data-testid="read-members"]').click();
+    await page.locator('article[data-article-id="members"]').waitFor();
+    expect(await text("article")).to.contain("Members only");
+    expect((await walletLog()).prompts.length, "subscribing needs no prompt").to.equal(before.prompts);
+    await shoot("member-article");
+    // A paid article after the membership's voucher: the gate charges its price once, on top of the sale.
+    const afterMembership = await acceptedNow();
+    await read(demo.site.articles.filter((a) => a.paid)[25].id);
+    expect((await acceptedNow()) - afterMembership, "the next paid article costs its price, no more").to.equal(demo.site.articlePrice);
+
+    expect(await demo.site.seller.entitled(demo.readerAccount, "member")).to.equal(true);
+    expect(await demo.site.seller.entitled(demo.readerAccount, "member", BigInt(Math.floor(Date.now() / 1000)) + 31n * 86_400n), "one period: 30 days").to.equal(false);
+    const accepted = await acceptedNow();
+    expect(accepted - before.accepted, "the plan's price and one article").to.equal(memberPrice + demo.site.articlePrice);
+    const receipts = await demo.site.seller.restore(demo.readerAccount);
+    expect(receipts.map((r) => [r.kind, r.item, r.price])).to.deep.equal([["period", "member-monthly", memberPrice]]);
+
+    await page.goto(`${demo.site.url}/dashboard`);
+    await page.locator("body[data-loaded=true]").waitFor();
+    expect(await text("total-members")).to.equal("1");
+    expect(await page.locator('[data-testid="total-accepted"]').getAttribute("data-wei")).to.equal(accepted.toString());
+    await shoot("dashboard-member");
     expect(pageErrors).to.deep.equal([]);
     await page.close();
   });
