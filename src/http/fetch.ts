@@ -349,6 +349,10 @@ class PayingFetcher {
    */
   #sign(entry: Entry, price: bigint, origin: string, holds: bigint | undefined): Promise<string> {
     const signing = entry.queue.then(async () => {
+      // The Payer owns the signed amount: something else using the same Payer (a subscription renewal, a
+      // direct payment) may have signed on this channel since, and a voucher below it would be refused.
+      const record = await this.#payer.channel(entry.channelId);
+      if (record !== undefined && record.signedAmount > entry.signed) entry.signed = record.signedAmount;
       let target = entry.signed + price;
       if (holds !== undefined && min(holds, entry.signed) + price > entry.signed) target = min(holds, entry.signed) + price;
       const increment = target - entry.signed;

@@ -289,3 +289,25 @@ describe("http: paid API end to end", function () {
     expect(api.served()).to.equal(1);
   });
 });
+
+describe("http: paying fetch and Payer on one channel", function () {
+  this.timeout(60_000);
+  let chain: Chain;
+  before(async () => {
+    chain = await startChain();
+  });
+
+  it("goes on paying after the same Payer signed on the channel outside the fetch, from the Payer's signed amount", async () => {
+    const api = await startPaidApi(chain, 1);
+    const client = await startClient(chain, 2);
+    expect((await client.paidFetch(`${api.url}/paid`)).status).to.equal(200);
+    const channelId = channelIdOf(client);
+    const outside = await client.payer.pay(channelId, 7n * PRICE); // for instance a subscription period
+    await api.payee.accept(outside);
+    const response = await client.paidFetch(`${api.url}/paid`);
+    expect(response.status).to.equal(200);
+    expect((await client.payer.channel(channelId))?.signedAmount).to.equal(outside.amount + PRICE);
+    expect((await api.payeeStore.bestVoucher(channelId))?.amount).to.equal(outside.amount + PRICE);
+    await api.stop();
+  });
+});
