@@ -154,8 +154,10 @@ describeWithPostgres("store/PostgresStore", () => {
       const store = backend.forDeployment(TEST_DEPLOYMENT);
       await store.saveVoucherIfHigher({ channelId: channelOf(0), amount: 5n, signature: signatureOf(5) });
       const saves = Array.from({ length: 50 }, (_, i) => store.saveVoucherIfHigher({ channelId: channelOf(1), amount: BigInt(i + 1), signature: signatureOf(i + 1) }));
+      // Observed before the kill: a save that fails while the kill is awaited must not count as unhandled.
+      const settled = Promise.allSettled(saves);
       await sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", [name]);
-      const outcomes = await Promise.allSettled(saves);
+      const outcomes = await settled;
       for (const outcome of outcomes) {
         if (outcome.status === "rejected") expect((outcome.reason as { code: string }).code).to.equal("STORE");
       }
