@@ -10,7 +10,7 @@ import { MemoryStore } from "../store/memory.ts";
 import type { ChargeResult, Deployment, SaveVoucherResult, StoredVoucher } from "../store/store.ts";
 import { checkDeployment } from "../store/validate.ts";
 import type { Receipt } from "./receipt.ts";
-import { CommerceView, sortCharges, type Charge, type CommerceStore, type CommitOutcome, type SalesBackend } from "./store.ts";
+import { CommerceView, viewOf, sortCharges, type Charge, type CommerceStore, type CommitOutcome, type SalesBackend } from "./store.ts";
 
 interface Sale extends Charge {
   /** recordKey of the deployment it was sold on, so listings stay within a deployment. */
@@ -31,23 +31,11 @@ export class MemoryCommerceStore implements SalesBackend {
   /** The view of one deployment (the same object for every call with that deployment): give it to the Payee and the Seller. */
   forDeployment(deployment: Deployment): CommerceStore {
     const d = checkDeployment(deployment);
-    const scope = recordKey(d, "");
-    let view = this.#views.get(scope);
-    if (view === undefined) {
-      view = new CommerceView(this, d);
-      this.#views.set(scope, view);
-    }
-    return view;
+    return viewOf(this.#views, d, () => new CommerceView(this, d));
   }
 
   payeeView(d: Deployment): DeploymentStore {
-    const scope = recordKey(d, "");
-    let view = this.#payeeViews.get(scope);
-    if (view === undefined) {
-      view = this.#inner.forDeployment(d);
-      this.#payeeViews.set(scope, view);
-    }
-    return view;
+    return viewOf(this.#payeeViews, d, () => this.#inner.forDeployment(d));
   }
 
   #serial<T>(run: () => Promise<T>): Promise<T> {

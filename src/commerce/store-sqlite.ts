@@ -13,7 +13,7 @@ import { SqliteStore, type SqliteStoreOptions } from "../store/sqlite.ts";
 import type { ChargeResult, Deployment, SaveVoucherResult, StoredVoucher } from "../store/store.ts";
 import { checkDeployment } from "../store/validate.ts";
 import type { Receipt, ReceiptKind } from "./receipt.ts";
-import { CommerceView, type Charge, type CommerceStore, type CommitOutcome, type SalesBackend } from "./store.ts";
+import { CommerceView, viewOf, type Charge, type CommerceStore, type CommitOutcome, type SalesBackend } from "./store.ts";
 
 /** The commerce tables' layout this code reads and writes; older files are migrated on open, newer ones refused. */
 export const COMMERCE_SCHEMA_VERSION = 2;
@@ -172,23 +172,11 @@ export class SqliteCommerceStore implements SalesBackend {
   /** The view of one deployment (the same object for every call with that deployment): give it to the Payee and the Seller. */
   forDeployment(deployment: Deployment): CommerceStore {
     const d = checkDeployment(deployment);
-    const scope = recordKey(d, "");
-    let view = this.#views.get(scope);
-    if (view === undefined) {
-      view = new CommerceView(this, d);
-      this.#views.set(scope, view);
-    }
-    return view;
+    return viewOf(this.#views, d, () => new CommerceView(this, d));
   }
 
   payeeView(d: Deployment): DeploymentStore {
-    const scope = recordKey(d, "");
-    let view = this.#payeeViews.get(scope);
-    if (view === undefined) {
-      view = this.#inner.forDeployment(d);
-      this.#payeeViews.set(scope, view);
-    }
-    return view;
+    return viewOf(this.#payeeViews, d, () => this.#inner.forDeployment(d));
   }
 
   #transaction<T>(work: (tables: StoreTables) => T): T {

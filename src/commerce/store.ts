@@ -21,6 +21,7 @@ import type {
   StoredVoucher,
   UnclaimedVoucher,
 } from "../store/store.ts";
+import { recordKey } from "../store/batch.ts";
 import { checkChannelId } from "../store/validate.ts";
 import type { Receipt } from "./receipt.ts";
 import { checkChargeInput } from "./validate.ts";
@@ -256,4 +257,15 @@ export function sortCharges(charges: Charge[]): Charge[] {
         ? a.receipt.payer < b.receipt.payer ? -1 : 1
         : a.receipt.key < b.receipt.key ? -1 : a.receipt.key > b.receipt.key ? 1 : 0,
   );
+}
+
+/** One view per deployment, made on first use: the Payee and the Seller must share the same object. */
+export function viewOf<V>(views: Map<string, V>, deployment: Deployment, make: () => V): V {
+  const scope = recordKey(deployment, "");
+  let view = views.get(scope);
+  if (view === undefined) {
+    view = make();
+    views.set(scope, view);
+  }
+  return view;
 }
