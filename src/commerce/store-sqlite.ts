@@ -7,7 +7,7 @@
 import type { StatementSync } from "node:sqlite";
 import type { Address, Hex } from "../channel.ts";
 import { StoreError, StoreMigrationError, TrickleError } from "../errors.ts";
-import { applyBatch, recordKey, type StoreTables } from "../store/batch.ts";
+import { applyBatch, type StoreTables } from "../store/batch.ts";
 import type { DeploymentStore } from "../store/deployment.ts";
 import { SqliteStore, type SqliteStoreOptions } from "../store/sqlite.ts";
 import type { ChargeResult, Deployment, SaveVoucherResult, StoredVoucher } from "../store/store.ts";
