@@ -24,7 +24,8 @@ import {IPermit2SignatureTransfer} from "./interfaces/IPermit2SignatureTransfer.
 ///   what it accepts. Deposits are at most `type(uint104).max` per channel, refused above, never truncated.
 /// - A finished id can never be opened again, so vouchers of a finished channel stay worthless.
 /// - Gasless deposits (`*WithAuthorization`, `*WithPermit2`) take funds from the payer's signature, whoever
-///   submits them; relayed settlements (`*Relayed`) act on the payee's signature, whoever submits them.
+///   submits them; relayed settlements (`*Relayed`) act on the payee's signature, whoever submits them, and
+///   credit the relayer's fee to the caller (`withdrawCredit` takes it).
 /// - A partial refund lowers the deposit; the payee's vouchers above the new deposit are then worth the deposit.
 /// - A payout that cannot be delivered (reverting receiver, blocklisted address, a receiver burning gas)
 ///   is credited to its owner, who takes it with `withdrawCredit`; the other party is paid regardless.
@@ -667,14 +668,20 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         _pay(config.token, config.payer, amount);
     }
 
-    /// @dev Pays a relayed settlement: `fee` to the relayer (the caller), the rest of `payout` to the payee.
+    /// @dev Pays a relayed settlement: the rest of `payout` to the payee, `fee` to the relayer (the caller) as a
+    /// credit it takes in bulk with {withdrawCredit}. A relayer settles many channels between two withdrawals,
+    /// so its credit slot is usually non-zero: the credit costs a warm-slot write (5,000 with its cold read),
+    /// where a second payout cost a token transfer (measured 7,800 for an ERC-20, 6,800 for ETH to the
+    /// caller). `SettlementRelayed` is the credit's event, so a settlement without a fee emits none.
     function _payRelayed(bytes32 id, address token, address payee, uint256 payout, uint256 fee) internal {
         if (fee > payout) revert RelayFeeTooHigh(fee, payout);
-        emit SettlementRelayed(id, msg.sender, fee);
+        if (fee != 0) {
+            credits[token][msg.sender] += fee;
+            emit SettlementRelayed(id, msg.sender, fee);
+        }
         unchecked {
             _pay(token, payee, payout - fee); // fee <= payout, checked above
         }
-        _pay(token, msg.sender, fee);
     }
 
     /// @dev Checks the payee's EIP-712 signature of a relayed settlement whose struct hash is `structHash`.

@@ -19,7 +19,9 @@
 // payee signed. `openWithAuthorization` and `topUpWithAuthorization` move a 6-decimal ERC-3009 stablecoin
 // (a burned nonce per deposit, as every ERC-3009 deposit costs); `openWithPermit2` and `topUpWithPermit2` move
 // the ERC-20 through Permit2 with the payer's nonce word already in use and a standing approval of Permit2;
-// the `*Relayed` rows pay the relayer a fee out of the payee's payout (a second transfer).
+// the `*Relayed` rows take the relayer's fee out of the payee's payout and credit it to the relayer, whose
+// credit is already non-zero (it withdraws its fees in bulk: `relayerWithdrawCreditErc20`); the
+// `*RelayedNoFee*` rows are the same claim without a fee, as x402's claim + settle takes none.
 //
 // It also rewrites the gas table of README.md between the `bench:gas` markers, so the README always
 // shows the figures of the last run.

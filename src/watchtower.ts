@@ -19,7 +19,7 @@ import { signRelayedSettlement, type RelayedSettlementRequest } from "./relay.ts
  * an account that has gas (for instance another `ChainWriter`'s `closeRelayed`, or an HTTP relay service).
  */
 export interface WatchtowerRelay {
-  /** The most the relayer may take out of a close's payout; less when the payout is smaller. */
+  /** The most the relayer may take out of a close's payout (credited to it in the contract); less when the payout is smaller. */
   fee: bigint;
   /** Seconds the signed request stays valid. Default 600. */
   validForSeconds?: bigint;

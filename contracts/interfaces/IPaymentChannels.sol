@@ -121,9 +121,10 @@ interface IPaymentChannels {
     /// @param amount What went back to the payer.
     /// @param deposit The channel's deposit after the refund.
     event ChannelRefunded(bytes32 indexed channelId, address indexed payer, uint256 amount, uint256 deposit);
-    /// @notice A relayer submitted a settlement the payee signed and took `fee` out of the payee's payout.
+    /// @notice A relayer submitted a settlement the payee signed and took `fee` out of the payee's payout, credited
+    /// to it (`credits(token, relayer)`, taken with `withdrawCredit`). Emitted only when the fee is not zero.
     /// @param channelId The channel.
-    /// @param relayer The caller, who received `fee`.
+    /// @param relayer The caller, whose credit grew by `fee`.
     /// @param fee The relayer's fee, at most what the payee signed and at most the payout.
     event SettlementRelayed(bytes32 indexed channelId, address indexed relayer, uint256 fee);
     /// @notice The payer withdrew `refund` after the close delay; the channel is finished.
@@ -361,7 +362,7 @@ interface IPaymentChannels {
     /// @param config The channel's config.
     /// @param amount The voucher's cumulative amount.
     /// @param signature The config signer's signature of the voucher.
-    /// @param fee The relayer's fee, paid to the caller; at most the payout.
+    /// @param fee The relayer's fee, credited to the caller; at most the payout.
     /// @param deadline The last timestamp at which the payee's signature is valid.
     /// @param payeeSignature The payee's EIP-712 signature (ECDSA, or ERC-1271 for a contract payee).
     function claimRelayed(
@@ -378,7 +379,7 @@ interface IPaymentChannels {
     /// @param config The channel's config.
     /// @param amount The final cumulative amount.
     /// @param signature The signer's signature of the voucher; ignored when `amount` equals what was claimed.
-    /// @param fee The relayer's fee, paid to the caller; at most what the close pays the payee.
+    /// @param fee The relayer's fee, credited to the caller; at most what the close pays the payee.
     /// @param deadline The last timestamp at which the payee's signature is valid.
     /// @param payeeSignature The payee's EIP-712 signature (ECDSA, or ERC-1271 for a contract payee).
     function closeRelayed(
@@ -415,7 +416,7 @@ interface IPaymentChannels {
     /// @param config The channel's config.
     function withdraw(ChannelConfig calldata config) external;
 
-    /// @notice Sends the caller's credited `token` (failed payouts) to `to`.
+    /// @notice Sends the caller's credited `token` (failed payouts, relay fees) to `to`.
     /// @param token The credit's token, `address(0)` for ETH.
     /// @param to Where to send it; lets a blocklisted account send its credit elsewhere.
     function withdrawCredit(address token, address to) external;
@@ -431,7 +432,7 @@ interface IPaymentChannels {
         view
         returns (uint104 deposit, uint104 claimed, uint40 closesAt, ChannelStatus status);
 
-    /// @notice What failed payouts left for `account` in `token`.
+    /// @notice What failed payouts and relay fees left for `account` in `token`.
     /// @param token The token, `address(0)` for ETH.
     /// @param account The credit's owner.
     /// @return The amount `account` can take with {withdrawCredit}.

@@ -12,6 +12,8 @@ import { installPermit2, PERMIT2_ADDRESS } from "./permit2.ts";
 export interface GasRows {
   gas: Record<string, bigint>;
   targets: Record<string, bigint>;
+  /** The measured transaction of each row, for scripts/trace-gas.ts. */
+  transactions: Record<string, string>;
 }
 
 export interface GaslessBenchContext {
@@ -59,9 +61,11 @@ export async function gaslessGas(context: GaslessBenchContext): Promise<GasRows>
     salt: ethers.id(`trickle gasless bench channel ${++saltCounter}`),
   });
   const asRelayer = paymentChannels.connect(relayer) as PaymentChannels;
+  let lastTransaction = "";
   const gasOf = async (sent: Promise<ContractTransactionResponse>): Promise<bigint> => {
     const receipt = await (await sent).wait();
     if (receipt === null) throw new Error("transaction without a receipt");
+    lastTransaction = receipt.hash;
     return receipt.gasUsed;
   };
   const sign = async (
@@ -109,34 +113,39 @@ export async function gaslessGas(context: GaslessBenchContext): Promise<GasRows>
   const domain = { chainId, verifyingContract: contract };
 
   const gas: Record<string, bigint> = {};
+  const transactions: Record<string, string> = {};
+  const record = (key: string, used: bigint): void => {
+    gas[key] = used;
+    transactions[key] = lastTransaction;
+  };
   // A first Permit2 deposit puts the payer's nonce word in use, as for a payer who already used Permit2.
   await openByPermit2(newConfig(tokenAddress));
-  gas.openWithAuthorization = await openByAuthorization(newConfig(usdcAddress));
-  gas.openWithPermit2 = await openByPermit2(newConfig(tokenAddress));
+  record("openWithAuthorization", await openByAuthorization(newConfig(usdcAddress)));
+  record("openWithPermit2", await openByPermit2(newConfig(tokenAddress)));
   {
     const config = newConfig(usdcAddress);
     await openByAuthorization(config);
     const { typed, signature } = await authorization(config, DEPOSIT, ethers.id("top-up 1") as Hex);
-    gas.topUpWithAuthorization = await gasOf(
+    record("topUpWithAuthorization", await gasOf(
       asRelayer.topUpWithAuthorization(
         config, DEPOSIT, 0n, typed.message.validBefore, ethers.id("top-up 1"), signature.v, signature.r, signature.s,
       ),
-    );
+    ));
   }
   {
     const config = newConfig(tokenAddress);
     await openByPermit2(config);
     const { typed, signature } = await permit2(config, DEPOSIT);
-    gas.topUpWithPermit2 = await gasOf(
+    record("topUpWithPermit2", await gasOf(
       asRelayer.topUpWithPermit2(config, DEPOSIT, typed.message.nonce, typed.message.deadline, signature),
-    );
+    ));
   }
 
-  const relayedClaim = async (config: ReturnType<typeof newConfig>): Promise<bigint> => {
+  const relayedClaim = async (config: ReturnType<typeof newConfig>, fee = FEE): Promise<bigint> => {
     const id = (await paymentChannels.channelId(config)) as Hex;
     const deadline = await later();
-    const payeeSignature = await sign(payee, relayedClaimTypedData({ domain, channelId: id, amount: VOUCHER, fee: FEE, deadline }));
-    return gasOf(asRelayer.claimRelayed(config, VOUCHER, await voucher(config, VOUCHER), FEE, deadline, payeeSignature));
+    const payeeSignature = await sign(payee, relayedClaimTypedData({ domain, channelId: id, amount: VOUCHER, fee, deadline }));
+    return gasOf(asRelayer.claimRelayed(config, VOUCHER, await voucher(config, VOUCHER), fee, deadline, payeeSignature));
   };
   const relayedClose = async (config: ReturnType<typeof newConfig>): Promise<bigint> => {
     const id = (await paymentChannels.channelId(config)) as Hex;
@@ -154,17 +163,26 @@ export async function gaslessGas(context: GaslessBenchContext): Promise<GasRows>
     await openByAuthorization(config);
     return config;
   };
-  gas.claimRelayed = await relayedClaim(await openEth());
-  gas.closeRelayed = await relayedClose(await openEth());
-  gas.claimRelayedErc20 = await relayedClaim(await openUsdc());
-  gas.closeRelayedErc20 = await relayedClose(await openUsdc());
+  // A relayer's fees are credited and withdrawn in bulk: its credit is already non-zero, as between two
+  // withdrawals of a relayer at work.
+  await relayedClaim(await openEth());
+  await relayedClaim(await openUsdc());
+  record("claimRelayed", await relayedClaim(await openEth()));
+  record("closeRelayed", await relayedClose(await openEth()));
+  record("claimRelayedErc20", await relayedClaim(await openUsdc()));
+  record("closeRelayedErc20", await relayedClose(await openUsdc()));
+  // x402's claim + settle takes no relayer fee: the same settlement without one.
+  record("claimRelayedNoFee", await relayedClaim(await openEth(), 0n));
+  record("claimRelayedNoFeeErc20", await relayedClaim(await openUsdc(), 0n));
+  // The relayer takes every fee it was credited in one transfer (its credit slot goes back to zero).
+  record("relayerWithdrawCreditErc20", await gasOf(asRelayer.withdrawCredit(usdcAddress, relayer.address)));
   {
     const config = await openUsdc();
-    gas.refundErc20 = await gasOf((paymentChannels.connect(payee) as PaymentChannels).refund(config, 1_000n));
+    record("refundErc20", await gasOf((paymentChannels.connect(payee) as PaymentChannels).refund(config, 1_000n)));
     const id = (await paymentChannels.channelId(config)) as Hex;
     const deadline = await later();
     const payeeSignature = await sign(payee, relayedRefundTypedData({ domain, channelId: id, refunded: 2_000n, deadline }));
-    gas.refundRelayedErc20 = await gasOf(asRelayer.refundRelayed(config, 2_000n, deadline, payeeSignature));
+    record("refundRelayedErc20", await gasOf(asRelayer.refundRelayed(config, 2_000n, deadline, payeeSignature)));
   }
 
   const targets: Record<string, bigint> = {
@@ -176,6 +194,8 @@ export async function gaslessGas(context: GaslessBenchContext): Promise<GasRows>
     closeRelayed: RELAYED_SETTLEMENT_TARGET,
     claimRelayedErc20: RELAYED_SETTLEMENT_TARGET,
     closeRelayedErc20: RELAYED_SETTLEMENT_TARGET,
+    claimRelayedNoFee: RELAYED_SETTLEMENT_TARGET,
+    claimRelayedNoFeeErc20: RELAYED_SETTLEMENT_TARGET,
   };
-  return { gas, targets };
+  return { gas, targets, transactions };
 }

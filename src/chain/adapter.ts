@@ -61,10 +61,14 @@ export interface ChainWriter extends ChainReader {
   /** Submits a payer's Permit2 deposit signature (from `permit2DepositTypedData`): opens its channel. */
   openWithPermit2(config: ChannelConfig, amount: bigint, permit: Permit2Deposit): Promise<TxResult>;
   topUpWithPermit2(config: ChannelConfig, amount: bigint, permit: Permit2Deposit): Promise<TxResult>;
-  /** Submits a claim the payee signed (`relayedClaimTypedData`); `account` receives the fee. */
+  /** Submits a claim the payee signed (`relayedClaimTypedData`); the fee is credited to `account` ({@link withdrawCredit}). */
   claimRelayed(config: ChannelConfig, amount: bigint, signature: Hex, relay: PayeeRelay): Promise<TxResult>;
-  /** Submits a close the payee signed (`relayedCloseTypedData`); `account` receives the fee. */
+  /** Submits a close the payee signed (`relayedCloseTypedData`); the fee is credited to `account` ({@link withdrawCredit}). */
   closeRelayed(config: ChannelConfig, amount: bigint, signature: Hex, relay: PayeeRelay): Promise<TxResult>;
+  /** What `account` (default: this writer's) can take with {@link withdrawCredit}: relay fees and payouts it could not receive. */
+  readCredit(token: Address, account?: Address): Promise<bigint>;
+  /** Sends all of `account`'s credit in `token` to `to` (default: `account`), many relay fees in one transfer. */
+  withdrawCredit(token: Address, to?: Address): Promise<TxResult>;
   /** The payee gives `amount` of the unclaimed deposit back to the payer; the channel stays open. */
   refund(config: ChannelConfig, amount: bigint): Promise<TxResult>;
   /** Submits a refund the payee signed (`relayedRefundTypedData`) for the cumulative total `refunded`. */

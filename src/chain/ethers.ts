@@ -245,6 +245,12 @@ export function ethersChain(params: EthersChainParameters): ChainWriter {
     closeRelayed(config, amount, signature, { fee, deadline, payeeSignature }) {
       return tx("closeRelayed", (c) => c.closeRelayed(config, amount, signature, fee, deadline, payeeSignature));
     },
+    async readCredit(token, account) {
+      return channels.credits(token, account ?? adapter.account);
+    },
+    withdrawCredit(token, to) {
+      return tx("withdrawCredit", (c) => c.withdrawCredit(token, to ?? adapter.account));
+    },
     refund(config, amount) {
       return tx("refund", (c) => c.refund(config, amount));
     },

@@ -32,7 +32,7 @@ export interface ViemChainParameters {
 type FunctionName =
   | "open" | "openWithPermit" | "topUp" | "claim" | "claimMany" | "close" | "requestClose" | "withdraw"
   | "claimManyCompact" | "openWithAuthorization" | "topUpWithAuthorization" | "openWithPermit2" | "topUpWithPermit2"
-  | "claimRelayed" | "closeRelayed" | "refund" | "refundRelayed";
+  | "claimRelayed" | "closeRelayed" | "refund" | "refundRelayed" | "withdrawCredit";
 
 /** A {@link ChainWriter} over viem clients. Without a wallet client, only the reader methods work. */
 export function viemChain(params: ViemChainParameters): ChainWriter {
@@ -260,6 +260,17 @@ export function viemChain(params: ViemChainParameters): ChainWriter {
     },
     closeRelayed(config, amount, signature, { fee, deadline, payeeSignature }) {
       return send("closeRelayed", [config, amount, signature, fee, deadline, payeeSignature]);
+    },
+    async readCredit(token, account) {
+      return publicClient.readContract({
+        address: contract,
+        abi: PAYMENT_CHANNELS_ABI,
+        functionName: "credits",
+        args: [token, account ?? adapter.account],
+      });
+    },
+    withdrawCredit(token, to) {
+      return send("withdrawCredit", [token, to ?? adapter.account]);
     },
     refund(config, amount) {
       return send("refund", [config, amount]);

@@ -151,7 +151,7 @@ for (const kind of ADAPTERS) {
       expect(await relayerChain.readChannel(id)).to.include({ deposit: 25n * USDC, status: ChannelStatus.Open });
     });
 
-    it("a payee's relayed claim, refund and close pay the relayer its fee and decode as events", async () => {
+    it("a payee's relayed claim, refund and close credit the relayer its fee, withdrawn at once, and decode as events", async () => {
       const c = config(usdc);
       const id = channelId(c);
       await openByAuthorization(c, 10n * USDC);
@@ -169,7 +169,12 @@ for (const kind of ADAPTERS) {
       const closeSig = await payeeChain.signTypedData(relayedCloseTypedData({ domain, channelId: id, amount: 4n * USDC, fee: 500n, deadline }));
       const closeTx = await relayerChain.closeRelayed(c, 4n * USDC, await voucher(id, 4n * USDC), { fee: 500n, deadline, payeeSignature: closeSig });
       expect(await usdcBalance(payee)).to.equal(payeeBefore + 4n * USDC - 1_500n);
+      expect(await usdcBalance(relayer)).to.equal(relayerBefore);
+      expect(await relayerChain.readCredit(usdc)).to.equal(1_500n);
+      expect(await payeeChain.readCredit(usdc, relayer)).to.equal(1_500n);
+      await relayerChain.withdrawCredit(usdc);
       expect(await usdcBalance(relayer)).to.equal(relayerBefore + 1_500n);
+      expect(await relayerChain.readCredit(usdc)).to.equal(0n);
       const events = await d.reader().events(start + 1n, closeTx.blockNumber);
       expect(events.map((e) => e.type)).to.deep.equal(["claimed", "refunded", "refunded", "closeRequested", "closed"]);
       expect(events[0]).to.include({ claimed: 3n * USDC, paid: 3n * USDC });

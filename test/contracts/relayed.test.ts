@@ -1,5 +1,6 @@
 // claimRelayed, closeRelayed and refundRelayed: the payee signs, a relayer submits and takes a fee out of the
-// payee's payout, never more than signed. And refund, the payee's own partial refund.
+// payee's payout, never more than signed, credited to it and withdrawn in bulk. And refund, the payee's own
+// partial refund.
 import { expect } from "chai";
 import {
   ASSET_KINDS,
@@ -39,19 +40,54 @@ for (const kind of ASSET_KINDS) {
     }
 
     describe("claimRelayed", () => {
-      it("pays the payee amount - claimed - fee and the relayer the fee; the channel stays open", async () => {
+      it("pays the payee amount - claimed - fee and credits the relayer the fee; the channel stays open", async () => {
         const { f, asset, config, id } = await setup();
         const voucher = await signVoucher(f, f.payer, id, 400n);
         const { payeeSignature, deadline } = await signRelayedClaim(f, id, 400n, 10n);
         const tx = await expectBalanceChanges(
           asset,
           () => f.channels.connect(f.other).claimRelayed(config, 400n, voucher, 10n, deadline, payeeSignature),
-          withRelayer(f, 0n, 390n, 10n, -400n),
+          withRelayer(f, 0n, 390n, 0n, -390n),
         );
         await expect(tx).to.emit(f.channels, "ChannelClaimed").withArgs(id, 400n, 400n);
         await expect(tx).to.emit(f.channels, "SettlementRelayed").withArgs(id, f.other.address, 10n);
+        await expect(tx).not.to.emit(f.channels, "PayoutCredited");
+        expect(await f.channels.credits(asset.token, f.other.address)).to.equal(10n);
         await expectChannel(f, id, { deposit: DEPOSIT, claimed: 400n, status: Status.Open });
+        await expectSolvent(f, asset, [id], [f.other.address]);
+      });
+
+      it("without a fee pays the payee the whole payout and emits no SettlementRelayed", async () => {
+        const { f, asset, config, id } = await setup();
+        const voucher = await signVoucher(f, f.payer, id, 400n);
+        const { payeeSignature, deadline } = await signRelayedClaim(f, id, 400n, 0n);
+        const tx = await expectBalanceChanges(
+          asset,
+          () => f.channels.connect(f.other).claimRelayed(config, 400n, voucher, 0n, deadline, payeeSignature),
+          withRelayer(f, 0n, 400n, 0n, -400n),
+        );
+        await expect(tx).not.to.emit(f.channels, "SettlementRelayed");
+        expect(await f.channels.credits(asset.token, f.other.address)).to.equal(0n);
         await expectSolvent(f, asset, [id], []);
+      });
+
+      it("the relayer's fees of many settlements add up in its credit and leave in one withdrawCredit", async () => {
+        const { f, asset, config, id } = await setup();
+        const second = await openChannel(f, asset, { salt: ethers.id("second relayed channel") });
+        for (const [channel, amount, fee] of [[{ config, id }, 400n, 10n], [second, 300n, 7n], [{ config, id }, 500n, 3n]] as const) {
+          const voucher = await signVoucher(f, f.payer, channel.id, amount);
+          const { payeeSignature, deadline } = await signRelayedClaim(f, channel.id, amount, fee);
+          await f.channels.connect(f.other).claimRelayed(channel.config, amount, voucher, fee, deadline, payeeSignature);
+        }
+        expect(await f.channels.credits(asset.token, f.other.address)).to.equal(20n);
+        await expectSolvent(f, asset, [id, second.id], [f.other.address]);
+        const tx = await expectBalanceChanges(
+          asset,
+          () => f.channels.connect(f.other).withdrawCredit(asset.token, f.other.address),
+          withRelayer(f, 0n, 0n, 20n, -20n),
+        );
+        await expect(tx).to.emit(f.channels, "CreditWithdrawn").withArgs(asset.token, f.other.address, f.other.address, 20n);
+        await expectSolvent(f, asset, [id, second.id], [f.other.address]);
       });
 
       it("works once: the same signatures again revert VoucherAmountNotIncreasing", async () => {
@@ -97,19 +133,20 @@ for (const kind of ASSET_KINDS) {
     });
 
     describe("closeRelayed", () => {
-      it("pays the payee amount - claimed - fee, the relayer the fee, refunds the payer, finishes the channel", async () => {
+      it("pays the payee amount - claimed - fee, credits the relayer the fee, refunds the payer, finishes the channel", async () => {
         const { f, asset, config, id } = await setup();
         const voucher = await signVoucher(f, f.payer, id, 400n);
         const { payeeSignature, deadline } = await signRelayedClose(f, id, 400n, 25n);
         const tx = await expectBalanceChanges(
           asset,
           () => f.channels.connect(f.other).closeRelayed(config, 400n, voucher, 25n, deadline, payeeSignature),
-          withRelayer(f, DEPOSIT - 400n, 375n, 25n, -DEPOSIT),
+          withRelayer(f, DEPOSIT - 400n, 375n, 0n, -DEPOSIT + 25n),
         );
         await expect(tx).to.emit(f.channels, "ChannelClosed").withArgs(id, config.payer, 400n, DEPOSIT - 400n);
         await expect(tx).to.emit(f.channels, "SettlementRelayed").withArgs(id, f.other.address, 25n);
+        expect(await f.channels.credits(asset.token, f.other.address)).to.equal(25n);
         await expectChannel(f, id, { deposit: DEPOSIT, claimed: 400n, status: Status.Finished });
-        await expectSolvent(f, asset, [id], []);
+        await expectSolvent(f, asset, [id], [f.other.address]);
       });
 
       it("a claim signature cannot close, and a close signature cannot claim (the type names the entry point)", async () => {

@@ -397,8 +397,11 @@ contract PaymentChannelsFuzzTest is TrickleTestBase {
         channels.claimRelayed(config, amount, voucher, fee, deadline, payeeSignature);
         _assertChannel(id, deposit, amount, 0, IPaymentChannels.ChannelStatus.Open);
         vm.assertEq(_balanceOf(config.token, payee), amount - fee, "payee received the payout less the fee");
-        vm.assertEq(_balanceOf(config.token, relayer), fee, "relayer received exactly the signed fee");
-        vm.assertEq(_balanceOf(config.token, address(channels)), deposit - amount, "contract holds the rest");
+        vm.assertEq(channels.credits(config.token, relayer), fee, "relayer was credited exactly the signed fee");
+        vm.assertEq(_balanceOf(config.token, relayer), 0, "the fee stays in the contract until withdrawn");
+        vm.assertEq(
+            _balanceOf(config.token, address(channels)), deposit - amount + fee, "contract holds the rest and the fee"
+        );
     }
 
     function _signRelayed(bytes32 typeHash, bytes32 id, uint256 amount, uint256 fee, uint256 deadline)

@@ -9,7 +9,9 @@ import {TrickleTestBase} from "./utils/TrickleTestBase.sol";
 import {vm} from "./utils/Vm.sol";
 
 /// @notice The money properties of DESIGN.md, checked after every call of random sequences of open, topUp,
-/// claim, claimMany, close, requestClose, withdraw, time jumps, replays and attacks (see {ChannelsHandler}).
+/// claim, claimMany, close, requestClose, withdraw, the gasless opens and top-ups (ERC-3009 and Permit2), the
+/// relayed claims, closes and refunds, refunds, credit withdrawals, time jumps, replays and attacks (see
+/// {ChannelsHandler}).
 /// @dev Runs and depth come from `test.solidity.invariant` in hardhat.config.ts (`TRICKLE_DEEP=1` for the
 /// long campaign). `failOnRevert` is on: the handler catches every contract revert itself, so a revert
 /// reaching the fuzzer is a handler bug, never a silently discarded sequence.
@@ -37,7 +39,7 @@ contract PaymentChannelsInvariantTest is TrickleTestBase {
 
     /// @dev Only the actions: the handler's views would spend depth without changing anything.
     function targetSelectors() public view returns (FuzzSelector[] memory targets) {
-        bytes4[] memory selectors = new bytes4[](16);
+        bytes4[] memory selectors = new bytes4[](19);
         selectors[0] = ChannelsHandler.open.selector;
         selectors[1] = ChannelsHandler.topUp.selector;
         selectors[2] = ChannelsHandler.signVoucher.selector;
@@ -54,6 +56,9 @@ contract PaymentChannelsInvariantTest is TrickleTestBase {
         selectors[13] = ChannelsHandler.openWithAuthorization.selector;
         selectors[14] = ChannelsHandler.topUpWithAuthorization.selector;
         selectors[15] = ChannelsHandler.relayedSettlement.selector;
+        selectors[16] = ChannelsHandler.openWithPermit2.selector;
+        selectors[17] = ChannelsHandler.topUpWithPermit2.selector;
+        selectors[18] = ChannelsHandler.replaySettlement.selector;
         targets = new FuzzSelector[](1);
         targets[0] = FuzzSelector(address(handler), selectors);
     }

@@ -6,12 +6,14 @@ import {IPaymentChannels} from "../../../contracts/interfaces/IPaymentChannels.s
 import {TestToken} from "../../../contracts/mocks/TestToken.sol";
 import {TestUsdc} from "../../../contracts/mocks/TestUsdc.sol";
 import {EthRejecter} from "../utils/EthRejecter.sol";
+import {Permit2SignatureTransfer} from "../utils/Permit2SignatureTransfer.sol";
 import {TrickleTestBase} from "../utils/TrickleTestBase.sol";
 import {vm} from "../utils/Vm.sol";
 
 /// @notice Drives random sequences of channel operations for the invariant suite, over several channels,
 /// payers, payees, signer keys and three tokens (ETH, an ERC-20, and an ERC-3009 stablecoin whose channels
-/// are opened and topped up gaslessly), with relayed claims, closes and refunds and the payee's own refunds.
+/// are opened and topped up gaslessly), ERC-20 channels opened and topped up gaslessly through Permit2, with
+/// relayed claims, closes and refunds, the payee's own refunds, and relayed signatures replayed elsewhere.
 /// @dev Every call is made with try/catch, so the fuzzer never discards a sequence because of a revert.
 /// The handler keeps a model of every channel (what the documented rules say its state must be) and
 /// compares each outcome with it; whatever breaks a rule is counted in a `ghost*` variable that the
@@ -76,6 +78,8 @@ contract ChannelsHandler is TrickleTestBase {
     address[2] internal payees;
     uint256[2] internal payeeKeys;
     uint256 internal authorizationCounter;
+    /// The EOA payer's next Permit2 nonce; spaced so that campaigns touch several bitmap words.
+    uint256 internal permit2Nonce;
     uint256[2] internal sessionKeys;
 
     ChannelModel[] internal models;
@@ -125,6 +129,12 @@ contract ChannelsHandler is TrickleTestBase {
         relayer = vm.addr(0x5E1A7);
         usdc = new TestUsdc();
         usdc.mint(payerEoa, type(uint192).max);
+        // Permit2 at its canonical address; the EOA payer approved it once, as every Permit2 user has.
+        address permit2 = channels_.PERMIT2();
+        vm.etch(permit2, address(new Permit2SignatureTransfer()).code);
+        token_.mint(payerEoa, type(uint192).max);
+        vm.prank(payerEoa);
+        token_.approve(permit2, type(uint256).max);
         usdc.mint(funder, type(uint192).max);
         sessionKeys = [uint256(0x5E551), uint256(0x5E552)];
 
@@ -365,6 +375,88 @@ contract ChannelsHandler is TrickleTestBase {
         if (!_expected("topUpWithAuthorization", ok, allowed)) return;
         if (payerBefore - usdc.balanceOf(payerEoa) != amount) ++ghostPayoutMismatches;
         m.deposit += amount;
+    }
+
+    /// @notice Opens an ERC-20 channel from the EOA payer's Permit2 signature (witness: the channel id), submitted
+    /// by the relayer, who pays nothing; one time in eight the relayer tampers with the amount, and one time in
+    /// four it submits the signature a second time: both must fail.
+    function openWithPermit2(uint256 payeeSeed, uint256 signerSeed, uint256 delaySeed, uint256 amountSeed)
+        external
+        observe
+    {
+        if (models.length >= MAX_CHANNELS) return;
+        uint256 signerKey = signerSeed % 3 == 0 ? PAYER_KEY : sessionKeys[signerSeed % 2];
+        IPaymentChannels.ChannelConfig memory config = IPaymentChannels.ChannelConfig({
+            payer: payerEoa,
+            payee: payees[payeeSeed % 2],
+            token: address(token),
+            signer: vm.addr(signerKey),
+            closeDelay: uint64(_bound(delaySeed, 0, MAX_TEST_DELAY)),
+            salt: bytes32(models.length)
+        });
+        bytes32 id = _channelId(config);
+        uint256 amount = _amount(amountSeed);
+        uint256 nonce = _nextPermit2Nonce();
+        bytes memory signature = _signPermit2(id, amount, nonce, block.timestamp);
+        bool tampered = amountSeed % 8 == 7;
+        uint256 submitted = tampered ? amount + 1 : amount;
+        bool allowed = !tampered && amount <= MAX_DEPOSIT;
+
+        uint256 payerBefore = token.balanceOf(payerEoa);
+        uint256 relayerBefore = token.balanceOf(relayer);
+        vm.prank(relayer);
+        bool ok;
+        try channels.openWithPermit2(config, submitted, nonce, block.timestamp, signature) returns (bytes32 opened) {
+            ok = opened == id;
+        } catch {}
+        if (!_expected("openWithPermit2", ok, allowed)) return;
+        if (payerBefore - token.balanceOf(payerEoa) != amount) ++ghostPayoutMismatches;
+        if (token.balanceOf(relayer) != relayerBefore) ++ghostPayoutMismatches;
+        if (amountSeed % 4 == 1) {
+            vm.prank(relayer);
+            try channels.openWithPermit2(config, amount, nonce, block.timestamp, signature) {
+                ++ghostReplaySuccesses;
+            } catch {}
+        }
+
+        ChannelModel storage m = models.push();
+        m.config = config;
+        m.id = id;
+        m.signerKey = signerKey;
+        m.deposit = amount;
+        m.status = IPaymentChannels.ChannelStatus.Open;
+        observed.push(Observed(amount, 0, 0, IPaymentChannels.ChannelStatus.Open));
+    }
+
+    /// @notice Tops up an ERC-20 channel of the EOA payer from its Permit2 signature; one time in eight the relayer
+    /// submits it for another channel, and one time in four it submits it a second time: both must fail.
+    function topUpWithPermit2(uint256 channelSeed, uint256 amountSeed) external observe {
+        uint256 i = channelSeed % models.length;
+        ChannelModel storage m = models[i];
+        if (m.config.token != address(token) || m.config.payer != payerEoa) return;
+        uint256 amount = _bound(amountSeed, 1, 1e24);
+        uint256 nonce = _nextPermit2Nonce();
+        bytes memory signature = _signPermit2(m.id, amount, nonce, block.timestamp);
+        bool elsewhere = amountSeed % 8 == 7;
+        ChannelModel storage target = elsewhere ? models[(i + 1) % models.length] : m;
+        bool allowed = !elsewhere && m.status == IPaymentChannels.ChannelStatus.Open && m.deposit + amount <= MAX_DEPOSIT;
+
+        uint256 payerBefore = token.balanceOf(payerEoa);
+        vm.prank(relayer);
+        bool ok;
+        try channels.topUpWithPermit2(target.config, amount, nonce, block.timestamp, signature) {
+            ok = true;
+        } catch {}
+        if (!_expected("topUpWithPermit2", ok, allowed)) return;
+        if (payerBefore - token.balanceOf(payerEoa) != amount) ++ghostPayoutMismatches;
+        m.deposit += amount;
+        if (amountSeed % 4 == 1) {
+            vm.prank(relayer);
+            try channels.topUpWithPermit2(m.config, amount, nonce, block.timestamp, signature) {
+                ++ghostReplaySuccesses;
+                m.deposit += amount;
+            } catch {}
+        }
     }
 
     /// @notice A settlement the payee signed, submitted by the relayer: a claim or a close with a fee (one time
@@ -629,6 +721,51 @@ contract ChannelsHandler is TrickleTestBase {
         }
     }
 
+    /// @notice Property 3 for the payee's relayed signatures: a claim it signed for one channel is tried on another
+    /// channel, as a close (another entry point), and under another chain id; a signed close is tried as a
+    /// claim. The voucher is always genuine and claimable, so only the payee's signature can refuse it.
+    function replaySettlement(uint256 channelSeed, uint256 modeSeed, uint256 amountSeed) external observe {
+        uint256 i = channelSeed % models.length;
+        ChannelModel storage m = models[i];
+        if (!_settleable(m) || m.deposit == m.claimed) return;
+        uint256 amount = _bound(amountSeed, m.claimed + 1, m.deposit);
+        bytes memory voucher = _addVoucher(i, amount);
+        uint256 mode = modeSeed % 4;
+        bytes memory payeeSignature;
+        bytes memory call;
+        if (mode == 0) {
+            // Signed for another channel of the same payee, submitted here.
+            uint256 j = (i + 1 + (modeSeed >> 2) % models.length) % models.length;
+            if (j == i || models[j].config.payee != m.config.payee) return;
+            bytes32 structHash = keccak256(abi.encode(channels.RELAYED_CLAIM_TYPEHASH(), models[j].id, amount, 0, block.timestamp));
+            payeeSignature = _signTrickle(_payeeKey(m), structHash);
+            call = abi.encodeCall(IPaymentChannels.claimRelayed, (m.config, amount, voucher, 0, block.timestamp, payeeSignature));
+        } else if (mode == 1) {
+            payeeSignature = _signSettlement(m, channels.RELAYED_CLAIM_TYPEHASH(), amount, 0, block.timestamp);
+            call = abi.encodeCall(IPaymentChannels.closeRelayed, (m.config, amount, voucher, 0, block.timestamp, payeeSignature));
+        } else if (mode == 2) {
+            payeeSignature = _signSettlement(m, channels.RELAYED_CLOSE_TYPEHASH(), amount, 0, block.timestamp);
+            call = abi.encodeCall(IPaymentChannels.claimRelayed, (m.config, amount, voucher, 0, block.timestamp, payeeSignature));
+        } else {
+            // Signed for the home chain, submitted on another one.
+            payeeSignature = _signSettlement(m, channels.RELAYED_CLAIM_TYPEHASH(), amount, 0, block.timestamp);
+            call = abi.encodeCall(IPaymentChannels.claimRelayed, (m.config, amount, voucher, 0, block.timestamp, payeeSignature));
+        }
+        uint256 heldBefore = _partiesHold(m.config.token, m.config) + _received(m.config.token, relayer);
+        if (mode == 3) vm.chainId(HOME_CHAIN_ID + 1 + amountSeed % 1000);
+        vm.prank(relayer);
+        // solhint-disable-next-line avoid-low-level-calls
+        (bool ok, ) = address(channels).call(call);
+        if (mode == 3) vm.chainId(HOME_CHAIN_ID);
+        if (ok) {
+            ++ghostReplaySuccesses;
+            uint256 held = _partiesHold(m.config.token, m.config) + _received(m.config.token, relayer);
+            if (held > heldBefore) ghostReplayPaid += held - heldBefore;
+        } else {
+            ++successes["settlementReplayRefused"];
+        }
+    }
+
     // ---------------------------------------------------------------- replays
 
     function _replayOnAnotherChannel(uint256 i, uint256 targetSeed, uint256 amountSeed) internal {
@@ -745,6 +882,42 @@ contract ChannelsHandler is TrickleTestBase {
             )
         );
         return vm.sign(PAYER_KEY, keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
+    }
+
+    /// @dev A fresh Permit2 nonce of the EOA payer: consecutive ones share a bitmap word, every 97th starts another.
+    function _nextPermit2Nonce() internal returns (uint256) {
+        permit2Nonce += permit2Nonce % 97 == 96 ? 256 : 1;
+        return permit2Nonce;
+    }
+
+    /// @dev The EOA payer's Permit2 `PermitWitnessTransferFrom` of `amount` of the ERC-20 to the channels contract,
+    /// with the witness `ChannelDeposit(id)`, as the SDK's `permit2DepositTypedData` builds it.
+    function _signPermit2(bytes32 id, uint256 amount, uint256 nonce, uint256 deadline)
+        internal
+        view
+        returns (bytes memory)
+    {
+        address permit2 = channels.PERMIT2();
+        bytes32 domain = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,uint256 chainId,address verifyingContract)"),
+                keccak256("Permit2"),
+                block.chainid,
+                permit2
+            )
+        );
+        bytes32 typeHash = keccak256(
+            abi.encodePacked(
+                "PermitWitnessTransferFrom(TokenPermissions permitted,address spender,uint256 nonce,uint256 deadline,",
+                channels.PERMIT2_WITNESS_TYPE()
+            )
+        );
+        bytes32 permissions =
+            keccak256(abi.encode(keccak256("TokenPermissions(address token,uint256 amount)"), address(token), amount));
+        bytes32 witness = keccak256(abi.encode(channels.CHANNEL_DEPOSIT_TYPEHASH(), id));
+        bytes32 structHash = keccak256(abi.encode(typeHash, permissions, address(channels), nonce, deadline, witness));
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(PAYER_KEY, keccak256(abi.encodePacked("\x19\x01", domain, structHash)));
+        return abi.encodePacked(r, s, v);
     }
 
     function _payeeKey(ChannelModel storage m) internal view returns (uint256) {

@@ -8,6 +8,7 @@ interface Vm {
     function startPrank(address caller) external;
     function stopPrank() external;
     function deal(address account, uint256 newBalance) external;
+    function etch(address target, bytes calldata newRuntimeBytecode) external;
     function warp(uint256 newTimestamp) external;
     function chainId(uint256 newChainId) external;
     function addr(uint256 privateKey) external pure returns (address);
