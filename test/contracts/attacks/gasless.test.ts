@@ -1,6 +1,7 @@
-// Attacks on what a payer or payee signs for someone else to submit: front-running each gasless deposit,
-// and replaying a signature across channels, contracts, chains and entry points. In every case the attacker
-// gains nothing and the signer loses nothing.
+// Attacks on what a payer or payee signs for someone else to submit: front-running each gasless open and
+// top-up (ERC-3009 and Permit2) and each relayed settlement, and replaying a signature across channels,
+// contracts, chains and entry points. In every case the attacker gains nothing beyond the fee the payee
+// offered to whoever submits, and the signer loses nothing.
 import { expect } from "chai";
 import {
   DEPOSIT,
@@ -201,4 +202,137 @@ describe("attack: replaying a payee's relayed-settlement signature", () => {
       .to.be.revertedWithCustomError(f.channels, "ChannelNotOpen")
       .withArgs(id, Status.Finished);
   });
+});
+
+describe("attack: replaying a payer's gasless deposit signature across chains, contracts and entry points", () => {
+  it("an ERC-3009 authorization signed under another chain id is refused by the token", async () => {
+    const f = await deployGasless();
+    const config = makeConfig(f, f.usdcAsset);
+    const auth = await signAuthorization(f, channelIdOf(config), DEPOSIT, { chainId: f.chainId + 1n });
+    await expect(
+      f.channels
+        .connect(f.other)
+        .openWithAuthorization(config, DEPOSIT, auth.validAfter, auth.validBefore, auth.signature.v, auth.signature.r, auth.signature.s),
+    ).to.be.revertedWithCustomError(f.usdc, "AuthorizationSignatureInvalid");
+    await expectChannel(f, channelIdOf(config), { deposit: 0n, claimed: 0n, status: Status.None });
+  });
+
+  it("an ERC-3009 open authorization is spent by the open: replayed as a top-up of the same channel it is refused", async () => {
+    const f = await deployGasless();
+    const config = makeConfig(f, f.usdcAsset);
+    const id = channelIdOf(config);
+    const auth = await signAuthorization(f, id, DEPOSIT);
+    const { v, r, s } = auth.signature;
+    await f.channels.connect(f.other).openWithAuthorization(config, DEPOSIT, auth.validAfter, auth.validBefore, v, r, s);
+    await expect(
+      f.channels.connect(f.other).topUpWithAuthorization(config, DEPOSIT, auth.validAfter, auth.validBefore, ethers.ZeroHash, v, r, s),
+    ).to.be.revertedWithCustomError(f.usdc, "AuthorizationUsedOrCanceled");
+    await expectChannel(f, id, { deposit: DEPOSIT, claimed: 0n, status: Status.Open });
+  });
+
+  it("a Permit2 signature made out to another deployment or under another chain id is refused by Permit2", async () => {
+    const f = await deployGasless();
+    const config = makeConfig(f, f.asset("ERC-20"));
+    const id = channelIdOf(config);
+    const otherDeployment = await signPermit2(f, id, DEPOSIT, { contract: f.other.address });
+    await expect(
+      f.channels.connect(f.other).openWithPermit2(config, DEPOSIT, otherDeployment.nonce, otherDeployment.deadline, otherDeployment.signature),
+    ).to.be.revertedWithCustomError(permit2(), "InvalidSigner");
+    const otherChain = await signPermit2(f, id, DEPOSIT, { chainId: f.chainId + 1n });
+    await expect(
+      f.channels.connect(f.other).openWithPermit2(config, DEPOSIT, otherChain.nonce, otherChain.deadline, otherChain.signature),
+    ).to.be.revertedWithCustomError(permit2(), "InvalidSigner");
+    await expectChannel(f, id, { deposit: 0n, claimed: 0n, status: Status.None });
+  });
+
+  it("a Permit2 deposit signature works once, whichever entry point: an open's cannot top up the channel it opened", async () => {
+    const f = await deployGasless();
+    const config = makeConfig(f, f.asset("ERC-20"));
+    const id = channelIdOf(config);
+    const { signature, nonce, deadline } = await signPermit2(f, id, DEPOSIT);
+    await f.channels.connect(f.other).openWithPermit2(config, DEPOSIT, nonce, deadline, signature);
+    await expect(f.channels.connect(f.other).topUpWithPermit2(config, DEPOSIT, nonce, deadline, signature))
+      .to.be.revertedWithCustomError(permit2(), "InvalidNonce");
+    await expectChannel(f, id, { deposit: DEPOSIT, claimed: 0n, status: Status.Open });
+  });
+});
+
+describe("attack: front-running a gasless top-up", () => {
+  it("ERC-3009: a front-runner who changes the channel or the amount adds nothing; as signed it adds exactly the signed amount, once", async () => {
+    const f = await deployGasless();
+    await f.usdc.connect(f.payer).approve(f.channelsAddress, ethers.MaxUint256);
+    const target = await openChannel(f, f.usdcAsset, { salt: ethers.id("target") });
+    const mine = await openChannel(f, f.usdcAsset, { salt: ethers.id("mine"), payee: f.other.address });
+    const salt = ethers.id("top-up") as Hex;
+    const auth = await signAuthorization(f, target.id, 500n, { salt });
+    const { v, r, s } = auth.signature;
+    for (const [config, amount] of [[mine.config, 500n], [target.config, 501n]] as const) {
+      await expect(
+        f.channels.connect(f.other).topUpWithAuthorization(config, amount, auth.validAfter, auth.validBefore, salt, v, r, s),
+      ).to.be.revertedWithCustomError(f.usdc, "AuthorizationSignatureInvalid");
+    }
+    await f.channels.connect(f.other).topUpWithAuthorization(target.config, 500n, auth.validAfter, auth.validBefore, salt, v, r, s);
+    await expect(
+      f.channels.connect(f.payee).topUpWithAuthorization(target.config, 500n, auth.validAfter, auth.validBefore, salt, v, r, s),
+    ).to.be.revertedWithCustomError(f.usdc, "AuthorizationUsedOrCanceled");
+    await expectChannel(f, target.id, { deposit: DEPOSIT + 500n, claimed: 0n, status: Status.Open });
+    await expectChannel(f, mine.id, { deposit: DEPOSIT, claimed: 0n, status: Status.Open });
+  });
+
+  it("Permit2: a front-runner who changes the channel or the amount adds nothing; as signed it adds exactly the signed amount, once", async () => {
+    const f = await deployGasless();
+    const asset = f.asset("ERC-20");
+    const target = await openChannel(f, asset, { salt: ethers.id("target") });
+    const mine = await openChannel(f, asset, { salt: ethers.id("mine"), payee: f.other.address });
+    const { signature, nonce, deadline } = await signPermit2(f, target.id, 500n);
+    for (const [config, amount] of [[mine.config, 500n], [target.config, 501n]] as const) {
+      await expect(f.channels.connect(f.other).topUpWithPermit2(config, amount, nonce, deadline, signature))
+        .to.be.revertedWithCustomError(permit2(), "InvalidSigner");
+    }
+    await f.channels.connect(f.other).topUpWithPermit2(target.config, 500n, nonce, deadline, signature);
+    await expect(f.channels.connect(f.payee).topUpWithPermit2(target.config, 500n, nonce, deadline, signature))
+      .to.be.revertedWithCustomError(permit2(), "InvalidNonce");
+    await expectChannel(f, target.id, { deposit: DEPOSIT + 500n, claimed: 0n, status: Status.Open });
+    await expectChannel(f, mine.id, { deposit: DEPOSIT, claimed: 0n, status: Status.Open });
+  });
+});
+
+describe("attack: front-running a relayed settlement", () => {
+  for (const kind of ["ETH", "ERC-20"] as const) {
+    it(`${kind}: a front-runner who changes the amount, fee or deadline is refused; as signed it is credited exactly the signed fee and the payee gets the rest`, async () => {
+      const f = await deployGasless();
+      const asset = f.asset(kind);
+      const { config, id } = await openChannel(f, asset);
+      const voucher = await signVoucher(f, f.payer, id, 400n);
+      const { payeeSignature, deadline } = await signRelayedClaim(f, id, 400n, 10n);
+      const lower = await signVoucher(f, f.payer, id, 300n);
+      const frontRunner = f.payer;
+      for (const [amount, signature, fee, until] of [
+        [300n, lower, 10n, deadline],
+        [400n, voucher, 11n, deadline],
+        [400n, voucher, 10n, deadline + 1n],
+      ] as const) {
+        await expect(f.channels.connect(frontRunner).claimRelayed(config, amount, signature, fee, until, payeeSignature))
+          .to.be.revertedWithCustomError(f.channels, "SettlementSignatureInvalid");
+      }
+      const payeeBefore = await asset.balanceOf(f.payee.address);
+      await f.channels.connect(frontRunner).claimRelayed(config, 400n, voucher, 10n, deadline, payeeSignature);
+      expect(await asset.balanceOf(f.payee.address)).to.equal(payeeBefore + 390n);
+      expect(await f.channels.credits(asset.token, frontRunner.address)).to.equal(10n);
+      // The relayer's own copy now pays nothing: the voucher is spent, nobody lost anything it was owed.
+      await expect(f.channels.connect(f.other).claimRelayed(config, 400n, voucher, 10n, deadline, payeeSignature))
+        .to.be.revertedWithCustomError(f.channels, "VoucherAmountNotIncreasing");
+      expect(await f.channels.credits(asset.token, f.other.address)).to.equal(0n);
+
+      const close = await signRelayedClose(f, id, 400n, 0n);
+      const refund = await signRelayedRefund(f, id, 100n);
+      await f.channels.connect(frontRunner).refundRelayed(config, 100n, refund.deadline, refund.payeeSignature);
+      await expect(f.channels.connect(f.other).refundRelayed(config, 100n, refund.deadline, refund.payeeSignature))
+        .to.be.revertedWithCustomError(f.channels, "RefundNotIncreasing");
+      await f.channels.connect(frontRunner).closeRelayed(config, 400n, "0x", 0n, close.deadline, close.payeeSignature);
+      await expect(f.channels.connect(f.other).closeRelayed(config, 400n, "0x", 0n, close.deadline, close.payeeSignature))
+        .to.be.revertedWithCustomError(f.channels, "ChannelNotOpen");
+      await expectChannel(f, id, { deposit: DEPOSIT - 100n, claimed: 400n, status: Status.Finished });
+    });
+  }
 });

@@ -111,6 +111,7 @@ export interface Permit2Options {
   deadline?: bigint;
   contract?: string;
   token?: string;
+  chainId?: bigint;
 }
 
 let permit2Nonces = 1000n;
@@ -126,7 +127,7 @@ export async function signPermit2(
   const nonce = options.nonce ?? ++permit2Nonces;
   const deadline = options.deadline ?? (await hourFromNow());
   const typed = permit2DepositTypedData({
-    chainId: f.chainId,
+    chainId: options.chainId ?? f.chainId,
     contract: (options.contract ?? f.channelsAddress) as Address,
     token: (options.token ?? f.tokenAddress) as Address,
     channelId: id as Hex,
