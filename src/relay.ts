@@ -1,7 +1,8 @@
 /**
  * Relayed settlement: what a payee signs so that anyone (a relayer) can claim, close or partially refund one of
- * its channels for it, and the payee needs no gas. The relayer is paid `fee` out of the payee's payout, never
- * more than the payee signed; `PaymentChannels` checks the signature (ECDSA, or ERC-1271 for a contract payee,
+ * its channels for it, and the payee needs no gas. The relayer takes `fee` out of the payee's payout, never
+ * more than the payee signed, as a credit in the contract it withdraws in bulk (`ChainWriter.withdrawCredit`);
+ * `PaymentChannels` checks the signature (ECDSA, or ERC-1271 for a contract payee,
  * which is how a payee names another key), the deadline, and that the settlement still applies:
  * - `RelayedClaim(channelId, amount, fee, deadline)`: the claimed amount only rises, so it works once;
  * - `RelayedClose(channelId, amount, fee, deadline)`: a close finishes the channel;
