@@ -33,6 +33,19 @@ contract ChannelsHandlerTest is TrickleTestBase {
         vm.assertEq(handler.ghostUnexpectedReverts() + handler.ghostUnexpectedSuccesses(), 0, "as the rules say");
     }
 
+    function test_relayerFeeIsCreditedAndWithdrawn() public {
+        // Channel 1 holds the ERC-20; a voucher of 1,000 (seed 32,008) relayed with a fee of 7 (seed 57).
+        handler.relayedSettlement(1, 32_008, 57, 0);
+        vm.assertEq(handler.successes("claimRelayed"), 1, "claimRelayed went through");
+        PaymentChannels channels = handler.channels();
+        vm.assertEq(channels.credits(address(handler.token()), handler.relayer()), 7, "the fee was credited");
+        // Seed 4: the ERC-20, withdrawn by the relayer.
+        handler.withdrawCredit(4);
+        vm.assertEq(handler.successes("withdrawCredit"), 1, "the relayer withdrew its fees");
+        vm.assertEq(channels.credits(address(handler.token()), handler.relayer()), 0, "nothing left credited");
+        vm.assertEq(handler.ghostPayoutMismatches() + handler.ghostUnexpectedReverts(), 0, "as the rules say");
+    }
+
     function test_relayedSettlementReplaysAreRefused() public {
         for (uint256 mode; mode < 4; ++mode) {
             handler.replaySettlement(0, mode, 500);

@@ -637,19 +637,21 @@ contract ChannelsHandler is TrickleTestBase {
         ++successes["toggleRejectingPayer"];
     }
 
-    /// @notice The rejecting payer takes its credited refunds to another address.
+    /// @notice The rejecting payer takes its credited refunds, or the relayer its credited fees, to another address.
     function withdrawCredit(uint256 tokenSeed) external observe {
-        address tokenAddress = tokenSeed % 2 == 0 ? ETH : address(token);
-        uint256 credit = channels.credits(tokenAddress, address(rejectingPayer));
+        uint256 pick = tokenSeed % 3;
+        address tokenAddress = pick == 0 ? ETH : pick == 1 ? address(token) : address(usdc);
+        address account = (tokenSeed >> 2) % 2 == 0 ? address(rejectingPayer) : relayer;
+        uint256 credit = channels.credits(tokenAddress, account);
         uint256 vaultBefore = _balanceOf(tokenAddress, creditVault);
-        vm.prank(address(rejectingPayer));
+        vm.prank(account);
         bool ok;
         try channels.withdrawCredit(tokenAddress, creditVault) {
             ok = true;
         } catch {}
         if (!_expected("withdrawCredit", ok, credit > 0)) return;
         if (_balanceOf(tokenAddress, creditVault) - vaultBefore != credit) ++ghostPayoutMismatches;
-        if (channels.credits(tokenAddress, address(rejectingPayer)) != 0) ++ghostPayoutMismatches;
+        if (channels.credits(tokenAddress, account) != 0) ++ghostPayoutMismatches;
     }
 
     /// @notice Property 3: a voucher genuinely signed for one channel is tried on another channel of the
