@@ -133,16 +133,18 @@ async function claimManyPerChannel(
   const claims: IPaymentChannels.ClaimStruct[] = [];
   for (let i = 0; i < count; i++) {
     const { config } = await openChannel(tokenOf);
-    claims.push({ config, amount: VOUCHER, signature: await voucher(config, VOUCHER) });
+    const { payer: payerOf, signer, closeDelay, salt } = config;
+    claims.push({ payer: payerOf, signer, closeDelay, salt, amount: VOUCHER, signature: await voucher(config, VOUCHER) });
   }
   const sent = compact
     ? await asPayee().claimManyCompact(
-        claims.map(({ config, amount, signature }) => {
+        tokenOf,
+        claims.map(({ signature, ...entry }) => {
           const { r, yParityAndS } = ethers.Signature.from(signature as string);
-          return { config, amount, r, vs: yParityAndS };
+          return { ...entry, r, vs: yParityAndS };
         }),
       )
-    : await asPayee().claimMany(claims);
+    : await asPayee().claimMany(tokenOf, claims);
   const gas = await gasOf(Promise.resolve(sent));
   return { perChannel: gas / BigInt(count), calldataPerChannel: calldataGas(sent.data) / BigInt(count) };
 }

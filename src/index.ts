@@ -21,7 +21,9 @@ export type { Deployment, StoreBackend, UnclaimedVoucher } from "./store/store.t
 export type { DeploymentStore } from "./store/deployment.ts";
 export * from "./gasless.ts";
 export * from "./relay.ts";
-export { toCompactClaims } from "./chain/compact-claims.ts";
-export type { ClaimEntry, CompactClaimEntry } from "./chain/compact-claims.ts";
+export { toCompactClaims, toOnChainClaim } from "./chain/compact-claims.ts";
+export type { ClaimEntry, CompactClaimEntry, OnChainClaim } from "./chain/compact-claims.ts";
+export { claimBatches, claimManyCall } from "./chain/claim-batches.ts";
+export type { ClaimManyCall } from "./chain/claim-batches.ts";
 export type { Erc3009Authorization, PayeeRelay, Permit2Deposit } from "./chain/adapter.ts";
 export type { PayerGaslessOptions } from "./payer.ts";

@@ -14,6 +14,7 @@
 // as WRONG_CHAIN before any other work.
 import { channelId as computeChannelId, ChannelStatus, MAX_CLAIM_BATCH, type Address, type ChannelConfig, type ChannelState, type Hex } from "./channel.ts";
 import { isChainWriter, type ChainReader, type ChainWriter, type ChannelEvent, type TxResult } from "./chain/adapter.ts";
+import { claimBatches } from "./chain/claim-batches.ts";
 import {
   BadSignatureError,
   ChannelClosingError,
@@ -346,11 +347,14 @@ export class Payee {
   }
 
   /**
-   * Claims the best stored vouchers of many channels in one transaction, grouped by token (one transfer
-   * per token). Without ids: the channels the store lists with unclaimed value (not every channel ever
-   * paid), the largest unclaimed first, at most `MAX_CLAIM_BATCH`; its chain reads grow with that set only.
+   * Claims the best stored vouchers of many channels: one transaction per token, since the contract takes one
+   * token per batch and pays it in one transfer (`claimManyCompact` when every signer is an EOA). Without ids:
+   * the channels the store lists with unclaimed value (not every channel ever paid), the largest unclaimed
+   * first, at most `MAX_CLAIM_BATCH`; its chain reads grow with that set only. Resolves to the transactions,
+   * one per token; each batch is recorded as claimed once mined, so a batch that fails leaves the ones
+   * before it recorded.
    */
-  async claimMany(channelIds?: Hex[]): Promise<TxResult> {
+  async claimMany(channelIds?: Hex[]): Promise<TxResult[]> {
     if (channelIds !== undefined && channelIds.length > MAX_CLAIM_BATCH) {
       throw new InvalidArgumentError(`claimMany takes at most ${MAX_CLAIM_BATCH} channels`, { count: channelIds.length });
     }
@@ -364,13 +368,17 @@ export class Payee {
     }
     const entries = await this.#claimable(ids, channelIds !== undefined);
     if (entries.length === 0) throw new NotIncreasingError("no stored voucher is above what was claimed", { channels: ids.length });
-    const batch = entries
+    const chosen = entries
       .sort((a, b) => (b.voucher.amount - b.claimed > a.voucher.amount - a.claimed ? 1 : -1))
-      .slice(0, MAX_CLAIM_BATCH)
-      .sort((a, b) => (lower(a.config.token) < lower(b.config.token) ? -1 : lower(a.config.token) > lower(b.config.token) ? 1 : 0));
-    const transaction = await this.#writer().claimMany(batch.map((e) => ({ config: e.config, amount: e.voucher.amount, signature: e.voucher.signature })));
-    for (const e of batch) await this.#recordClaimed(e.voucher.channelId, e.voucher.amount, false);
-    return transaction;
+      .slice(0, MAX_CLAIM_BATCH);
+    const transactions: TxResult[] = [];
+    for (const batch of claimBatches(chosen)) {
+      transactions.push(
+        await this.#writer().claimMany(batch.map((e) => ({ config: e.config, amount: e.voucher.amount, signature: e.voucher.signature }))),
+      );
+      for (const e of batch) await this.#recordClaimed(e.voucher.channelId, e.voucher.amount, false);
+    }
+    return transactions;
   }
 
   /** Closes a channel with its best stored voucher (or with what was claimed), refunding the rest to the payer. */

@@ -7,6 +7,7 @@ import type { Address, ChannelConfig, Hex } from "./channel.ts";
 import { ChannelStatus } from "./channel.ts";
 import { PAYMENT_CHANNELS_ABI } from "./chain/abi.ts";
 import type { ChainWriter, ChannelEvent, TxResult } from "./chain/adapter.ts";
+import { claimBatches, claimManyCall } from "./chain/claim-batches.ts";
 import type { SendTransaction } from "./chain/fee-bumping.ts";
 import { TrickleError } from "./errors.ts";
 import type { PayeeStore, StoredVoucher } from "./store/store.ts";
@@ -147,7 +148,6 @@ interface KnownChannel {
 }
 
 const ACTIONS_ABI = PAYMENT_CHANNELS_ABI;
-const MAX_CLAIM_BATCH = 256;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -540,10 +540,8 @@ export class Watchtower {
       }
       due.push({ config, voucher });
     }
-    // Grouped by token so claimMany pays one transfer per token.
-    due.sort((a, b) => (a.config.token < b.config.token ? -1 : a.config.token > b.config.token ? 1 : 0));
-    for (let i = 0; i < due.length; i += MAX_CLAIM_BATCH) {
-      const batch = due.slice(i, i + MAX_CLAIM_BATCH);
+    // One claimMany per token (and per MAX_CLAIM_BATCH claims): the contract pays one transfer per batch.
+    for (const batch of claimBatches(due)) {
       const channelIds = batch.map((entry) => entry.voucher.channelId);
       try {
         const tx = await this.#claim(batch);
@@ -583,7 +581,7 @@ export class Watchtower {
     return send({ to: this.#chain.contract, data });
   }
 
-  #claim(batch: { config: ChannelConfig; voucher: StoredVoucher }[]): Promise<TxResult> {
+  async #claim(batch: { config: ChannelConfig; voucher: StoredVoucher }[]): Promise<TxResult> {
     const send = this.#options.send;
     if (batch.length === 1) {
       const { config, voucher } = batch[0];
@@ -593,7 +591,9 @@ export class Watchtower {
     }
     const claims = batch.map(({ config, voucher }) => ({ config, amount: voucher.amount, signature: voucher.signature }));
     if (send === undefined) return this.#chain.claimMany(claims);
-    const data = encodeFunctionData({ abi: ACTIONS_ABI, functionName: "claimMany", args: [claims] });
+    const domain = { chainId: await this.#chain.chainId(), verifyingContract: this.#chain.contract };
+    const call = claimManyCall(domain, this.#payee as Address, claims);
+    const data = encodeFunctionData({ abi: ACTIONS_ABI, ...call });
     return send({ to: this.#chain.contract, data });
   }
 

@@ -90,8 +90,11 @@ $("claim").addEventListener("click", () => {
   $("claim-status").textContent = "claiming...";
   void fetch("/api/claim", { method: "POST" })
     .then(async (response) => {
-      const body = (await response.json()) as { hash?: string; error?: string; gasUsed?: string };
-      $("claim-status").textContent = response.ok ? `claimed in ${body.hash?.slice(0, 12)}... (gas ${body.gasUsed})` : `${body.error}`;
+      // One transaction per token the claimed channels are in.
+      const body = (await response.json()) as { hash: string; gasUsed: string }[] | { error?: string };
+      $("claim-status").textContent = Array.isArray(body)
+        ? `claimed in ${body.map((tx) => `${tx.hash.slice(0, 12)}... (gas ${tx.gasUsed})`).join(", ")}`
+        : `${body.error}`;
       await refresh();
     });
 });

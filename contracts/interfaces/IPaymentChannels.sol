@@ -47,24 +47,37 @@ interface IPaymentChannels {
         ChannelStatus status;
     }
 
-    /// @notice One entry of {claimMany}.
-    /// @param config The channel's config.
+    /// @notice One entry of {claimMany}: a voucher on one of the caller's channels in the batch's token. The
+    /// channel's config is these four fields with the caller as `payee` and the batch's `token`.
+    /// @param payer The config's payer.
+    /// @param signer The config's voucher signer.
+    /// @param closeDelay The config's close delay.
+    /// @param salt The config's salt.
     /// @param amount The voucher's cumulative amount.
     /// @param signature The channel signer's signature of the voucher.
     struct Claim {
-        ChannelConfig config;
+        address payer;
+        address signer;
+        uint64 closeDelay;
+        bytes32 salt;
         uint256 amount;
         bytes signature;
     }
 
     /// @notice One entry of {claimManyCompact}: a {Claim} whose signer is an EOA, with its signature in the
     /// 64-byte EIP-2098 form.
-    /// @param config The channel's config.
+    /// @param payer The config's payer.
+    /// @param signer The config's voucher signer, an EOA.
+    /// @param closeDelay The config's close delay.
+    /// @param salt The config's salt.
     /// @param amount The voucher's cumulative amount.
     /// @param r The signature's `r`.
     /// @param vs The signature's `s`, with `v - 27` in its top bit.
     struct CompactClaim {
-        ChannelConfig config;
+        address payer;
+        address signer;
+        uint64 closeDelay;
+        bytes32 salt;
         uint256 amount;
         bytes32 r;
         bytes32 vs;
@@ -342,13 +355,19 @@ interface IPaymentChannels {
     /// @param signature The config signer's EIP-712 signature of `Voucher(channelId, amount)`.
     function claim(ChannelConfig calldata config, uint256 amount, bytes calldata signature) external;
 
-    /// @notice Claims on many channels of the caller in one transaction, paying once per token.
-    /// @param claims Between 1 and `MAX_CLAIM_BATCH` claims, each for a channel whose payee is the caller.
-    function claimMany(Claim[] calldata claims) external;
+    /// @notice Claims on many channels of the caller in one token in one transaction, with one payout. Each
+    /// channel's config is its entry's fields with the caller as payee and `token`, so a claim on a channel of
+    /// another payee or another token finds no channel and reverts (`ChannelNotOpen`). Channels in several
+    /// tokens take one call per token. One failing claim reverts the whole batch.
+    /// @param token The token of every channel of the batch, `address(0)` for ETH.
+    /// @param claims Between 1 and `MAX_CLAIM_BATCH` claims; a channel may appear more than once, with rising
+    /// amounts.
+    function claimMany(address token, Claim[] calldata claims) external;
 
     /// @notice {claimMany} for channels whose signer is an EOA, with 64-byte (EIP-2098) signatures: cheaper calldata.
-    /// @param claims Between 1 and `MAX_CLAIM_BATCH` claims, each for a channel whose payee is the caller.
-    function claimManyCompact(CompactClaim[] calldata claims) external;
+    /// @param token The token of every channel of the batch, `address(0)` for ETH.
+    /// @param claims Between 1 and `MAX_CLAIM_BATCH` claims.
+    function claimManyCompact(address token, CompactClaim[] calldata claims) external;
 
     /// @notice Claims with the voucher, refunds the rest of the deposit to the payer, finishes the channel.
     /// Payee only, strictly before `closesAt` when closing.

@@ -20,7 +20,7 @@ export const PACKAGE_ENTRIES: readonly PackageEntry[] = [
     browserSafe: true,
     exports: [
       "Payer", "Payee", "MemoryStore", "signVoucher", "VoucherVerifier", "channelId", "ContractRevertError", "PAYMENT_CHANNELS_ABI",
-      "receiveAuthorizationTypedData", "permit2DepositTypedData", "depositNonce", "relayedClaimTypedData", "signRelayedSettlement", "toCompactClaims",
+      "receiveAuthorizationTypedData", "permit2DepositTypedData", "depositNonce", "relayedClaimTypedData", "signRelayedSettlement", "toCompactClaims", "claimBatches",
     ],
   },
   { subpath: "./store/memory", source: "src/store/memory.ts", browserSafe: true, exports: ["MemoryStore"] },

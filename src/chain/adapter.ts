@@ -1,5 +1,6 @@
 import type { ChannelConfig, ChannelState, Hex, Address } from "../channel.ts";
 import type { TypedData } from "../gasless.ts";
+import type { ClaimEntry } from "./compact-claims.ts";
 
 /** What a mined transaction cost and where it landed. */
 export interface TxResult {
@@ -48,7 +49,12 @@ export interface ChainWriter extends ChainReader {
   /** Adds to the deposit; approves first when the allowance is short. */
   topUp(config: ChannelConfig, amount: bigint): Promise<TxResult>;
   claim(config: ChannelConfig, amount: bigint, signature: Hex): Promise<TxResult>;
-  claimMany(claims: { config: ChannelConfig; amount: bigint; signature: Hex }[]): Promise<TxResult>;
+  /**
+   * Claims one batch in one transaction: every claim in one token, for a channel whose payee is `account`, at
+   * most MAX_CLAIM_BATCH (split larger or mixed sets with `claimBatches`). Sent as `claimManyCompact` when every
+   * signer is an EOA. Refuses any other batch with an `InvalidArgumentError` before sending.
+   */
+  claimMany(claims: ClaimEntry[]): Promise<TxResult>;
   close(config: ChannelConfig, amount: bigint, signature: Hex): Promise<TxResult>;
   requestClose(config: ChannelConfig): Promise<TxResult>;
   withdraw(config: ChannelConfig): Promise<TxResult>;

@@ -1,19 +1,40 @@
-import { channelId, type ChannelConfig, type Hex } from "../channel.ts";
+import { channelId, type Address, type ChannelConfig, type Hex } from "../channel.ts";
 import { recoverVoucherSigner, type VoucherDomain } from "../voucher.ts";
 
-/** One entry of `claimMany`. */
+/** A voucher to claim: its channel's config, the cumulative amount and the signer's signature. */
 export interface ClaimEntry {
   config: ChannelConfig;
   amount: bigint;
   signature: Hex;
 }
 
-/** One entry of `claimManyCompact`: the signature in its 64-byte EIP-2098 form. */
+/**
+ * One entry of the contract's `claimMany(token, claims)`: the channel config without its payee (the sender)
+ * and token (the batch's), which the contract puts back to rebuild the channel id.
+ */
+export interface OnChainClaim {
+  payer: Address;
+  signer: Address;
+  closeDelay: bigint;
+  salt: Hex;
+  amount: bigint;
+  signature: Hex;
+}
+
+/** One entry of `claimManyCompact(token, claims)`: an {@link OnChainClaim} with its signature in the 64-byte EIP-2098 form. */
 export interface CompactClaimEntry {
-  config: ChannelConfig;
+  payer: Address;
+  signer: Address;
+  closeDelay: bigint;
+  salt: Hex;
   amount: bigint;
   r: Hex;
   vs: Hex;
+}
+
+/** The `claimMany` entry of a claim. */
+export function toOnChainClaim({ config, amount, signature }: ClaimEntry): OnChainClaim {
+  return { payer: config.payer, signer: config.signer, closeDelay: config.closeDelay, salt: config.salt, amount, signature };
 }
 
 /**
@@ -35,7 +56,7 @@ export function toCompactClaims(domain: VoucherDomain, claims: readonly ClaimEnt
     // `s` is in the lower half of the curve order (recoverVoucherSigner refuses the others): its top bit is free.
     const s = BigInt(`0x${signature.slice(66, 130)}`);
     const vs = `0x${((BigInt(v - 27) << 255n) | s).toString(16).padStart(64, "0")}` as Hex;
-    compact.push({ config, amount, r, vs });
+    compact.push({ payer: config.payer, signer: config.signer, closeDelay: config.closeDelay, salt: config.salt, amount, r, vs });
   }
   return compact;
 }

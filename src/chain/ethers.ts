@@ -10,7 +10,7 @@ import { PAYMENT_CHANNELS_ABI } from "./abi.ts";
 import { codeHashOf, toChannelStatus } from "./codec.ts";
 import { checkMaxBlockRange, windowsBackward, windowsForward } from "./windows.ts";
 import { DEFAULT_PERMIT_WINDOW, ERC1271_ABI, ERC1271_MAGIC_VALUE, ERC20_ERRORS_ABI, ERC20_PERMIT_ABI, PERMIT_TYPES } from "./erc20.ts";
-import { toCompactClaims } from "./compact-claims.ts";
+import { claimManyCall } from "./claim-batches.ts";
 
 export interface EthersChainParameters {
   /** A signer (sends transactions from its address) or a provider (reads only). */
@@ -214,10 +214,9 @@ export function ethersChain(params: EthersChainParameters): ChainWriter {
       return tx("claim", (c) => c.claim(config, amount, signature));
     },
     async claimMany(claims) {
-      // 64-byte signatures in static fields when every signer is an EOA: about 850 gas less per claim.
-      const compact = toCompactClaims({ chainId: await adapter.chainId(), verifyingContract: contract }, claims);
-      if (compact !== undefined) return tx("claimManyCompact", (c) => c.claimManyCompact(compact));
-      return tx("claimMany", (c) => c.claimMany(claims.map((entry) => ({ config: entry.config, amount: entry.amount, signature: entry.signature }))));
+      const call = claimManyCall({ chainId: await adapter.chainId(), verifyingContract: contract }, account(), claims);
+      if (call.functionName === "claimManyCompact") return tx(call.functionName, (c) => c.claimManyCompact(...call.args));
+      return tx(call.functionName, (c) => c.claimMany(...call.args));
     },
     async signTypedData(typed) {
       // ethers derives the primary type from `types`, which must not list EIP712Domain.

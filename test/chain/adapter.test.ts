@@ -21,6 +21,16 @@ async function expectRevert(promise: Promise<unknown>, error: string): Promise<C
   expect.fail(`expected a ${error} revert`);
 }
 
+async function expectRefused(promise: Promise<unknown>, type: typeof InvalidArgumentError): Promise<void> {
+  try {
+    await promise;
+  } catch (caught) {
+    expect(caught).to.be.instanceOf(type);
+    return;
+  }
+  expect.fail(`expected a ${type.name}`);
+}
+
 for (const kind of ADAPTERS) {
   describe(`chain adapter (${kind})`, function () {
     let d: Deployment;
@@ -97,6 +107,33 @@ for (const kind of ADAPTERS) {
       const events = await payerChain.events(tx.blockNumber, tx.blockNumber);
       expect(events.map((e) => e.type)).to.deep.equal(["opened"]);
       await expectRevert(payerChain.openWithPermit(config({ token: d.token }), 10n ** 30n), "ERC20InsufficientBalance");
+    });
+
+    it("claimMany sends the general form for an ERC-1271 signer, and refuses a batch the contract would refuse", async () => {
+      const wallet = await d.connection.ethers.deployContract("ERC1271Wallet", [session.address]);
+      const walletConfig = config({ signer: (await wallet.getAddress()) as Address });
+      const eoaConfig = config();
+      for (const x of [walletConfig, eoaConfig]) await payerChain.open(x, ONE);
+      // The wallet's owner key signs; only the wallet's isValidSignature makes it count.
+      const claims = [
+        { config: eoaConfig, amount: 10n, signature: await sign(channelId(eoaConfig), 10n) },
+        { config: walletConfig, amount: 20n, signature: await sign(channelId(walletConfig), 20n) },
+      ];
+      const tx = await payeeChain.claimMany(claims);
+      const sent = await d.connection.ethers.provider.getTransaction(tx.hash);
+      const selector = (await d.connection.ethers.getContractAt("PaymentChannels", d.contract)).interface.getFunction("claimMany")!.selector;
+      expect(sent?.data.slice(0, 10)).to.equal(selector);
+      expect(await payeeChain.readChannel(channelId(walletConfig))).to.include({ claimed: 20n });
+
+      const tokenConfig = config({ token: d.token });
+      const mixed = [
+        { config: eoaConfig, amount: 30n, signature: await sign(channelId(eoaConfig), 30n) },
+        { config: tokenConfig, amount: 30n, signature: await sign(channelId(tokenConfig), 30n) },
+      ];
+      await expectRefused(payeeChain.claimMany(mixed), InvalidArgumentError);
+      const theirs = config({ payee: d.accounts[3] });
+      await expectRefused(payeeChain.claimMany([{ config: theirs, amount: 1n, signature: await sign(channelId(theirs), 1n) }]), InvalidArgumentError);
+      await expectRefused(payeeChain.claimMany([]), InvalidArgumentError);
     });
 
     it("claims, claims many, closes, and decodes every event", async () => {

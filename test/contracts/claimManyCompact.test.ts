@@ -3,8 +3,11 @@ import { expect } from "chai";
 import {
   ASSET_KINDS,
   DEPOSIT,
+  ETH,
   MAX_CLAIM_BATCH,
   Status,
+  channelIdOf,
+  compactEntry,
   deploy,
   ethers,
   expectBalanceChanges,
@@ -20,8 +23,7 @@ import {
 } from "./helpers/fixtures.ts";
 
 async function compactOf(f: Fixture, channel: OpenedChannel, amount: bigint) {
-  const { r, yParityAndS } = ethers.Signature.from(await signVoucher(f, f.payer, channel.id, amount));
-  return { config: channel.config, amount, r, vs: yParityAndS };
+  return compactEntry(channel.config, amount, await signVoucher(f, f.payer, channel.id, amount));
 }
 
 describe("PaymentChannels.claimManyCompact", () => {
@@ -35,7 +37,7 @@ describe("PaymentChannels.claimManyCompact", () => {
         const claims = await Promise.all(opened.map((channel, i) => compactOf(f, channel, BigInt(i + 1) * 100n)));
         const tx = await expectBalanceChanges(
           asset,
-          () => f.channels.connect(f.payee).claimManyCompact(claims),
+          () => f.channels.connect(f.payee).claimManyCompact(asset.token, claims),
           parties(f, 0n, 600n, -600n),
         );
         for (const [i, channel] of opened.entries()) {
@@ -55,7 +57,7 @@ describe("PaymentChannels.claimManyCompact", () => {
         await expect(
           f.channels
             .connect(f.payee)
-            .claimManyCompact([await compactOf(f, good, 100n), { config: bad.config, amount: 100n, r: forged.r, vs: forged.yParityAndS }]),
+            .claimManyCompact(asset.token, [await compactOf(f, good, 100n), { ...compactEntry(bad.config, 100n, forged.serialized) }]),
         )
           .to.be.revertedWithCustomError(f.channels, "VoucherSignatureInvalid")
           .withArgs(bad.id, f.payer.address);
@@ -67,38 +69,45 @@ describe("PaymentChannels.claimManyCompact", () => {
         const highS = n - BigInt(raw.s);
         const flippedParity = raw.yParity === 0 ? 1n : 0n;
         const vs = ethers.toBeHex((flippedParity << 255n) | highS, 32);
-        await expect(f.channels.connect(f.payee).claimManyCompact([{ config: keyed.config, amount: 100n, r: raw.r, vs }]))
-          .to.be.revertedWithCustomError(f.channels, "VoucherSignatureInvalid");
-        await expect(f.channels.connect(f.other).claimManyCompact([await compactOf(f, good, 100n)]))
-          .to.be.revertedWithCustomError(f.channels, "CallerNotPayee")
-          .withArgs(f.other.address, f.payee.address);
+        await expect(
+          f.channels.connect(f.payee).claimManyCompact(asset.token, [{ ...compactEntry(keyed.config, 100n, raw.serialized), vs }]),
+        ).to.be.revertedWithCustomError(f.channels, "VoucherSignatureInvalid");
+        // Submitted by anyone else, the entry names that caller's channel, which does not exist.
+        await expect(f.channels.connect(f.other).claimManyCompact(asset.token, [await compactOf(f, good, 100n)]))
+          .to.be.revertedWithCustomError(f.channels, "ChannelNotOpen")
+          .withArgs(channelIdOf({ ...good.config, payee: f.other.address }), Status.None);
         await expectChannel(f, good.id, { deposit: DEPOSIT, claimed: 0n, status: Status.Open });
       });
     });
   }
 
-  it("pays once per token however the tokens are interleaved", async () => {
+  it("finds no channel in another token, and settles a channel twice in one batch with rising vouchers", async () => {
     const f = await deploy();
     const eth = await openChannel(f, f.asset("ETH"), { salt: ethers.id("eth") });
     const erc20 = await openChannel(f, f.asset("ERC-20"), { salt: ethers.id("erc20") });
-    const eth2 = await openChannel(f, f.asset("ETH"), { salt: ethers.id("eth2") });
-    const claims = [await compactOf(f, eth, 100n), await compactOf(f, erc20, 200n), await compactOf(f, eth2, 300n)];
-    const before = await f.token.balanceOf(f.payee.address);
-    const tx = await f.channels.connect(f.payee).claimManyCompact(claims);
-    expect(await transferCount(tx, f.tokenAddress)).to.equal(1);
-    expect((await f.token.balanceOf(f.payee.address)) - before).to.equal(200n);
-    await expectChannel(f, eth2.id, { deposit: DEPOSIT, claimed: 300n, status: Status.Open });
+    await expect(f.channels.connect(f.payee).claimManyCompact(ETH, [await compactOf(f, eth, 100n), await compactOf(f, erc20, 200n)]))
+      .to.be.revertedWithCustomError(f.channels, "ChannelNotOpen")
+      .withArgs(channelIdOf({ ...erc20.config, token: ETH }), Status.None);
+    const claims = [await compactOf(f, erc20, 200n), await compactOf(f, erc20, 300n)];
+    const sent = await expectBalanceChanges(
+      f.asset("ERC-20"),
+      () => f.channels.connect(f.payee).claimManyCompact(f.tokenAddress, claims),
+      parties(f, 0n, 300n, -300n),
+    );
+    expect(await transferCount(sent, f.tokenAddress)).to.equal(1);
+    await expectChannel(f, eth.id, { deposit: DEPOSIT, claimed: 0n, status: Status.Open });
+    await expectChannel(f, erc20.id, { deposit: DEPOSIT, claimed: 300n, status: Status.Open });
   });
 
   it("reverts ClaimBatchSizeInvalid for an empty batch and for MAX_CLAIM_BATCH + 1 claims", async () => {
     const f = await deploy();
-    await expect(f.channels.connect(f.payee).claimManyCompact([]))
+    await expect(f.channels.connect(f.payee).claimManyCompact(ETH, []))
       .to.be.revertedWithCustomError(f.channels, "ClaimBatchSizeInvalid")
       .withArgs(0n, MAX_CLAIM_BATCH);
     const channel = await openChannel(f, f.asset("ETH"));
     const one = await compactOf(f, channel, 100n);
     const tooMany = Array.from({ length: Number(MAX_CLAIM_BATCH) + 1 }, () => one);
-    await expect(f.channels.connect(f.payee).claimManyCompact(tooMany))
+    await expect(f.channels.connect(f.payee).claimManyCompact(ETH, tooMany))
       .to.be.revertedWithCustomError(f.channels, "ClaimBatchSizeInvalid")
       .withArgs(MAX_CLAIM_BATCH + 1n, MAX_CLAIM_BATCH);
   });

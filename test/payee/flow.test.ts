@@ -72,6 +72,29 @@ for (const kind of ADAPTERS) {
       }
     });
 
+    it("claimMany over ETH and token channels sends one transaction per token, each paying its own token", async () => {
+      const { d, payer, payerAddress, payeeAddress } = s;
+      const payee = s.newPayee({ policy: { tokens: [ETH, d.token] } });
+      await d.mint(payerAddress, 10n * USD);
+      const eth = await payer.open({ payee: payeeAddress, amount: ONE });
+      const usd = await payer.open({ payee: payeeAddress, token: d.token, amount: 5n * USD });
+      const usd2 = await payer.open({ payee: payeeAddress, token: d.token, amount: 5n * USD });
+      await payee.accept(await payer.pay(eth.channelId, 7000n));
+      await payee.accept(await payer.pay(usd.channelId, CENT));
+      await payee.accept(await payer.pay(usd2.channelId, 2n * CENT));
+      const tokenStart = await d.balance(payeeAddress, d.token);
+      const contractEth = await d.balance(d.contract, ETH);
+      const transactions = await payee.claimMany([eth.channelId, usd.channelId, usd2.channelId]);
+      expect(transactions).to.have.length(2);
+      expect(new Set(transactions.map((tx) => tx.hash)).size).to.equal(2);
+      expect(await d.balance(payeeAddress, d.token)).to.equal(tokenStart + 3n * CENT);
+      expect(await d.balance(d.contract, ETH)).to.equal(contractEth - 7000n);
+      for (const [id, amount] of [[eth.channelId, 7000n], [usd.channelId, CENT], [usd2.channelId, 2n * CENT]] as const) {
+        expect((await d.reader().readChannel(id)).claimed).to.equal(amount);
+      }
+      expect(await codeOf(payee.claimMany())).to.equal("NOT_INCREASING");
+    });
+
     it("ETH channels: claimMany, a close request stops acceptance, the payee closes, the payer withdraws", async () => {
       const { d, payer, payeeAddress } = s;
       const payee = s.newPayee();

@@ -209,42 +209,162 @@ contract PaymentChannelsFuzzTest is TrickleTestBase {
 
     // ---------------------------------------------------------------- claimMany
 
-    function testFuzz_claimManyPaysEveryChannelOncePerToken(
+    /// @dev The four channels of {testFuzz_claimManyPaysExactlyTheSumOfIncrements} and what the test expects.
+    struct BatchCase {
+        IPaymentChannels.ChannelConfig[4] configs;
+        bytes32[4] ids;
+        uint256[4] deposits;
+        uint256[4] claimed;
+        uint256 paidBefore;
+        uint256 increments;
+        uint256 first;
+    }
+
+    /// @notice A batch of up to eight claims over four channels of one token, a channel appearing any number of
+    /// times with rising amounts, some channels partly claimed before: the payee receives exactly the sum of the
+    /// increments in one payout, each channel records its last amount, and the contract still holds exactly
+    /// every channel's `deposit - claimed`.
+    function testFuzz_claimManyPaysExactlyTheSumOfIncrements(
         uint256[4] memory deposits,
-        uint256[4] memory amounts,
-        uint8 tokenMask
+        uint256[4] memory claimedBefore,
+        uint256[8] memory steps,
+        uint16 picks,
+        bool useToken
     ) public {
-        IPaymentChannels.Claim[] memory claims = new IPaymentChannels.Claim[](4);
-        bytes32[4] memory ids;
-        uint256 ethTotal;
-        uint256 tokenTotal;
-        for (uint256 i; i < 4; ++i) {
-            deposits[i] = _bound(deposits[i], 1, 1e30);
-            amounts[i] = _bound(amounts[i], 1, deposits[i]);
-            bool useToken = (tokenMask >> i) & 1 == 1;
-            IPaymentChannels.ChannelConfig memory config;
-            (config, ids[i]) = _openFunded(useToken, PAYER_KEY, deposits[i], 1 days);
-            claims[i] = IPaymentChannels.Claim(config, amounts[i], _signVoucher(PAYER_KEY, address(channels), ids[i], amounts[i]));
-            if (useToken) tokenTotal += amounts[i];
-            else ethTotal += amounts[i];
-        }
+        BatchCase memory t = _openBatchCase(deposits, claimedBefore, useToken);
+        address batchToken = t.configs[0].token;
+        vm.assertEq(_balanceOf(batchToken, payee), t.paidBefore, "the single claims paid");
+        IPaymentChannels.Claim[] memory claims = _buildBatch(t, steps, picks);
+        vm.assume(claims.length > 0);
 
         vm.prank(payee);
-        channels.claimMany(claims);
+        channels.claimMany(batchToken, claims);
 
-        vm.assertEq(payee.balance, ethTotal, "payee got every ETH claim");
-        vm.assertEq(token.balanceOf(payee), tokenTotal, "payee got every token claim");
-        for (uint256 i; i < 4; ++i) {
-            _assertChannel(ids[i], deposits[i], amounts[i], 0, IPaymentChannels.ChannelStatus.Open);
+        vm.assertEq(_balanceOf(batchToken, payee), t.paidBefore + t.increments, "payee got exactly the sum of increments");
+        uint256 held;
+        for (uint256 c; c < 4; ++c) {
+            _assertChannel(t.ids[c], t.deposits[c], t.claimed[c], 0, IPaymentChannels.ChannelStatus.Open);
+            held += t.deposits[c] - t.claimed[c];
         }
+        vm.assertEq(_balanceOf(batchToken, address(channels)), held, "solvent: the contract holds every deposit - claimed");
 
         // Replaying the same batch fails as a whole and pays nothing more.
         vm.expectRevert(
-            abi.encodeWithSelector(IPaymentChannels.VoucherAmountNotIncreasing.selector, amounts[0], amounts[0])
+            abi.encodeWithSelector(
+                IPaymentChannels.VoucherAmountNotIncreasing.selector, claims[0].amount, t.claimed[t.first]
+            )
         );
         vm.prank(payee);
-        channels.claimMany(claims);
-        vm.assertEq(payee.balance, ethTotal, "a failed batch pays nothing");
+        channels.claimMany(batchToken, claims);
+        vm.assertEq(_balanceOf(batchToken, payee), t.paidBefore + t.increments, "a failed batch pays nothing");
+    }
+
+    function _openBatchCase(uint256[4] memory deposits, uint256[4] memory claimedBefore, bool useToken)
+        internal
+        returns (BatchCase memory t)
+    {
+        for (uint256 c; c < 4; ++c) {
+            t.deposits[c] = _bound(deposits[c], 1, MAX_DEPOSIT);
+            (t.configs[c], t.ids[c]) = _openFunded(useToken, PAYER_KEY, t.deposits[c], 1 days);
+            t.claimed[c] = _bound(claimedBefore[c], 0, t.deposits[c]);
+            if (t.claimed[c] != 0) {
+                _claim(t.configs[c], t.claimed[c], _signVoucher(PAYER_KEY, address(channels), t.ids[c], t.claimed[c]));
+                t.paidBefore += t.claimed[c];
+            }
+        }
+    }
+
+    /// @dev Up to eight entries, channel `picks` two bits at a time, each above what its channel has claimed so
+    /// far; a channel with nothing left is skipped (no valid voucher exists). Updates `t` to the batch's result.
+    function _buildBatch(BatchCase memory t, uint256[8] memory steps, uint16 picks)
+        internal
+        view
+        returns (IPaymentChannels.Claim[] memory claims)
+    {
+        claims = new IPaymentChannels.Claim[](8);
+        uint256 count;
+        for (uint256 e; e < 8; ++e) {
+            uint256 c = (picks >> (2 * e)) & 3;
+            if (t.claimed[c] == t.deposits[c]) continue;
+            uint256 amount = _bound(steps[e], t.claimed[c] + 1, t.deposits[c]);
+            t.increments += amount - t.claimed[c];
+            t.claimed[c] = amount;
+            if (count == 0) t.first = c;
+            claims[count++] =
+                _claimOf(t.configs[c], amount, _signVoucher(PAYER_KEY, address(channels), t.ids[c], amount));
+        }
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            mstore(claims, count)
+        }
+    }
+
+    /// @notice A claim names its channel by the caller and the batch token: a channel of another payee, or one in
+    /// another token, does not exist for the batch and reverts it whole with `ChannelNotOpen`.
+    function testFuzz_claimManyFindsNoChannelOfAnotherPayeeOrToken(uint256 amount, address caller, bool wrongToken)
+        public
+    {
+        amount = _bound(amount, 1, MAX_DEPOSIT);
+        vm.assume(caller != payee && caller != address(vm));
+        (IPaymentChannels.ChannelConfig memory config, bytes32 id) = _openFunded(false, PAYER_KEY, amount, 1 days);
+        IPaymentChannels.Claim[] memory claims = new IPaymentChannels.Claim[](1);
+        claims[0] = _claimOf(config, amount, _signVoucher(PAYER_KEY, address(channels), id, amount));
+        IPaymentChannels.ChannelConfig memory named = config;
+        if (wrongToken) named.token = address(token);
+        else named.payee = caller;
+        vm.assertTrue(_channelId(named) != id, "another payee or token names another id");
+
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IPaymentChannels.ChannelNotOpen.selector, _channelId(named), IPaymentChannels.ChannelStatus.None
+            )
+        );
+        vm.prank(named.payee);
+        channels.claimMany(named.token, claims);
+        _assertChannel(id, amount, 0, 0, IPaymentChannels.ChannelStatus.Open);
+        vm.assertEq(address(channels).balance, amount, "nothing left the contract");
+    }
+
+    /// @notice Dirty high bits in an entry's payer or signer (the words copied unvalidated into the id preimage)
+    /// name an id no `open` ever made: the batch reverts with `ChannelNotOpen` for that id and pays nothing.
+    function testFuzz_claimManyDirtyBitsNameNoChannel(uint96 dirt, bool inSigner) public {
+        vm.assume(dirt != 0);
+        (IPaymentChannels.ChannelConfig memory config, bytes32 id) = _openFunded(false, PAYER_KEY, 1 ether, 1 days);
+        IPaymentChannels.Claim[] memory claims = new IPaymentChannels.Claim[](1);
+        claims[0] = _claimOf(config, 1 ether, _signVoucher(PAYER_KEY, address(channels), id, 1 ether));
+        bytes memory data = abi.encodeCall(IPaymentChannels.claimMany, (ETH, claims));
+        // selector, token, array offset, length, entry offset, then the entry: payer, signer, ...
+        uint256 word = 4 + 32 * (inSigner ? 5 : 4);
+        uint256 dirty = (uint256(dirt) << 160) | uint256(uint160(inSigner ? config.signer : config.payer));
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            mstore(add(add(data, 0x20), word), dirty)
+        }
+        bytes32 dirtyId = inSigner
+            ? keccak256(abi.encode(config.payer, config.payee, config.token, dirty, config.closeDelay, config.salt))
+            : keccak256(abi.encode(dirty, config.payee, config.token, config.signer, config.closeDelay, config.salt));
+
+        vm.prank(payee);
+        // solhint-disable-next-line avoid-low-level-calls
+        (bool ok, bytes memory reason) = address(channels).call(data);
+        vm.assertTrue(!ok, "a dirty entry is refused");
+        vm.assertEq(
+            keccak256(reason),
+            keccak256(
+                abi.encodeWithSelector(IPaymentChannels.ChannelNotOpen.selector, dirtyId, IPaymentChannels.ChannelStatus.None)
+            ),
+            "ChannelNotOpen for the dirty id"
+        );
+        _assertChannel(id, 1 ether, 0, 0, IPaymentChannels.ChannelStatus.Open);
+    }
+
+    /// @dev The {claimMany} entry of a voucher on `config`: the config without its payee and token.
+    function _claimOf(IPaymentChannels.ChannelConfig memory config, uint256 amount, bytes memory signature)
+        internal
+        pure
+        returns (IPaymentChannels.Claim memory)
+    {
+        return IPaymentChannels.Claim(config.payer, config.signer, config.closeDelay, config.salt, amount, signature);
     }
 
     // ---------------------------------------------------------------- close

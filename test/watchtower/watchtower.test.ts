@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createWalletClient, http, parseEther } from "viem";
+import { createWalletClient, http, parseEther, toFunctionSelector } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { hardhat } from "viem/chains";
 import { ChannelStatus, type Hex } from "../../src/channel.ts";
@@ -185,6 +185,32 @@ describe("Watchtower against a hardhat node", function () {
     expect((await claims.watchtower.tick()).claimed).to.deep.equal([]);
     await claims.watchtower.stop();
     await claims.store.close();
+  });
+
+  it("claims every due channel of a token in one claimMany, also through the send option", async () => {
+    const walletClient = createWalletClient({ chain: hardhat, transport: http(node.url), account: privateKeyToAccount(payee.key) });
+    const send = feeBumpingSender({ publicClient: d.publicClient, walletClient, confirmTimeoutMs: 5_000, pollIntervalMs: 50 });
+    const batch = tower(path.join(dir, "batch.sqlite"), { claimThreshold: parseEther("0.1"), send });
+    await batch.watchtower.start();
+    const opened = [await openChannel(3600n, ETHER), await openChannel(3600n, ETHER), await openChannel(3600n, ETHER)];
+    for (const [i, { config, id }] of opened.entries()) {
+      await batch.store.saveChannel(config);
+      await batch.store.saveVoucherIfHigher(await d.sign(payer.key, id, parseEther("0.2") + BigInt(i)));
+    }
+    const report = await batch.watchtower.tick();
+    expect([...report.claimed].sort()).to.deep.equal(opened.map((c) => c.id).sort());
+    const claimed = batch.actions.filter((a) => a.type === "claimed");
+    expect(claimed).to.have.length(1);
+    const sent = await d.publicClient.getTransaction({ hash: claimed[0].type === "claimed" ? claimed[0].tx.hash : "0x" });
+    // Every signer is an EOA: the compact form, claimManyCompact(address,(address,address,uint64,bytes32,uint256,bytes32,bytes32)[]).
+    const selector = toFunctionSelector("claimManyCompact(address,(address,address,uint64,bytes32,uint256,bytes32,bytes32)[])");
+    expect(sent.input.slice(0, 10)).to.equal(selector);
+    for (const [i, { id }] of opened.entries()) {
+      expect((await payee.chain.readChannel(id)).claimed).to.equal(parseEther("0.2") + BigInt(i));
+    }
+    expect(batch.alerts).to.deep.equal([]);
+    await batch.watchtower.stop();
+    await batch.store.close();
   });
 
   it("reports a missed deadline as critical, and a late close request as a warning while still closing it", async () => {

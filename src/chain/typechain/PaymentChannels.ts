@@ -12,14 +12,14 @@ export declare namespace IPaymentChannels {
     export type ChannelConfigStructOutput = [payer: string, payee: string, token: string, signer: string, closeDelay: bigint, salt: string] & {payer: string, payee: string, token: string, signer: string, closeDelay: bigint, salt: string }
   
 
-    export type ClaimStruct = {config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, signature: BytesLike}
+    export type ClaimStruct = {payer: AddressLike, signer: AddressLike, closeDelay: BigNumberish, salt: BytesLike, amount: BigNumberish, signature: BytesLike}
 
-    export type ClaimStructOutput = [config: IPaymentChannels.ChannelConfigStructOutput, amount: bigint, signature: string] & {config: IPaymentChannels.ChannelConfigStructOutput, amount: bigint, signature: string }
+    export type ClaimStructOutput = [payer: string, signer: string, closeDelay: bigint, salt: string, amount: bigint, signature: string] & {payer: string, signer: string, closeDelay: bigint, salt: string, amount: bigint, signature: string }
   
 
-    export type CompactClaimStruct = {config: IPaymentChannels.ChannelConfigStruct, amount: BigNumberish, r: BytesLike, vs: BytesLike}
+    export type CompactClaimStruct = {payer: AddressLike, signer: AddressLike, closeDelay: BigNumberish, salt: BytesLike, amount: BigNumberish, r: BytesLike, vs: BytesLike}
 
-    export type CompactClaimStructOutput = [config: IPaymentChannels.ChannelConfigStructOutput, amount: bigint, r: string, vs: string] & {config: IPaymentChannels.ChannelConfigStructOutput, amount: bigint, r: string, vs: string }
+    export type CompactClaimStructOutput = [payer: string, signer: string, closeDelay: bigint, salt: string, amount: bigint, r: string, vs: string] & {payer: string, signer: string, closeDelay: bigint, salt: string, amount: bigint, r: string, vs: string }
   
     }
 
@@ -42,8 +42,8 @@ encodeFunctionData(functionFragment: 'VOUCHER_TYPEHASH', values?: undefined): st
 encodeFunctionData(functionFragment: 'channelId', values: [IPaymentChannels.ChannelConfigStruct]): string;
 encodeFunctionData(functionFragment: 'channels', values: [BytesLike]): string;
 encodeFunctionData(functionFragment: 'claim', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish, BytesLike]): string;
-encodeFunctionData(functionFragment: 'claimMany', values: [IPaymentChannels.ClaimStruct[]]): string;
-encodeFunctionData(functionFragment: 'claimManyCompact', values: [IPaymentChannels.CompactClaimStruct[]]): string;
+encodeFunctionData(functionFragment: 'claimMany', values: [AddressLike, IPaymentChannels.ClaimStruct[]]): string;
+encodeFunctionData(functionFragment: 'claimManyCompact', values: [AddressLike, IPaymentChannels.CompactClaimStruct[]]): string;
 encodeFunctionData(functionFragment: 'claimRelayed', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish, BytesLike, BigNumberish, BigNumberish, BytesLike]): string;
 encodeFunctionData(functionFragment: 'close', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish, BytesLike]): string;
 encodeFunctionData(functionFragment: 'closeRelayed', values: [IPaymentChannels.ChannelConfigStruct, BigNumberish, BytesLike, BigNumberish, BigNumberish, BytesLike]): string;
@@ -383,7 +383,7 @@ decodeFunctionResult(functionFragment: 'withdrawCredit', data: BytesLike): Resul
 
     
     claimMany: TypedContractMethod<
-      [claims: IPaymentChannels.ClaimStruct[], ],
+      [token: AddressLike, claims: IPaymentChannels.ClaimStruct[], ],
       [void],
       'nonpayable'
     >
@@ -391,7 +391,7 @@ decodeFunctionResult(functionFragment: 'withdrawCredit', data: BytesLike): Resul
 
     
     claimManyCompact: TypedContractMethod<
-      [claims: IPaymentChannels.CompactClaimStruct[], ],
+      [token: AddressLike, claims: IPaymentChannels.CompactClaimStruct[], ],
       [void],
       'nonpayable'
     >
@@ -631,12 +631,12 @@ getFunction(nameOrSignature: 'claim'): TypedContractMethod<
       'nonpayable'
     >;
 getFunction(nameOrSignature: 'claimMany'): TypedContractMethod<
-      [claims: IPaymentChannels.ClaimStruct[], ],
+      [token: AddressLike, claims: IPaymentChannels.ClaimStruct[], ],
       [void],
       'nonpayable'
     >;
 getFunction(nameOrSignature: 'claimManyCompact'): TypedContractMethod<
-      [claims: IPaymentChannels.CompactClaimStruct[], ],
+      [token: AddressLike, claims: IPaymentChannels.CompactClaimStruct[], ],
       [void],
       'nonpayable'
     >;

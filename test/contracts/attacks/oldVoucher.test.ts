@@ -4,6 +4,8 @@ import {
   ASSET_KINDS,
   DEPOSIT,
   Status,
+  channelIdOf,
+  claimEntry,
   deploy,
   expectChannel,
   openChannel,
@@ -22,7 +24,7 @@ describe("attack: the payer settles with an old voucher", () => {
           .withArgs(f.payer.address, f.payee.address);
       });
 
-      it("the payer cannot close with an old voucher to cut the payee's due (CallerNotPayee)", async () => {
+      it("the payer cannot close or batch-claim with an old voucher to cut the payee's due (CallerNotPayee, ChannelNotOpen)", async () => {
         const f = await deploy();
         const { config, id } = await openChannel(f, f.asset(kind));
         const old = await signVoucher(f, f.payer, id, 10n);
@@ -30,9 +32,10 @@ describe("attack: the payer settles with an old voucher", () => {
         await expect(f.channels.connect(f.payer).close(config, 10n, old))
           .to.be.revertedWithCustomError(f.channels, "CallerNotPayee")
           .withArgs(f.payer.address, f.payee.address);
-        await expect(f.channels.connect(f.payer).claimMany([{ config, amount: 10n, signature: old }]))
-          .to.be.revertedWithCustomError(f.channels, "CallerNotPayee")
-          .withArgs(f.payer.address, f.payee.address);
+        // In a batch the caller is the payee of every entry: the payer names a channel of its own that does not exist.
+        await expect(f.channels.connect(f.payer).claimMany(config.token, [claimEntry(config, 10n, old)]))
+          .to.be.revertedWithCustomError(f.channels, "ChannelNotOpen")
+          .withArgs(channelIdOf({ ...config, payee: f.payer.address }), Status.None);
         await expectChannel(f, id, { deposit: DEPOSIT, claimed: 0n, status: Status.Open });
       });
 

@@ -5,6 +5,7 @@ import type { BlocklistToken } from "../../../typechain-types/index.ts";
 import {
   DEPOSIT,
   ETH,
+  claimEntry,
   deploy,
   ethers,
   expectBalanceChanges,
@@ -215,10 +216,10 @@ describe("attack: a party that cannot receive", () => {
       const b = await openChannel(f, asset, { salt: ethers.id("b") });
       await token.setBlocked(f.payee.address, true);
       const claims = [
-        { config: a.config, amount: 10n, signature: await signVoucher(f, f.payer, a.id, 10n) },
-        { config: b.config, amount: 20n, signature: await signVoucher(f, f.payer, b.id, 20n) },
+        claimEntry(a.config, 10n, await signVoucher(f, f.payer, a.id, 10n)),
+        claimEntry(b.config, 20n, await signVoucher(f, f.payer, b.id, 20n)),
       ];
-      const tx = await f.channels.connect(f.payee).claimMany(claims);
+      const tx = await f.channels.connect(f.payee).claimMany(asset.token, claims);
       await expect(tx).to.emit(f.channels, "PayoutCredited").withArgs(asset.token, f.payee.address, 30n);
       await expectSolvent(f, asset, [a.id, b.id], [f.payee.address]);
     });

@@ -160,6 +160,20 @@ export function rawVoucherSignature(f: Fixture, key: Wallet, id: string, amount:
   return key.signingKey.sign(voucherDigest(f, id, amount));
 }
 
+/**
+ * A `claimMany` entry for `config`: the config without its payee (the caller) and token (the batch's), which the
+ * contract puts back to rebuild the id.
+ */
+export function claimEntry(config: ChannelConfig, amount: bigint, signature: string): IPaymentChannels.ClaimStruct {
+  return { payer: config.payer, signer: config.signer, closeDelay: config.closeDelay, salt: config.salt, amount, signature };
+}
+
+/** The `claimManyCompact` entry of a 65-byte EOA signature: `r` and `vs` (EIP-2098). */
+export function compactEntry(config: ChannelConfig, amount: bigint, signature: string): IPaymentChannels.CompactClaimStruct {
+  const { r, yParityAndS } = ethers.Signature.from(signature);
+  return { payer: config.payer, signer: config.signer, closeDelay: config.closeDelay, salt: config.salt, amount, r, vs: yParityAndS };
+}
+
 export interface OpenOptions extends Partial<ChannelConfig> {
   deposit?: bigint;
   from?: HardhatEthersSigner;

@@ -149,7 +149,7 @@ contract ChannelsHandler is TrickleTestBase {
         vm.stopPrank();
 
         // Start every run with one channel per (payer, token), so short sequences reach claims and closes.
-        // Each payee gets one ETH and one token channel, so `claimMany` batches mix tokens from the start.
+        // Each payee gets one ETH and one token channel, so `claimMany` meets a channel in another token from the start.
         _open(0, 0, 0, 0, 1 hours, 1 ether);
         _open(1, 0, 1, 1, 1 days, 5_000e6);
         _open(0, 1, 1, 1, 0, 123_456);
@@ -242,7 +242,8 @@ contract ChannelsHandler is TrickleTestBase {
         m.claimed = voucher.amount;
     }
 
-    /// @notice One payee claims up to four entries (possibly the same channel twice, tokens mixed).
+    /// @notice One payee claims up to four entries in one token (possibly the same channel twice). One entry in
+    /// sixteen is any channel at all, often of the other payee or another token: the batch must then fail whole.
     function claimMany(uint256 payeeSeed, uint256 countSeed, uint256 pickSeed) external observe {
         address payee = payees[payeeSeed % 2];
         uint256[] memory candidates = new uint256[](models.length);
@@ -251,6 +252,13 @@ contract ChannelsHandler is TrickleTestBase {
             if (models[k].config.payee == payee) candidates[candidateCount++] = k;
         }
         if (candidateCount == 0) return;
+        // The batch's token: the token of one of the payee's channels, and the candidates narrowed to it.
+        address batchToken = models[candidates[(pickSeed >> 64) % candidateCount]].config.token;
+        uint256 kept;
+        for (uint256 k; k < candidateCount; ++k) {
+            if (models[candidates[k]].config.token == batchToken) candidates[kept++] = candidates[k];
+        }
+        candidateCount = kept;
 
         // An empty batch (one time in eight) must be refused.
         uint256 count = countSeed % 8 == 0 ? 0 : _bound(countSeed >> 3, 1, 4);
@@ -260,18 +268,21 @@ contract ChannelsHandler is TrickleTestBase {
         uint256[] memory claimedAfter = new uint256[](models.length);
         for (uint256 k; k < models.length; ++k) claimedAfter[k] = models[k].claimed;
         bool allowed = count > 0;
-        uint256[3] memory expectedPayout; // [ETH, token, usdc]
+        uint256 expectedPayout;
         for (uint256 e; e < count; ++e) {
             uint256 seed = uint256(keccak256(abi.encode(pickSeed, e)));
-            uint256 i = candidates[seed % candidateCount];
+            uint256 i = seed % 16 == 0 ? (seed >> 4) % models.length : candidates[(seed >> 4) % candidateCount];
             indexes[e] = i;
             ChannelModel storage m = models[i];
             SignedVoucher memory voucher = _batchVoucher(i, claimedAfter[i], seed >> 8);
-            batch[e] = IPaymentChannels.Claim(m.config, voucher.amount, voucher.signature);
-            if (!_settleable(m) || voucher.amount <= claimedAfter[i] || voucher.amount > m.deposit) {
+            batch[e] = _claimOf(m.config, voucher);
+            if (
+                m.config.payee != payee || m.config.token != batchToken || !_settleable(m)
+                    || voucher.amount <= claimedAfter[i] || voucher.amount > m.deposit
+            ) {
                 allowed = false;
             } else {
-                expectedPayout[_tokenIndex(m.config.token)] += voucher.amount - claimedAfter[i];
+                expectedPayout += voucher.amount - claimedAfter[i];
                 claimedAfter[i] = voucher.amount;
             }
         }
@@ -280,32 +291,48 @@ contract ChannelsHandler is TrickleTestBase {
         // Half the batches go through claimManyCompact: every signer here is an EOA.
         bool compact = (pickSeed >> 128) % 2 == 1;
         vm.prank(payee);
-        bool ok = compact ? _claimManyCompact(batch) : _claimMany(batch);
+        bool ok = compact ? _claimManyCompact(batchToken, batch) : _claimMany(batchToken, batch);
         if (!_expected(compact ? "claimManyCompact" : "claimMany", ok, allowed)) return;
-        if (_received(ETH, payee) - before[0] != expectedPayout[0]) ++ghostPayoutMismatches;
-        if (_received(address(token), payee) - before[1] != expectedPayout[1]) ++ghostPayoutMismatches;
-        if (_received(address(usdc), payee) - before[2] != expectedPayout[2]) ++ghostPayoutMismatches;
+        uint256[3] memory expected;
+        expected[_tokenIndex(batchToken)] = expectedPayout;
+        if (_received(ETH, payee) - before[0] != expected[0]) ++ghostPayoutMismatches;
+        if (_received(address(token), payee) - before[1] != expected[1]) ++ghostPayoutMismatches;
+        if (_received(address(usdc), payee) - before[2] != expected[2]) ++ghostPayoutMismatches;
         for (uint256 e; e < count; ++e) {
             ChannelModel storage m = models[indexes[e]];
-            // The per-token totals were checked above; each channel is credited with its own share.
+            // The batch total was checked above; each channel is credited with its own share.
             m.payeeReceived += claimedAfter[indexes[e]] - m.claimed;
             m.claimed = claimedAfter[indexes[e]];
         }
     }
 
-    function _claimMany(IPaymentChannels.Claim[] memory batch) internal returns (bool ok) {
-        try channels.claimMany(batch) {
+    /// @dev The {claimMany} entry of a voucher on `config`: the config without its payee and token.
+    function _claimOf(IPaymentChannels.ChannelConfig memory config, SignedVoucher memory voucher)
+        internal
+        pure
+        returns (IPaymentChannels.Claim memory)
+    {
+        return IPaymentChannels.Claim(
+            config.payer, config.signer, config.closeDelay, config.salt, voucher.amount, voucher.signature
+        );
+    }
+
+    function _claimMany(address batchToken, IPaymentChannels.Claim[] memory batch) internal returns (bool ok) {
+        try channels.claimMany(batchToken, batch) {
             ok = true;
         } catch {}
     }
 
-    function _claimManyCompact(IPaymentChannels.Claim[] memory batch) internal returns (bool ok) {
+    function _claimManyCompact(address batchToken, IPaymentChannels.Claim[] memory batch) internal returns (bool ok) {
         IPaymentChannels.CompactClaim[] memory compact = new IPaymentChannels.CompactClaim[](batch.length);
         for (uint256 e; e < batch.length; ++e) {
-            (bytes32 r, bytes32 vs) = _compact(batch[e].signature);
-            compact[e] = IPaymentChannels.CompactClaim(batch[e].config, batch[e].amount, r, vs);
+            IPaymentChannels.Claim memory entry = batch[e];
+            (bytes32 r, bytes32 vs) = _compact(entry.signature);
+            compact[e] = IPaymentChannels.CompactClaim(
+                entry.payer, entry.signer, entry.closeDelay, entry.salt, entry.amount, r, vs
+            );
         }
-        try channels.claimManyCompact(compact) {
+        try channels.claimManyCompact(batchToken, compact) {
             ok = true;
         } catch {}
     }
@@ -683,8 +710,8 @@ contract ChannelsHandler is TrickleTestBase {
             // The payer or an outsider slipping the channel into a batch of its own.
             caller = voucherSeed % 2 == 0 ? config.payer : attacker;
             IPaymentChannels.Claim[] memory batch = new IPaymentChannels.Claim[](1);
-            batch[0] = IPaymentChannels.Claim(config, voucher.amount, voucher.signature);
-            call = abi.encodeCall(IPaymentChannels.claimMany, (batch));
+            batch[0] = _claimOf(config, voucher);
+            call = abi.encodeCall(IPaymentChannels.claimMany, (config.token, batch));
         } else if (mode == 0 || mode == 2) {
             call = abi.encodeCall(IPaymentChannels.claim, (config, voucher.amount, voucher.signature));
         } else if (mode == 1 || mode == 3) {
