@@ -538,6 +538,18 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
         return keccak256(abi.encode(id, amount, salt));
     }
 
+    /// @dev `keccak256(abi.encode(CHANNEL_DEPOSIT_TYPEHASH, id))`, the Permit2 witness, hashed in scratch space
+    /// (0x00-0x3f) instead of through `abi.encode`'s allocation.
+    function _depositWitness(bytes32 id) internal pure returns (bytes32 witness) {
+        bytes32 typeHash = CHANNEL_DEPOSIT_TYPEHASH;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            mstore(0x00, typeHash)
+            mstore(0x20, id)
+            witness := keccak256(0x00, 0x40)
+        }
+    }
+
     /// @dev Pulls `amount` from the payer with its ERC-3009 `ReceiveWithAuthorization` and returns what arrived
     /// (the balance change, as {_receive}). `receiveWithAuthorization` only pays its caller, so nobody else can
     /// spend the signature; the token checks the signature and burns `nonce`.
@@ -578,7 +590,7 @@ contract PaymentChannels is IPaymentChannels, EIP712, ReentrancyGuardTransient {
             ),
             IPermit2SignatureTransfer.SignatureTransferDetails(address(this), amount),
             config.payer,
-            keccak256(abi.encode(CHANNEL_DEPOSIT_TYPEHASH, id)),
+            _depositWitness(id),
             PERMIT2_WITNESS_TYPE,
             signature
         );
