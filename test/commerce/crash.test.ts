@@ -11,7 +11,10 @@ import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { channelId, type ChannelConfig, type Hex } from "../../src/channel.ts";
+import { PostgresCommerceStore } from "../../src/commerce/store-postgres.ts";
 import { SqliteCommerceStore } from "../../src/commerce/store-sqlite.ts";
+import type { CommerceStore } from "../../src/commerce/store.ts";
+import { describeWithPostgres, freshSchema, postgresUrl } from "../store/postgres-server.ts";
 import { seededRandom } from "../store/fixtures/crash-child.ts";
 import { CRASH_PRICE } from "./fixtures/crash-child.ts";
 import { DEPLOYMENT, PAYEE, USDC } from "./fixture.ts";
@@ -56,6 +59,47 @@ function runChild(args: string[], kill: { afterAcks?: number; afterMs?: number }
       else reject(new Error(`the child failed (code ${code}, signal ${signal}): ${stderr}`));
     });
   });
+}
+
+type Where = { path: string } | { postgres: { url: string; schema: string } };
+
+/**
+ * Two payee processes sell the same purchase ids (one voucher each, in the same order) on one store at
+ * once: each id is charged once, every answer for it carries the same receipt, and receipts plus the
+ * channel's credit equal its best voucher.
+ */
+async function sellFromTwoProcesses(where: Where, planPath: string, open: () => Promise<CommerceStore>, salt: string): Promise<void> {
+  const sessionKey = generatePrivateKey();
+  const config: ChannelConfig = {
+    payer: privateKeyToAccount(generatePrivateKey()).address,
+    payee: PAYEE,
+    token: USDC.address,
+    signer: privateKeyToAccount(sessionKey).address,
+    closeDelay: 86_400n,
+    salt: `0x${"00".repeat(31)}${salt}`,
+  };
+  const count = 300;
+  writeFileSync(planPath, JSON.stringify({ ...where, config: { ...config, closeDelay: config.closeDelay.toString() }, sessionKey, count }));
+  const [a, b] = await Promise.all([runChild([planPath, "0", "1"], {}), runChild([planPath, "0", "2"], {})]);
+  const signatures = new Map<string, Hex>();
+  for (const ack of [...a.acks, ...b.acks]) {
+    const earlier = signatures.get(ack.purchaseId);
+    if (earlier !== undefined) expect(ack.signature, ack.purchaseId).to.equal(earlier);
+    signatures.set(ack.purchaseId, ack.signature);
+  }
+  const store = await open();
+  const receipts = await store.receiptsOf(config.payer);
+  const best = (await store.bestVoucher(channelId(config)))!.amount;
+  const credit = await store.credit(channelId(config));
+  await store.close();
+  expect(new Set(receipts.map((r) => r.key)).size).to.equal(receipts.length);
+  for (const [purchaseId, signature] of signatures) expect(receipts.find((r) => r.key === purchaseId)?.signature, purchaseId).to.equal(signature);
+  expect(receipts.reduce((t, r) => t + r.price, 0n) + credit).to.equal(best);
+  // Both processes answered some purchases the other one made: the uniqueness held across them.
+  const replayedA = a.acks.filter((x) => x.replayed).length;
+  const replayedB = b.acks.filter((x) => x.replayed).length;
+  expect(replayedA + replayedB).to.be.greaterThan(0);
+  console.log(`      ${receipts.length} purchases charged once across two processes (${a.acks.length} + ${b.acks.length} answers, ${replayedA + replayedB} replays)`);
 }
 
 describe("commerce crash safety (SQLite)", function () {
@@ -126,39 +170,25 @@ describe("commerce crash safety (SQLite)", function () {
 
   it("two payee processes selling the same purchase ids at once charge each id once, with one receipt", async function () {
     this.timeout(120_000);
-    const sessionKey = generatePrivateKey();
-    const config: ChannelConfig = {
-      payer: privateKeyToAccount(generatePrivateKey()).address,
-      payee: PAYEE,
-      token: USDC.address,
-      signer: privateKeyToAccount(sessionKey).address,
-      closeDelay: 86_400n,
-      salt: `0x${"00".repeat(31)}02`,
-    };
     const path = join(dir, "shared.sqlite");
-    const planPath = join(dir, "shared-plan.json");
-    const count = 300;
-    writeFileSync(planPath, JSON.stringify({ path, config: { ...config, closeDelay: config.closeDelay.toString() }, sessionKey, count }));
     await SqliteCommerceStore.open(path).forDeployment(DEPLOYMENT).close(); // the schema exists before both start
-    const [a, b] = await Promise.all([runChild([planPath, "0", "1"], {}), runChild([planPath, "0", "2"], {})]);
-    const signatures = new Map<string, Hex>();
-    for (const ack of [...a.acks, ...b.acks]) {
-      const earlier = signatures.get(ack.purchaseId);
-      if (earlier !== undefined) expect(ack.signature, ack.purchaseId).to.equal(earlier);
-      signatures.set(ack.purchaseId, ack.signature);
-    }
-    const store = SqliteCommerceStore.open(path).forDeployment(DEPLOYMENT);
-    const receipts = await store.receiptsOf(config.payer);
-    const best = (await store.bestVoucher(channelId(config)))!.amount;
-    const credit = await store.credit(channelId(config));
-    await store.close();
-    expect(new Set(receipts.map((r) => r.key)).size).to.equal(receipts.length);
-    for (const [purchaseId, signature] of signatures) expect(receipts.find((r) => r.key === purchaseId)?.signature, purchaseId).to.equal(signature);
-    expect(receipts.reduce((t, r) => t + r.price, 0n) + credit).to.equal(best);
-    // Both processes answered some purchases the other one made: the uniqueness held across them.
-    const replayedA = a.acks.filter((x) => x.replayed).length;
-    const replayedB = b.acks.filter((x) => x.replayed).length;
-    expect(replayedA + replayedB).to.be.greaterThan(0);
-    console.log(`      ${receipts.length} purchases charged once across two processes (${a.acks.length} + ${b.acks.length} answers, ${replayedA + replayedB} replays)`);
+    await sellFromTwoProcesses({ path }, join(dir, "shared-plan.json"), async () => SqliteCommerceStore.open(path).forDeployment(DEPLOYMENT), "02");
+  });
+});
+
+describeWithPostgres("commerce on one PostgreSQL database from several processes", function () {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "trickle-commerce-pg-"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("two payee processes selling the same purchase ids at once charge each id once, with one receipt", async function () {
+    this.timeout(120_000);
+    const postgres = { url: await postgresUrl(), schema: freshSchema("commerce_mp") };
+    // The children open with create: false, as a deployed server would: the schema is made once, first.
+    await (await PostgresCommerceStore.open(postgres.url, { schema: postgres.schema })).close();
+    const open = async () => (await PostgresCommerceStore.open(postgres.url, { schema: postgres.schema, create: false })).forDeployment(DEPLOYMENT);
+    await sellFromTwoProcesses({ postgres }, join(dir, "plan.json"), open, "03");
   });
 });

@@ -86,6 +86,20 @@ describeWithPostgres("store/PostgresStore", () => {
       }
     });
 
+    it("with create: false, refuses a database without a Trickle store (STORE_NOT_FOUND) and creates nothing; opens one that exists", async () => {
+      const url = await postgresUrl();
+      const schema = freshSchema();
+      const refused = await PostgresStore.open(url, { schema, create: false }).then(() => undefined, (e: { code?: string }) => e);
+      expect(refused?.code).to.equal("STORE_NOT_FOUND");
+      expect(await sql("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [schema])).to.deep.equal([]);
+      const created = (await PostgresStore.open(url, { schema })).forDeployment(TEST_DEPLOYMENT);
+      await created.setMeta("k", "v");
+      await created.close();
+      const reopened = (await PostgresStore.open(url, { schema, create: false })).forDeployment(TEST_DEPLOYMENT);
+      expect(await reopened.getMeta("k")).to.equal("v");
+      await reopened.close();
+    });
+
     it("refuses a server where commits are not durable (synchronous_commit off)", async () => {
       const url = await postgresUrl();
       const separator = url.includes("?") ? "&" : "?";
