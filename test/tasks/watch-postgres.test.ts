@@ -55,6 +55,11 @@ describeWithPostgres("trickle:watch on a PostgreSQL payee store, two processes u
     const watchRefused = await runTask(node.url, ["trickle:watch", "--once", ...store, "--data-dir", dataDir], env);
     expect(watchRefused.code).to.equal(1);
     expect(watchRefused.stderr).to.match(/^Error STORE_NOT_FOUND: /);
+    // Not a PostgreSQL URL: refused before anything is opened, the password not printed.
+    const notPostgres = await runTask(node.url, ["trickle:watch", "--once", "--data-dir", dataDir], { TRICKLE_PAYEE_STORE_URL: "mysql://u:s3cret@host/db" });
+    expect(notPostgres.code).to.equal(1);
+    expect(notPostgres.stderr).to.match(/^Error INVALID_ARGUMENT: TRICKLE_PAYEE_STORE_URL must be a postgresql:\/\/ URL/);
+    expect(notPostgres.stderr + notPostgres.stdout).to.not.contain("s3cret");
     const accepted = await trickle(["trickle:accept", "--voucher", voucher, "--create", ...store]);
     expect(accepted.stdout).to.contain(`Created a new payee store in PostgreSQL`);
     expect(accepted.stdout).to.contain("Accepted 0.3 ETH in total (+0.3 ETH)");
