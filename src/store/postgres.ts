@@ -439,6 +439,7 @@ export class PostgresStore implements StoreBackend, KeyedStore {
    * so two such transactions never deadlock. The channels' vouchers and charge ledgers are read into
    * `tables` under the locks; what `work` puts there is written by the store's own rules before COMMIT.
    * For features that keep their rows beside the store's and must commit with them (the commerce sales).
+   * What `work` throws rolls everything back and is rethrown as it is; a failure of the store is `STORE`.
    */
   async transaction<T>(
     lock: { channels: readonly { deployment: Deployment; channelId: Hex }[]; names?: readonly string[] },
@@ -449,6 +450,7 @@ export class PostgresStore implements StoreBackend, KeyedStore {
       throw new StoreError("the store could not connect", {}, { cause });
     });
     let broken = false;
+    let thrownByWork: unknown;
     try {
       await client.query("BEGIN");
       const locked = new Set<number>();
@@ -466,7 +468,20 @@ export class PostgresStore implements StoreBackend, KeyedStore {
       }
       const tables = new BatchTables();
       if (channels.size > 0) await this.#readChannels(client, channels, tables);
-      const result = await work({ tables, query: async (sql, values = []) => (await client.query(sql, values)).rows as Row[] });
+      const query = async (sql: string, values: unknown[] = []): Promise<Row[]> => {
+        try {
+          return (await client.query(sql, values)).rows as Row[];
+        } catch (cause) {
+          throw new StoreError("the store could not run a statement", {}, { cause });
+        }
+      };
+      let result: T;
+      try {
+        result = await work({ tables, query });
+      } catch (error) {
+        thrownByWork = error;
+        throw error;
+      }
       await this.#write(client, tables);
       await client.query("COMMIT");
       return result;
@@ -474,7 +489,9 @@ export class PostgresStore implements StoreBackend, KeyedStore {
       await client.query("ROLLBACK").catch(() => {
         broken = true;
       });
-      throw error instanceof TrickleError ? error : new StoreError("the store could not commit", {}, { cause: error });
+      // What `work` threw reaches the caller as it is; the store's own failures are STORE.
+      if (error === thrownByWork || error instanceof TrickleError) throw error;
+      throw new StoreError("the store could not commit", {}, { cause: error });
     } finally {
       client.release(broken);
     }
