@@ -7,7 +7,9 @@
 // for a few rounds and each keeps its best round (a shared machine is noisy).
 // Writes bench/results/commerce.json.
 //
-// Options: --requests N per phase (default 5000), --concurrency C (default 32), --rounds R (default 3).
+// Options: --requests N per phase (default 5000), --concurrency C (default 32), --rounds R (default 3),
+// --store sqlite|postgres (default sqlite; postgres runs on TRICKLE_PG_URL, else on a throwaway local
+// cluster, and writes bench/results/commerce-postgres.json).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -21,7 +23,9 @@ import { Catalog } from "../src/commerce/catalog.ts";
 import { PURCHASE_HEADER, withPurchase } from "../src/commerce/http.ts";
 import { encodePurchaseHeader } from "../src/commerce/purchase-header.ts";
 import { Seller } from "../src/commerce/seller.ts";
+import { PostgresCommerceStore } from "../src/commerce/store-postgres.ts";
 import { SqliteCommerceStore } from "../src/commerce/store-sqlite.ts";
+import { startPostgresCluster } from "./lib/postgres-cluster.ts";
 import { encodePaymentPayload, PAYMENT_SIGNATURE_HEADER, TRICKLE_SCHEME } from "../src/http/headers.ts";
 import { withPayment } from "../src/http/node.ts";
 import { paymentGate } from "../src/http/server.ts";
@@ -32,8 +36,15 @@ import { ETH_TOKEN } from "../src/units.ts";
 import { signVoucher } from "../src/voucher.ts";
 
 const { values: args } = parseArgs({
-  options: { requests: { type: "string", default: "5000" }, concurrency: { type: "string", default: "32" }, rounds: { type: "string", default: "3" } },
+  options: {
+    requests: { type: "string", default: "5000" },
+    concurrency: { type: "string", default: "32" },
+    rounds: { type: "string", default: "3" },
+    store: { type: "string", default: "sqlite" },
+  },
 });
+if (args.store !== "sqlite" && args.store !== "postgres") throw new Error("--store must be sqlite or postgres");
+const onPostgres = args.store === "postgres";
 const requests = Number(args.requests);
 const concurrency = Number(args.concurrency);
 const rounds = Number(args.rounds);
@@ -54,7 +65,11 @@ const payeeAddress = payeeSigner!.address as Address;
 
 const dir = mkdtempSync(path.join(tmpdir(), "trickle-bench-commerce-"));
 // One deployment's view, shared by the Payee, the Seller and the gate.
-const store = SqliteCommerceStore.open(path.join(dir, "payee.sqlite")).forDeployment({ chainId, contract });
+const cluster = onPostgres && process.env.TRICKLE_PG_URL === undefined ? startPostgresCluster() : undefined;
+const backend = onPostgres
+  ? await PostgresCommerceStore.open(cluster?.url ?? process.env.TRICKLE_PG_URL!, { schema: `bench_commerce_${process.pid}` })
+  : SqliteCommerceStore.open(path.join(dir, "payee.sqlite"));
+const store = backend.forDeployment({ chainId, contract });
 const payee = new Payee({ chain: ethersChain({ runner: ethers.provider, contract }), store, payee: payeeAddress });
 const seller = new Seller({
   payee,
@@ -152,15 +167,19 @@ const result = {
   concurrency,
   requestsPerPhase: perClient * concurrency,
   rounds,
-  store: "SqliteCommerceStore (WAL, synchronous=FULL, group commit), one process, load from the same process",
+  store: onPostgres
+    ? "PostgresCommerceStore (synchronous_commit on, local socket, batched sales), one process, load from the same process"
+    : "SqliteCommerceStore (WAL, synchronous=FULL, group commit), one process, load from the same process",
 };
 console.log("\n| route | per second |\n|---|---|");
 console.log(`| plain paid route (withPayment) | ${result.plainPaidRequestsPerSecond} |`);
 console.log(`| purchases (withPurchase: receipt signed, charged once per id) | ${result.purchasesPerSecond} |`);
 console.log(`| ratio | ${result.purchasesToPaidRatio} |`);
 mkdirSync("bench/results", { recursive: true });
-writeFileSync("bench/results/commerce.json", `${JSON.stringify(result, null, 2)}\n`);
-console.log("wrote bench/results/commerce.json");
+const output = onPostgres ? "bench/results/commerce-postgres.json" : "bench/results/commerce.json";
+writeFileSync(output, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`wrote ${output}`);
 await store.close();
+cluster?.stop();
 rmSync(dir, { recursive: true, force: true });
 await connection.close();

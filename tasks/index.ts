@@ -4,9 +4,14 @@ import { task } from "hardhat/config";
 import { ArgumentType } from "hardhat/types/arguments";
 
 const DATA_DIR = { name: "dataDir", description: "Where the payer's and payee's state lives (default: .trickle/<network>/)", defaultValue: "" } as const;
-const CREATE = { name: "create", description: "Create the payee store when the data dir has none (otherwise a missing store is an error)" } as const;
+const CREATE = { name: "create", description: "Create the payee store when there is none (in the data dir, or the PostgreSQL schema); otherwise a missing store is an error" } as const;
 const CONTRACT = { name: "contract", description: "PaymentChannels address (default: the data dir's deployment.json, else the CREATE2 address)", defaultValue: "" } as const;
 const CHANNEL = { name: "channel", description: "Channel id (0x + 64 hex digits)" } as const;
+const STORE_SCHEMA = {
+  name: "storeSchema",
+  description: "PostgreSQL schema of the payee store, when TRICKLE_PAYEE_STORE_URL names a database (else the store is payee.sqlite in the data dir)",
+  defaultValue: "trickle",
+} as const;
 
 export const trickleTasks = [
   task("trickle:deploy", "Deploy PaymentChannels at its deterministic address (key: TRICKLE_DEPLOYER_KEY)")
@@ -40,6 +45,7 @@ export const trickleTasks = [
     .addOption(DATA_DIR)
     .addOption(CONTRACT)
     .addFlag(CREATE)
+    .addOption(STORE_SCHEMA)
     .setAction(() => import("./accept.ts"))
     .build(),
 
@@ -47,6 +53,7 @@ export const trickleTasks = [
     .addOption({ ...CHANNEL, type: ArgumentType.STRING_WITHOUT_DEFAULT, defaultValue: undefined })
     .addOption(DATA_DIR)
     .addOption(CONTRACT)
+    .addOption(STORE_SCHEMA)
     .setAction(() => import("./status.ts"))
     .build(),
 
@@ -55,6 +62,7 @@ export const trickleTasks = [
     .addOption(DATA_DIR)
     .addOption(CONTRACT)
     .addFlag(CREATE)
+    .addOption(STORE_SCHEMA)
     .setAction(() => import("./claim.ts"))
     .build(),
 
@@ -63,6 +71,7 @@ export const trickleTasks = [
     .addOption(DATA_DIR)
     .addOption(CONTRACT)
     .addFlag(CREATE)
+    .addOption(STORE_SCHEMA)
     .setAction(() => import("./close.ts"))
     .build(),
 
@@ -80,7 +89,7 @@ export const trickleTasks = [
     .setAction(() => import("./withdraw.ts"))
     .build(),
 
-  task("trickle:watch", "Run the payee's watchtower: close on every close request, claim above a threshold (key: TRICKLE_PAYEE_KEY)")
+  task("trickle:watch", "Run the payee's watchtower: close on every close request, claim above a threshold; on PostgreSQL one of several acts (key: TRICKLE_PAYEE_KEY)")
     .addOption({ name: "pollInterval", description: "Milliseconds between polls", type: ArgumentType.INT, defaultValue: 4_000 })
     .addOption({ name: "confirmations", description: "Blocks before an event is acted on (default: 0 on a local chain, 2 elsewhere)", type: ArgumentType.INT, defaultValue: -1 })
     .addOption({ name: "closeMargin", description: "Seconds before a close deadline by which the close must be mined", type: ArgumentType.BIGINT, defaultValue: 600n })
@@ -92,6 +101,7 @@ export const trickleTasks = [
     .addOption(DATA_DIR)
     .addOption(CONTRACT)
     .addFlag(CREATE)
+    .addOption(STORE_SCHEMA)
     .setAction(() => import("./watch.ts"))
     .build(),
 ];

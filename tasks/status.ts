@@ -2,7 +2,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { ChannelStatus, ETH } from "../src/channel.ts";
-import { InvalidArgumentError } from "../src/errors.ts";
+import { InvalidArgumentError, StoreNotFoundError } from "../src/errors.ts";
+import type { DeploymentStore } from "../src/store/deployment.ts";
 import { SqliteStore } from "../src/store/sqlite.ts";
 import { loadChannel, statusName } from "./lib/checks.ts";
 import { TaskContext, type CommonTaskArguments } from "./lib/context.ts";
@@ -40,12 +41,24 @@ export default async function status(args: StatusArguments, hre: HardhatRuntimeE
         now >= state.closesAt ? `now (since timestamp ${state.closesAt})` : `in ${state.closesAt - now} s (at timestamp ${state.closesAt})`,
       ]);
     }
-    // The local stores, when this data dir has them: what the payer signed and what the payee holds.
+    // The stores, when they exist: what the payer signed (in the data dir) and what the payee holds (in
+    // the data dir, or the PostgreSQL database of TRICKLE_PAYEE_STORE_URL). Nothing is created.
+    const payeeLocation = await context.payeeStoreLocation();
     for (const role of ["payer", "payee"] as const) {
-      const file = path.join(context.dataDir, `${role}.sqlite`);
-      if (!existsSync(file)) continue;
-      const deployment = { chainId: context.chainId, contract: await context.contract() };
-      const store = SqliteStore.open(file, { legacyDeployment: deployment }).forDeployment(deployment);
+      let store: DeploymentStore;
+      if (role === "payee" && payeeLocation.kind === "postgres") {
+        const opened = await context.openStore("payee").catch((error: unknown) => {
+          if (error instanceof StoreNotFoundError) return undefined;
+          throw error;
+        });
+        if (opened === undefined) continue;
+        store = opened;
+      } else {
+        const file = path.join(context.dataDir, `${role}.sqlite`);
+        if (!existsSync(file)) continue;
+        const deployment = { chainId: context.chainId, contract: await context.contract() };
+        store = SqliteStore.open(file, { legacyDeployment: deployment }).forDeployment(deployment);
+      }
       try {
         if (role === "payer") {
           const record = await store.payerChannel(id);

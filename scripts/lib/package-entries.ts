@@ -37,6 +37,7 @@ export const PACKAGE_ENTRIES: readonly PackageEntry[] = [
   { subpath: "./abi", source: "src/chain/abi.ts", browserSafe: true, exports: ["PAYMENT_CHANNELS_ABI"] },
   { subpath: "./commerce", source: "src/commerce/index.ts", browserSafe: true, exports: ["Seller", "Subscriber", "Buyer", "Plans", "Catalog", "MemoryCommerceStore", "exportLedger"] },
   { subpath: "./commerce/sqlite", source: "src/commerce/store-sqlite.ts", browserSafe: false, exports: ["SqliteCommerceStore"] },
+  { subpath: "./commerce/postgres", source: "src/commerce/store-postgres.ts", browserSafe: false, exports: ["PostgresCommerceStore"] },
   { subpath: "./commerce/http", source: "src/commerce/http.ts", browserSafe: false, exports: ["commerceApi", "withTier", "withPurchase"] },
   { subpath: "./donations", source: "src/donations/index.ts", browserSafe: true, exports: ["Donor", "Creator", "splitChannelConfig"] },
   { subpath: "./typechain", source: "src/chain/typechain/index.ts", browserSafe: false, exports: ["PaymentChannels__factory"] },

@@ -5,10 +5,9 @@
  * one owner of voucher acceptance and the store the one owner of what was sold. Sales, like every payee
  * record, are keyed by deployment: two deployments' sales never meet.
  *
- * Backends: `MemoryCommerceStore` (tests), `SqliteCommerceStore` (`trickle/commerce/sqlite`); each gives
- * one view per deployment with `forDeployment`. One for PostgreSQL implements
- * {@link SalesBackend.commitCharge} as one transaction: lock the channel's voucher row
- * (`SELECT ... FOR UPDATE`), read the charge by `(chain id, contract, payer, key)` (a primary key), check, write both.
+ * Backends: `MemoryCommerceStore` (tests), `SqliteCommerceStore` (`trickle/commerce/sqlite`) and
+ * `PostgresCommerceStore` (`trickle/commerce/postgres`, for several payee processes on one database);
+ * each gives one view per deployment with `forDeployment`.
  */
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
 import { InsufficientPaymentError, InvalidArgumentError } from "../errors.ts";

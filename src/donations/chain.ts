@@ -1,6 +1,8 @@
 // What the donation SDK reads from and sends to TipJar, and an ethers implementation of it.
-import { Contract, type ContractRunner } from "ethers";
+import { Contract, type ContractRunner, type EventLog, type Log } from "ethers";
 import type { Address, Hex } from "../channel.ts";
+import { checkMaxBlockRange, windowsBackward } from "../chain/windows.ts";
+import { InvalidArgumentError } from "../errors.ts";
 import { tallyHash, type BudgetConfig, type Tally } from "./tally.ts";
 
 /** A budget's on-chain state, as `TipJar.budgets(id)` returns it. */
@@ -52,9 +54,20 @@ export const TIP_JAR_ABI = [
   "event TallySettled(bytes32 indexed budgetId, uint256 settled, bytes32 tallyHash)",
 ] as const;
 
+/** Where {@link ethersTipJar} looks for logs, as the channel adapters do (see `src/chain/windows.ts`). */
+export interface TipJarLogOptions {
+  /** The TipJar's deployment block: log queries start there. Default 0. */
+  fromBlock?: bigint;
+  /** Blocks per `eth_getLogs` call, for providers that refuse wide ranges. Default 1,000. */
+  maxBlockRange?: bigint;
+}
+
 /** A {@link TipJarWriter} over ethers: `runner` is a signer to send, a provider to read only. */
-export function ethersTipJar(address: Address, runner: ContractRunner): TipJarWriter {
+export function ethersTipJar(address: Address, runner: ContractRunner, options: TipJarLogOptions = {}): TipJarWriter {
   const contract = new Contract(address, TIP_JAR_ABI, runner);
+  const fromBlock = options.fromBlock ?? 0n;
+  if (typeof fromBlock !== "bigint" || fromBlock < 0n) throw new InvalidArgumentError("fromBlock must be a non-negative bigint", { fromBlock });
+  const maxBlockRange = checkMaxBlockRange(options.maxBlockRange);
   const call = (name: string, ...args: unknown[]): Promise<unknown> => contract.getFunction(name)(...args) as Promise<unknown>;
   return {
     async budget(id) {
@@ -65,8 +78,17 @@ export function ethersTipJar(address: Address, runner: ContractRunner): TipJarWr
       return (await call("settledTallies", id)) as Hex;
     },
     async settledTally(id, hash) {
-      const logs = await contract.queryFilter(contract.filters.TallySettled!(id));
-      const last = [...logs].reverse().find((log) => "args" in log && log.args[2] === hash);
+      const provider = runner.provider;
+      if (provider === null || provider === undefined) throw new InvalidArgumentError("the runner has no provider to read logs from");
+      // Newest window first: the settlement sought is the last one with this hash, usually recent.
+      const head = BigInt(await provider.getBlockNumber());
+      let last: EventLog | Log | undefined;
+      for (const [from, to] of windowsBackward(fromBlock, head, maxBlockRange)) {
+        // The newest window ends at "latest": a settlement mined after the head was read is still seen.
+        const logs = await contract.queryFilter(contract.filters.TallySettled!(id), Number(from), to === head ? "latest" : Number(to));
+        last = [...logs].reverse().find((log) => "args" in log && log.args[2] === hash);
+        if (last !== undefined) break;
+      }
       if (last === undefined) return undefined;
       const tx = await last.getTransaction();
       const parsed = contract.interface.parseTransaction({ data: tx.data, value: tx.value });

@@ -17,7 +17,7 @@
 // flight all join the next one, so one WAL flush carries many vouchers.
 import pg from "pg";
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
-import { InvalidArgumentError, StoreError, TrickleError } from "../errors.ts";
+import { InvalidArgumentError, StoreError, StoreNotFoundError, TrickleError } from "../errors.ts";
 import { applyBatch, recordKey } from "./batch.ts";
 import type { OpOutcome, OpValue, StoreTables, WriteOp } from "./batch.ts";
 import { DeploymentStore, type KeyedStore } from "./deployment.ts";
@@ -35,9 +35,23 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Connections in the pool (reads run beside the one committing). Default 4. */
   poolSize?: number;
+  /**
+   * Whether to create Trickle's tables when the schema has none. Default true. With false, a database
+   * without them is refused (`STORE_NOT_FOUND`) and left untouched: a mistyped URL or schema must not
+   * start an empty store while the one with the vouchers to claim is elsewhere.
+   */
+  create?: boolean;
 }
 
-type Row = Record<string, unknown>;
+/** One transaction of {@link PostgresStore.transaction}: the store's row rules, and raw SQL beside them. */
+export interface PostgresTransaction {
+  /** The locked channels' vouchers and charge ledgers; what is put here is written before COMMIT. */
+  readonly tables: StoreTables;
+  /** Runs one statement in the transaction. */
+  query(sql: string, values?: unknown[]): Promise<Row[]>;
+}
+
+export type Row = Record<string, unknown>;
 
 function schemaSql(schema: string): string {
   const key = "chain_id NUMERIC(78, 0) NOT NULL, contract TEXT NOT NULL CHECK (length(contract) = 42)";
@@ -109,11 +123,17 @@ function lockKey(kind: string, d: Deployment, id: string): number {
   return advisoryKey(`${kind}:${recordKey(d, id)}`);
 }
 
-async function migrate(client: pg.PoolClient, schema: string): Promise<void> {
+async function migrate(client: pg.PoolClient, schema: string, create: boolean): Promise<void> {
   await client.query("BEGIN");
   try {
     // Processes starting together migrate one at a time.
     await client.query("SELECT pg_advisory_xact_lock($1, 0)", [ADVISORY_LOCK_SPACE]);
+    if (!create) {
+      const { rows } = await client.query("SELECT to_regclass($1) IS NOT NULL AS found", [`${schema}.schema_version`]);
+      if (rows[0]?.found !== true) {
+        throw new StoreNotFoundError(`the database has no Trickle store in schema "${schema}"`, { schema });
+      }
+    }
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     await client.query(`CREATE TABLE IF NOT EXISTS ${schema}.schema_version (version INTEGER NOT NULL)`);
     const { rows } = await client.query(`SELECT max(version) AS version FROM ${schema}.schema_version`);
@@ -234,7 +254,7 @@ export class PostgresStore implements StoreBackend, KeyedStore {
         if (rows[0]?.synchronous_commit === "off") {
           throw new StoreError("synchronous_commit is off: an acknowledged voucher could be lost on a crash", { setting: "synchronous_commit" });
         }
-        await migrate(client, schema);
+        await migrate(client, schema, options.create ?? true);
       } finally {
         client.release();
       }
@@ -410,6 +430,91 @@ export class PostgresStore implements StoreBackend, KeyedStore {
         cols,
       );
     }
+  }
+
+  /**
+   * Runs `work` as one transaction holding the locks a group commit takes for the channels `channels`
+   * (so it serializes with every voucher save and charge of those channels, in any process) and one
+   * lock per name of `names` (for a feature's own keys). Every lock is taken at once, in sorted order,
+   * so two such transactions never deadlock. The channels' vouchers and charge ledgers are read into
+   * `tables` under the locks; what `work` puts there is written by the store's own rules before COMMIT.
+   * For features that keep their rows beside the store's and must commit with them (the commerce sales).
+   * What `work` throws rolls everything back and is rethrown as it is; a failure of the store is `STORE`.
+   */
+  async transaction<T>(
+    lock: { channels: readonly { deployment: Deployment; channelId: Hex }[]; names?: readonly string[] },
+    work: (tx: PostgresTransaction) => Promise<T>,
+  ): Promise<T> {
+    if (!this.#open) throw new StoreError("the store is closed");
+    const client = await this.#pool.connect().catch((cause: unknown) => {
+      throw new StoreError("the store could not connect", {}, { cause });
+    });
+    let broken = false;
+    let thrownByWork: unknown;
+    try {
+      await client.query("BEGIN");
+      const locked = new Set<number>();
+      const channels = new Map<string, { d: Deployment; id: Hex }>();
+      for (const { deployment, channelId } of lock.channels) {
+        channels.set(recordKey(deployment, channelId), { d: deployment, id: channelId });
+        locked.add(lockKey("v", deployment, channelId));
+      }
+      for (const name of lock.names ?? []) locked.add(advisoryKey(`x:${name}`));
+      if (locked.size > 0) {
+        await client.query("SELECT pg_advisory_xact_lock($1, k) FROM unnest($2::int4[]) AS k", [
+          ADVISORY_LOCK_SPACE,
+          [...locked].sort((a, b) => a - b),
+        ]);
+      }
+      const tables = new BatchTables();
+      if (channels.size > 0) await this.#readChannels(client, channels, tables);
+      const query = async (sql: string, values: unknown[] = []): Promise<Row[]> => {
+        try {
+          return (await client.query(sql, values)).rows as Row[];
+        } catch (cause) {
+          throw new StoreError("the store could not run a statement", {}, { cause });
+        }
+      };
+      let result: T;
+      try {
+        result = await work({ tables, query });
+      } catch (error) {
+        thrownByWork = error;
+        throw error;
+      }
+      await this.#write(client, tables);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      // What `work` threw reaches the caller as it is; the store's own failures are STORE.
+      if (error === thrownByWork || error instanceof TrickleError) throw error;
+      throw new StoreError("the store could not commit", {}, { cause: error });
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Reads the best voucher and charge ledger of `channels` into `tables` (under their locks). */
+  async #readChannels(client: pg.PoolClient, channels: Map<string, { d: Deployment; id: Hex }>, tables: BatchTables): Promise<void> {
+    const s = this.#schema;
+    const [chainIds, contracts, ids] = columns(channels, (k) => [k.d.chainId.toString(), k.d.contract, k.id]);
+    const join = "JOIN unnest($1::numeric[], $2::text[], $3::text[]) AS k(chain_id, contract, channel_id) USING (chain_id, contract, channel_id)";
+    const vouchers = await client.query(`SELECT v.chain_id, v.contract, v.channel_id, v.amount FROM ${s}.payee_vouchers v ${join}`, [chainIds, contracts, ids]);
+    for (const row of vouchers.rows) {
+      tables.best.set(recordKey({ chainId: BigInt(row.chain_id), contract: row.contract as Address }, row.channel_id), BigInt(row.amount));
+    }
+    const ledgers = await client.query(`SELECT l.* FROM ${s}.payee_ledgers l ${join}`, [chainIds, contracts, ids]);
+    for (const row of ledgers.rows) {
+      tables.ledgers.set(recordKey({ chainId: BigInt(row.chain_id), contract: row.contract as Address }, row.channel_id), ledgerFromRow(row));
+    }
+  }
+
+  /** Runs one read outside any transaction (for features keeping their rows in this store's schema). */
+  read(sql: string, values: unknown[] = []): Promise<Row[]> {
+    return this.#query(sql, values);
   }
 
   async #query(sql: string, values: unknown[]): Promise<Row[]> {

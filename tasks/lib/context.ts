@@ -1,6 +1,7 @@
 // Everything a Trickle task needs from the network it runs on: viem clients over Hardhat's connection,
 // the PaymentChannels deployment (checked to be there, on the chain it was set up for), the keys of the
-// payer, payee and deployer, and the SQLite stores under the data dir.
+// payer, payee and deployer, and the stores: SQLite under the data dir, or for the payee a PostgreSQL
+// database named by TRICKLE_PAYEE_STORE_URL.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
@@ -23,10 +24,10 @@ import type { Address, Hex } from "../../src/channel.ts";
 import { PAYMENT_CHANNELS_ABI } from "../../src/chain/abi.ts";
 import type { ChainWriter } from "../../src/chain/adapter.ts";
 import { viemChain } from "../../src/chain/viem.ts";
-import { ContractNotFoundError, MissingKeyError, StoreNotFoundError, WrongChainError } from "../../src/errors.ts";
+import { ContractNotFoundError, InvalidArgumentError, MissingKeyError, StoreError, StoreNotFoundError, WrongChainError } from "../../src/errors.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import type { DeploymentStore } from "../../src/store/deployment.ts";
-import { configuredKey, KEY_VARIABLES, LOCAL_ACCOUNT_INDEX, type Role } from "./keys.ts";
+import { configuredKey, configuredValue, KEY_VARIABLES, LOCAL_ACCOUNT_INDEX, PAYEE_STORE_URL_VARIABLE, type Role } from "./keys.ts";
 import { buildContracts } from "../../scripts/lib/build-contracts.ts";
 
 /** Hardhat's chain id: the in-process network and `npx hardhat node`. */
@@ -46,6 +47,24 @@ export interface DeploymentRecord {
 export interface CommonTaskArguments {
   dataDir: string;
   contract: string;
+  /** The PostgreSQL schema of the payee store, when TRICKLE_PAYEE_STORE_URL names a database (payee tasks and status). */
+  storeSchema?: string;
+}
+
+/** Where the payee's store lives: a SQLite file in the data dir, or a schema of a PostgreSQL database. */
+export type PayeeStoreLocation =
+  | { kind: "sqlite"; file: string }
+  | { kind: "postgres"; url: string; schema: string; /** The URL without its password, for messages. */ shown: string };
+
+/** A `postgres://` or `postgresql://` URL with its password masked, so it can be printed. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(an unparsable URL)";
+  }
 }
 
 export interface Wallet {
@@ -65,6 +84,7 @@ export class TaskContext {
   readonly publicClient: PublicClient<Transport, Chain>;
   readonly dataDir: string;
   readonly #contractOption: string;
+  readonly #storeSchema: string;
   #contract: Address | undefined;
 
   private constructor(hre: HardhatRuntimeEnvironment, connection: NetworkConnection, chainId: bigint, args: CommonTaskArguments) {
@@ -82,6 +102,7 @@ export class TaskContext {
     this.publicClient = createPublicClient({ chain: this.viemChainDefinition, transport: custom(connection.provider), cacheTime: 0 });
     this.dataDir = path.resolve(args.dataDir !== "" ? args.dataDir : path.join(".trickle", connection.networkName));
     this.#contractOption = args.contract;
+    this.#storeSchema = args.storeSchema ?? "trickle";
   }
 
   /** Connects to the network given with `--network`. */
@@ -195,20 +216,67 @@ export class TaskContext {
   }
 
   /**
-   * The store of `role` under the data dir, `payer.sqlite` (session keys, signed amounts) or `payee.sqlite`
-   * (vouchers), as this deployment's view. A payee store is only created when `create` says so: a mistyped
-   * `--data-dir` must fail, not start an empty store while the real one, with the vouchers to claim, sits
-   * elsewhere. A file from before chain keying is this deployment's: the data dir belongs to one network
+   * Where the payee store is: the PostgreSQL database of the `TRICKLE_PAYEE_STORE_URL` configuration
+   * variable (environment or keystore, since the URL may hold a password: never a command-line option),
+   * in the schema `--store-schema` (default `trickle`); else `payee.sqlite` in the data dir.
+   */
+  async payeeStoreLocation(): Promise<PayeeStoreLocation> {
+    const url = await configuredValue(this.hre, PAYEE_STORE_URL_VARIABLE);
+    if (url === undefined) return { kind: "sqlite", file: path.join(this.dataDir, "payee.sqlite") };
+    if (!/^postgres(ql)?:\/\//.test(url)) {
+      throw new InvalidArgumentError(`${PAYEE_STORE_URL_VARIABLE} must be a postgresql:// URL`, { url: redactUrl(url) });
+    }
+    return { kind: "postgres", url, schema: this.#storeSchema, shown: redactUrl(url) };
+  }
+
+  /** Where the payee store is, in words (for the tasks' output). */
+  static describeLocation(location: PayeeStoreLocation): string {
+    return location.kind === "sqlite" ? location.file : `PostgreSQL ${location.shown}, schema "${location.schema}"`;
+  }
+
+  /**
+   * The store of `role`, as this deployment's view: the payer's is `payer.sqlite` under the data dir
+   * (session keys, signed amounts); the payee's (vouchers) is where {@link payeeStoreLocation} says. A
+   * payee store is only created when `create` says so: a mistyped `--data-dir`, URL or schema must fail,
+   * not start an empty store while the real one, with the vouchers to claim, sits elsewhere. A SQLite
+   * file from before chain keying is this deployment's: the data dir belongs to one network
    * (deployment.json says which).
    */
   async openStore(role: "payer" | "payee", options: { create?: boolean } = {}): Promise<DeploymentStore> {
+    const deployment = { chainId: this.chainId, contract: await this.contract() };
+    if (role === "payee") {
+      const location = await this.payeeStoreLocation();
+      if (location.kind === "postgres") return (await this.#openPostgres(location, options.create === true)).forDeployment(deployment);
+    }
     const file = path.join(this.dataDir, `${role}.sqlite`);
     if (role === "payee" && options.create !== true && !existsSync(file)) {
       throw new StoreNotFoundError(`no payee store at ${file}: check --data-dir, or pass --create to start a new one there`, { file });
     }
     if (!existsSync(file) && role === "payee") console.log(`Created a new payee store at ${file}`);
     mkdirSync(this.dataDir, { recursive: true });
-    const deployment = { chainId: this.chainId, contract: await this.contract() };
     return SqliteStore.open(file, { legacyDeployment: deployment }).forDeployment(deployment);
+  }
+
+  /** Opens the PostgreSQL payee store; `pg` is loaded only here, by the operators who use it. */
+  async #openPostgres(location: Extract<PayeeStoreLocation, { kind: "postgres" }>, create: boolean) {
+    const { PostgresStore } = await import("../../src/store/postgres.ts");
+    try {
+      return await PostgresStore.open(location.url, { schema: location.schema, create: false });
+    } catch (error) {
+      if (!(error instanceof StoreNotFoundError)) {
+        if (!(error instanceof StoreError)) throw error;
+        const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+        throw new StoreError(`${error.message} (${TaskContext.describeLocation(location)})${cause}`, error.details, { cause: error });
+      }
+      if (!create) {
+        throw new StoreNotFoundError(
+          `no payee store in ${TaskContext.describeLocation(location)}: check ${PAYEE_STORE_URL_VARIABLE} and --store-schema, or pass --create to start a new one there`,
+          { schema: location.schema },
+        );
+      }
+    }
+    const store = await PostgresStore.open(location.url, { schema: location.schema, create: true });
+    console.log(`Created a new payee store in ${TaskContext.describeLocation(location)}`);
+    return store;
   }
 }

@@ -12,35 +12,9 @@ import { ethersChain } from "../../src/chain/ethers.ts";
 import { viemChain } from "../../src/chain/viem.ts";
 import { DEFAULT_MAX_BLOCK_RANGE, windowsBackward, windowsForward } from "../../src/chain/windows.ts";
 import { salt } from "./fixture.ts";
+import { rangeLimited } from "./range-limited.ts";
 
 const MAX_RANGE = 10n;
-
-interface RequestArguments {
-  method: string;
-  params?: unknown[] | Record<string, unknown>;
-}
-
-/** An EIP-1193 provider that throws on `eth_getLogs` over more than `maxRange` blocks, and records every range asked. */
-function rangeLimited(inner: { request(args: RequestArguments): Promise<unknown> }, maxRange: bigint) {
-  const ranges: [bigint, bigint][] = [];
-  const toNumber = async (tag: unknown): Promise<bigint> => {
-    if (typeof tag === "string" && tag.startsWith("0x")) return BigInt(tag);
-    return BigInt((await inner.request({ method: "eth_blockNumber" })) as string); // "latest", "pending", ...
-  };
-  const provider = {
-    async request(args: RequestArguments): Promise<unknown> {
-      if (args.method === "eth_getLogs") {
-        const filter = (args.params as { fromBlock?: unknown; toBlock?: unknown }[])[0];
-        const from = await toNumber(filter.fromBlock ?? "latest");
-        const to = await toNumber(filter.toBlock ?? "latest");
-        ranges.push([from, to]);
-        if (to - from + 1n > maxRange) throw Object.assign(new Error(`eth_getLogs is limited to a ${maxRange} block range`), { code: -32600 });
-      }
-      return inner.request(args);
-    },
-  };
-  return { provider, ranges };
-}
 
 describe("chain adapters: windowed log queries", function () {
   this.timeout(60_000);

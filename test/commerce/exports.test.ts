@@ -36,7 +36,12 @@ describe("trickle/commerce entry points", function () {
 
   it("are declared in package.json, built from the commerce sources", async function () {
     const pkg = JSON.parse(await readFile(new URL("package.json", root), "utf8")) as { exports: Record<string, unknown>; scripts: Record<string, string> };
-    const sources = { "./commerce": "src/commerce/index.ts", "./commerce/sqlite": "src/commerce/store-sqlite.ts", "./commerce/http": "src/commerce/http.ts" };
+    const sources = {
+      "./commerce": "src/commerce/index.ts",
+      "./commerce/sqlite": "src/commerce/store-sqlite.ts",
+      "./commerce/postgres": "src/commerce/store-postgres.ts",
+      "./commerce/http": "src/commerce/http.ts",
+    };
     for (const [subpath, source] of Object.entries(sources)) {
       const entry = PACKAGE_ENTRIES.find((e) => e.subpath === subpath);
       expect(entry?.source, subpath).to.equal(source);
@@ -54,8 +59,9 @@ describe("trickle/commerce entry points", function () {
     expect(resolved.filter((url) => /\/node_modules\/(hardhat|@nomicfoundation|ethers)\/|\/typechain-types\//.test(url))).to.deep.equal([]);
   });
 
-  it("trickle/commerce/sqlite and trickle/commerce/http load in plain node", async function () {
+  it("trickle/commerce/sqlite, trickle/commerce/postgres and trickle/commerce/http load in plain node", async function () {
     expect((await load(sourceOf("./commerce/sqlite"))).exports).to.include("SqliteCommerceStore");
+    expect((await load(sourceOf("./commerce/postgres"))).exports).to.include.members(["PostgresCommerceStore", "POSTGRES_COMMERCE_SCHEMA_VERSION"]);
     expect((await load(sourceOf("./commerce/http"))).exports).to.include.members(["commerceApi", "withTier", "withPurchase"]);
   });
 });

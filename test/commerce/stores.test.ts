@@ -2,6 +2,7 @@
 // sale's voucher written by the payee store's own rules (the gate's ledger counts it as served), and the
 // SQLite sales in the SqliteStore's file, migrated from the layout that predates deployment keying.
 import { expect } from "chai";
+import fc from "fast-check";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,10 +10,12 @@ import { DatabaseSync } from "node:sqlite";
 import type { Address, Hex } from "../../src/channel.ts";
 import { signReceipt, type Receipt } from "../../src/commerce/receipt.ts";
 import { MemoryCommerceStore } from "../../src/commerce/store-memory.ts";
+import { PostgresCommerceStore } from "../../src/commerce/store-postgres.ts";
 import { SqliteCommerceStore } from "../../src/commerce/store-sqlite.ts";
 import type { CommerceStore } from "../../src/commerce/store.ts";
 import { SqliteStore } from "../../src/store/sqlite.ts";
 import type { Deployment, StoredVoucher } from "../../src/store/store.ts";
+import { describeWithPostgres, freshSchema, postgresUrl } from "../store/postgres-server.ts";
 import { CONTRACT, DEPLOYMENT, DOMAIN, RECEIPT_KEY, shop, USDC } from "./fixture.ts";
 
 const OTHER: Deployment = { chainId: 10n, contract: CONTRACT };
@@ -34,23 +37,36 @@ interface Backend {
   close(): Promise<void>;
 }
 
-const KINDS: { name: string; open(): { backend: Backend; path?: string; dispose(): void } }[] = [
-  { name: "memory", open: () => ({ backend: new MemoryCommerceStore(), dispose() {} }) },
+interface Opened {
+  backend: Backend;
+  dispose(): void;
+}
+
+const KINDS: { name: string; describe: (title: string, body: () => void) => void; open(): Promise<Opened> }[] = [
+  { name: "memory", describe, open: async () => ({ backend: new MemoryCommerceStore(), dispose() {} }) },
   {
     name: "sqlite",
-    open() {
+    describe,
+    async open() {
       const dir = mkdtempSync(join(tmpdir(), "trickle-commerce-stores-"));
       const path = join(dir, "payee.sqlite");
-      return { backend: SqliteCommerceStore.open(path), path, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+      return { backend: SqliteCommerceStore.open(path), dispose: () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  },
+  {
+    name: "postgres",
+    describe: describeWithPostgres,
+    async open() {
+      return { backend: await PostgresCommerceStore.open(await postgresUrl(), { schema: freshSchema("commerce"), poolSize: 2 }), dispose() {} };
     },
   },
 ];
 
 for (const kind of KINDS) {
-  describe(`commerce store views (${kind.name})`, () => {
-    let opened: ReturnType<(typeof KINDS)[number]["open"]>;
-    beforeEach(() => {
-      opened = kind.open();
+  kind.describe(`commerce store views (${kind.name})`, () => {
+    let opened: Opened;
+    beforeEach(async () => {
+      opened = await kind.open();
     });
     afterEach(async () => {
       await opened.backend.close();
@@ -98,6 +114,100 @@ for (const kind of KINDS) {
       const view = opened.backend.forDeployment(OTHER);
       expect(() => shop(view)).to.throw().with.property("code", "WRONG_CHAIN");
       expect(shop(opened.backend.forDeployment(DEPLOYMENT)).seller.domain).to.deep.equal(DOMAIN);
+    });
+
+    // Money properties, on a fresh deployment per run (one backend, records keyed apart).
+    let runs = 0;
+    const freshDeployment = (): Deployment => ({ chainId: 1_000_000n + BigInt(runs++), contract: CONTRACT });
+    type Op =
+      | { sell: { key: number; price: bigint; raise: bigint } }
+      | { void: number }
+      | { gate: { price: bigint; raise: bigint } }
+      | { save: bigint };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      { weight: 4, arbitrary: fc.record({ sell: fc.record({ key: fc.integer({ min: 0, max: 5 }), price: fc.bigInt({ min: 0n, max: 300n }), raise: fc.bigInt({ min: 0n, max: 300n }) }) }) },
+      { weight: 1, arbitrary: fc.record({ void: fc.integer({ min: 0, max: 5 }) }) },
+      { weight: 1, arbitrary: fc.record({ gate: fc.record({ price: fc.bigInt({ min: 1n, max: 100n }), raise: fc.bigInt({ min: -50n, max: 200n }) }) }) },
+      { weight: 1, arbitrary: fc.record({ save: fc.bigInt({ min: -50n, max: 200n }) }) },
+    );
+
+    if (kind.name !== "memory") {
+      it("answers every sequence of sales, voids, gate charges and plain saves exactly as the memory store does (property)", async () => {
+        await fc.assert(
+          fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 14 }), async (ops) => {
+            const d = freshDeployment();
+            const model = new MemoryCommerceStore();
+            const stores = [opened.backend.forDeployment(d), model.forDeployment(d)];
+            let top = 0n;
+            for (const o of ops) {
+              let amount: bigint;
+              if ("sell" in o) amount = top + o.sell.raise;
+              else if ("gate" in o) amount = top + o.gate.raise;
+              else if ("save" in o) amount = top + o.save;
+              else amount = 0n;
+              if (amount < 0n) amount = 0n;
+              if (amount > top) top = amount;
+              const v = voucher(amount);
+              const answers = await Promise.all(
+                stores.map((store) => {
+                  const call = "sell" in o
+                    ? store.commitCharge(v, receipt(`order-${o.sell.key}`, o.sell.price, amount))
+                    : "void" in o
+                      ? store.voidCharge(PAYER, `order-${o.void}`)
+                      : "gate" in o
+                        ? store.chargeVoucher(v, o.gate.price)
+                        : store.saveVoucherIfHigher(v);
+                  return call.then((value) => ({ value }), (error: { code?: string }) => ({ error: error.code }));
+                }),
+              );
+              expect(answers[0], JSON.stringify(o, (_k, x) => (typeof x === "bigint" ? x.toString() : x))).to.deep.equal(answers[1]);
+            }
+            const [store, memory] = stores;
+            expect(await store!.receiptsOf(PAYER)).to.deep.equal(await memory!.receiptsOf(PAYER));
+            expect(await store!.chargesBetween(0n, 10_000n)).to.deep.equal(await memory!.chargesBetween(0n, 10_000n));
+            expect(await store!.credit(CHANNEL)).to.equal(await memory!.credit(CHANNEL));
+            expect(await store!.bestVoucher(CHANNEL)).to.deep.equal(await memory!.bestVoucher(CHANNEL));
+            expect(await store!.chargeLedger(CHANNEL)).to.deep.equal(await memory!.chargeLedger(CHANNEL));
+            await model.close();
+          }),
+          { numRuns: 30 },
+        );
+      });
+    }
+
+    it("concurrent sales with repeated purchase ids charge each id once, and receipts plus credit equal the best voucher (property)", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ key: fc.integer({ min: 0, max: 7 }), price: fc.bigInt({ min: 1n, max: 100n }), raise: fc.bigInt({ min: 0n, max: 150n }) }), { minLength: 1, maxLength: 24 }),
+          fc.array(fc.integer({ min: 0, max: 7 }), { maxLength: 3 }),
+          async (sales, voids) => {
+            const store = opened.backend.forDeployment(freshDeployment());
+            let amount = 0n;
+            const submitted = sales.map((sale) => {
+              amount += sale.raise;
+              return { ...sale, amount };
+            });
+            const outcomes = await Promise.all([
+              ...submitted.map((sale) => store.commitCharge(voucher(sale.amount), receipt(`order-${sale.key}`, sale.price, sale.amount))),
+              ...voids.map((key) => store.voidCharge(PAYER, `order-${key}`)),
+            ]);
+            const charged = new Map<string, number>();
+            submitted.forEach((sale, i) => {
+              const outcome = outcomes[i] as { status: string };
+              if (outcome.status === "charged") charged.set(`order-${sale.key}`, (charged.get(`order-${sale.key}`) ?? 0) + 1);
+            });
+            const receipts = await store.receiptsOf(PAYER);
+            const all = await store.chargesBetween(0n, 10_000n);
+            // A key is charged again only after a void of it; without voids, once.
+            if (voids.length === 0) for (const count of charged.values()) expect(count).to.equal(1);
+            expect(new Set(all.map((c) => c.receipt.key)).size).to.equal(all.length);
+            for (const r of receipts) expect(charged.has(r.key), r.key).to.equal(true);
+            const best = (await store.bestVoucher(CHANNEL))?.amount ?? 0n;
+            expect(receipts.reduce((t, r) => t + r.price, 0n) + (await store.credit(CHANNEL))).to.equal(best);
+          },
+        ),
+        { numRuns: kind.name === "memory" ? 100 : 30 },
+      );
     });
 
     it("refuses malformed sales input with INVALID_ARGUMENT", async () => {

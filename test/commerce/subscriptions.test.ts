@@ -12,9 +12,11 @@ import { Plans } from "../../src/commerce/plans.ts";
 import { verifyReceipt } from "../../src/commerce/receipt.ts";
 import { Seller } from "../../src/commerce/seller.ts";
 import { MemoryCommerceStore } from "../../src/commerce/store-memory.ts";
+import { PostgresCommerceStore } from "../../src/commerce/store-postgres.ts";
 import { SqliteCommerceStore } from "../../src/commerce/store-sqlite.ts";
 import type { CommerceStore } from "../../src/commerce/store.ts";
 import { Subscriber, type SubscriberLimits } from "../../src/commerce/subscriber.ts";
+import { describeWithPostgres, freshSchema, postgresUrl } from "../store/postgres-server.ts";
 import { DAY, DEPLOYMENT, DOMAIN, MemoryChain, openChannel, PAYEE, RECEIPT_KEY, shop, type Shop, USDC, voucherSource } from "./fixture.ts";
 
 const BASIC = 100_000n; // 0.10 USDC a day
@@ -287,5 +289,43 @@ describe("commerce subscriptions", function () {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describeWithPostgres("commerce subscriptions on one PostgreSQL database, two payee backends", function () {
+  this.timeout(60_000);
+
+  it("concurrent renewals of one period through two backends charge it once; both, and a restarted one, answer the same entitlement", async () => {
+    const url = await postgresUrl();
+    const schema = freshSchema("subs");
+    // Two backends: two connection pools, as two server processes would have.
+    const a = (await PostgresCommerceStore.open(url, { schema })).forDeployment(DEPLOYMENT);
+    const b = (await PostgresCommerceStore.open(url, { schema, create: false })).forDeployment(DEPLOYMENT);
+    const chain = new MemoryChain();
+    const ta = shop(a, chain);
+    const tb = shop(b, chain, ta.clock);
+    const p = openChannel(chain, 10_000_000n);
+    await ta.seller.renew({ voucher: p.sign(BASIC), config: p.config, plan: "basic-daily", sequence: 0 });
+    expect(await tb.seller.entitled(p.address, "basic")).to.equal(true);
+    ta.clock.now += DAY;
+    const racers = Array.from({ length: 20 }, (_, i) =>
+      (i % 2 === 0 ? ta : tb).seller.renew({ voucher: p.sign(2n * BASIC + BigInt(i)), config: p.config, plan: "basic-daily", sequence: 1 }),
+    );
+    const results = await Promise.allSettled(racers);
+    const sold = results.filter((r): r is PromiseFulfilledResult<Awaited<(typeof racers)[number]>> => r.status === "fulfilled");
+    for (const r of results) if (r.status === "rejected") expect((r.reason as { code?: string }).code).to.equal("NOT_INCREASING");
+    expect(new Set(sold.map((r) => r.value.receipt.signature)).size).to.equal(1);
+    const receipts = await b.receiptsOf(p.address);
+    expect(receipts.map((r) => r.key)).to.deep.equal(["period:0", "period:1"]);
+    const best = (await a.bestVoucher(p.channelId))!.amount;
+    expect(receipts.reduce((x, r) => x + r.price, 0n) + (await b.credit(p.channelId))).to.equal(best);
+    const entitlement = await ta.seller.entitlement(p.address);
+    expect(entitlement).to.deep.equal({ tier: "basic", plan: "basic-daily", until: ta.clock.now + DAY });
+    expect(await tb.seller.entitlement(p.address)).to.deep.equal(entitlement);
+    await a.close();
+    await b.close();
+    const c = (await PostgresCommerceStore.open(url, { schema, create: false })).forDeployment(DEPLOYMENT);
+    expect(await shop(c, chain, ta.clock).seller.entitlement(p.address)).to.deep.equal(entitlement);
+    await c.close();
   });
 });

@@ -1,6 +1,8 @@
 // A throwaway PostgreSQL server for the tests: `initdb` and `pg_ctl` in a temp dir, listening only on a
 // unix socket inside it, started by the first test that asks and stopped by a root `after` hook when
-// the run ends. With TRICKLE_PG_URL set, that server is used instead and nothing is started.
+// the run ends; a run that dies before (a signal, a crash, SIGKILL) stops it through the cluster's exit
+// hook and watchdog (scripts/lib/postgres-cluster.ts). With TRICKLE_PG_URL set, that server is used
+// instead and nothing is started.
 //
 // Without PostgreSQL installed the PostgreSQL tests cannot run: `describeWithPostgres` then registers
 // nothing and prints why, except under CI=true, where it registers one failing test, so a CI machine

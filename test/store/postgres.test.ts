@@ -86,6 +86,64 @@ describeWithPostgres("store/PostgresStore", () => {
       }
     });
 
+    it("with create: false, refuses a database without a Trickle store (STORE_NOT_FOUND) and creates nothing; opens one that exists", async () => {
+      const url = await postgresUrl();
+      const schema = freshSchema();
+      const refused = await PostgresStore.open(url, { schema, create: false }).then(() => undefined, (e: { code?: string }) => e);
+      expect(refused?.code).to.equal("STORE_NOT_FOUND");
+      expect(await sql("SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", [schema])).to.deep.equal([]);
+      const created = (await PostgresStore.open(url, { schema })).forDeployment(TEST_DEPLOYMENT);
+      await created.setMeta("k", "v");
+      await created.close();
+      const reopened = (await PostgresStore.open(url, { schema, create: false })).forDeployment(TEST_DEPLOYMENT);
+      expect(await reopened.getMeta("k")).to.equal("v");
+      await reopened.close();
+    });
+
+    it("transaction: a feature's rows and the store's records commit together or not at all, under the channel's and the name's locks", async () => {
+      const url = await postgresUrl();
+      const schema = freshSchema();
+      const backend = await PostgresStore.open(url, { schema });
+      const view = backend.forDeployment(TEST_DEPLOYMENT);
+      const d = view.deployment;
+      await sql(`CREATE TABLE ${schema}.extra (k TEXT PRIMARY KEY, n INTEGER NOT NULL)`);
+      const lock = { channels: [{ deployment: d, channelId: channelOf(0) }] };
+      const failed = await backend
+        .transaction(lock, async (tx) => {
+          tx.tables.putBest(d, { channelId: channelOf(0), amount: 5n, signature: signatureOf(1) });
+          await tx.query(`INSERT INTO ${schema}.extra VALUES ('a', 1)`);
+          throw new Error("the feature refuses");
+        })
+        .then(() => undefined, (error: Error) => error);
+      expect(failed?.message).to.equal("the feature refuses");
+      expect(await view.bestVoucher(channelOf(0))).to.equal(undefined);
+      expect(await sql(`SELECT * FROM ${schema}.extra`)).to.deep.equal([]);
+      // The locked channel's voucher is read into the tables, and what is put there is written.
+      await view.saveVoucherIfHigher({ channelId: channelOf(0), amount: 3n, signature: signatureOf(2) });
+      const seen = await backend.transaction(lock, async (tx) => {
+        const before = tx.tables.bestAmount(d, channelOf(0));
+        tx.tables.putBest(d, { channelId: channelOf(0), amount: 5n, signature: signatureOf(1) });
+        await tx.query(`INSERT INTO ${schema}.extra VALUES ('a', 0)`);
+        return before;
+      });
+      expect(seen).to.equal(3n);
+      expect((await view.bestVoucher(channelOf(0)))?.amount).to.equal(5n);
+      // Read-modify-write under one name's lock, from two pools at once: no increment is lost.
+      const other = await PostgresStore.open(url, { schema });
+      const increments = Array.from({ length: 12 }, (_, i) =>
+        (i % 2 === 0 ? backend : other).transaction({ channels: [], names: ["counter"] }, async (tx) => {
+          const [row] = await tx.query(`SELECT n FROM ${schema}.extra WHERE k = 'a'`);
+          await tx.query("SELECT pg_sleep(0.01)"); // a window in which an unlocked writer would interleave
+          await tx.query(`UPDATE ${schema}.extra SET n = $1 WHERE k = 'a'`, [Number(row!.n) + 1]);
+        }),
+      );
+      await Promise.all(increments);
+      expect(await sql(`SELECT n FROM ${schema}.extra`)).to.deep.equal([{ n: 12 }]);
+      await other.close();
+      await view.close();
+      expect(await backend.transaction(lock, async () => 1).then(() => undefined, (e: { code?: string }) => e.code)).to.equal("STORE");
+    });
+
     it("refuses a server where commits are not durable (synchronous_commit off)", async () => {
       const url = await postgresUrl();
       const separator = url.includes("?") ? "&" : "?";

@@ -15,7 +15,7 @@ function environment(rpcUrl: string, extra: Record<string, string>): NodeJS.Proc
   const env: NodeJS.ProcessEnv = { ...process.env, TRICKLE_RPC_URL: rpcUrl, ...extra };
   // An operator's shell: not inside a test run, no keys unless a test gives them.
   delete env.HH_TEST;
-  for (const name of ["TRICKLE_PAYER_KEY", "TRICKLE_PAYEE_KEY", "TRICKLE_DEPLOYER_KEY"]) {
+  for (const name of ["TRICKLE_PAYER_KEY", "TRICKLE_PAYEE_KEY", "TRICKLE_DEPLOYER_KEY", "TRICKLE_PAYEE_STORE_URL"]) {
     if (!(name in extra)) delete env[name];
   }
   return env;
@@ -45,9 +45,9 @@ export interface BackgroundTask {
   exited: Promise<number | null>;
 }
 
-export function startTask(rpcUrl: string, args: string[]): BackgroundTask {
+export function startTask(rpcUrl: string, args: string[], extraEnv: Record<string, string> = {}): BackgroundTask {
   const child = spawn(process.execPath, [HARDHAT, ...args, "--network", "localhost"], {
-    env: environment(rpcUrl, {}),
+    env: environment(rpcUrl, extraEnv),
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

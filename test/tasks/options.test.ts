@@ -2,6 +2,7 @@
 import { expect } from "chai";
 import { ETH } from "../../src/channel.ts";
 import { parseTokens } from "../../tasks/lib/checks.ts";
+import { redactUrl } from "../../tasks/lib/context.ts";
 import { formatAmount, parseAmount } from "../../tasks/lib/output.ts";
 import { ETH_TOKEN } from "../../src/units.ts";
 
@@ -59,5 +60,14 @@ describe("trickle:accept --tokens", () => {
       }
       expect(code, bad).to.equal("INVALID_ARGUMENT");
     }
+  });
+});
+
+describe("TRICKLE_PAYEE_STORE_URL in the tasks' output", () => {
+  it("is printed with its password masked, and never printed when it does not parse", () => {
+    expect(redactUrl("postgresql://trickle:s3cret@10.0.0.1:5432/trickle?sslmode=require")).to.equal("postgresql://trickle:***@10.0.0.1:5432/trickle?sslmode=require");
+    expect(redactUrl("postgresql://trickle@localhost/postgres?host=%2Ftmp%2Fx")).to.equal("postgresql://trickle@localhost/postgres?host=%2Ftmp%2Fx");
+    expect(redactUrl("postgresql://u:p@ss@host/db")).to.not.contain("p@ss");
+    expect(redactUrl("not a url with s3cret")).to.not.contain("s3cret");
   });
 });

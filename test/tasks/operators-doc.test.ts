@@ -1,0 +1,104 @@
+// docs/operators.md's API server, run as the doc says: two processes of docs/examples/operators/api-server.ts
+// on one PostgreSQL payee store, each holding no key, behind which one payer pays request by request. Every
+// paid request is served by whichever process gets it, and the store's ledger counts each one once.
+import { expect } from "chai";
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { parseEther } from "viem";
+import { Payer } from "../../src/payer.ts";
+import { MemoryStore } from "../../src/store/memory.ts";
+import { PostgresStore } from "../../src/store/postgres.ts";
+import { createPayingFetch } from "../../src/http/fetch.ts";
+import { PACKAGE_ENTRIES, specifierOf } from "../../scripts/lib/package-entries.ts";
+import { describeWithPostgres, freshSchema, postgresUrl } from "../store/postgres-server.ts";
+import { deploy } from "../watchtower/fixture.ts";
+import { startHardhatNode, type HardhatNode } from "../watchtower/hardhat-node.ts";
+
+const root = new URL("../../", import.meta.url);
+const EXAMPLE = "docs/examples/operators/api-server.ts";
+// The example imports `trickle`: every entry point resolves to its source, so no build is needed.
+const sources = Object.fromEntries(PACKAGE_ENTRIES.map((entry) => [specifierOf(entry), new URL(entry.source, root).href]));
+const toSources = `data:text/javascript,${encodeURIComponent(`
+import { registerHooks } from "node:module";
+const sources = ${JSON.stringify(sources)};
+registerHooks({ resolve: (specifier, context, next) => (specifier in sources ? { url: sources[specifier], shortCircuit: true } : next(specifier, context)) });
+`)}`;
+
+describe("docs/operators.md API server example", () => {
+  it("is shown verbatim", async () => {
+    const doc = await readFile(new URL("docs/operators.md", root), "utf8");
+    const blocks = [...doc.matchAll(/```ts title=(\S+)\n([\s\S]*?)```/g)];
+    expect(blocks.map((b) => b[1])).to.deep.equal([EXAMPLE]);
+    expect(blocks[0]![2]).to.equal(await readFile(new URL(EXAMPLE, root), "utf8"));
+  });
+});
+
+describeWithPostgres("docs/operators.md API server example, two processes on one PostgreSQL store", function () {
+  this.timeout(120_000);
+  let node: HardhatNode;
+  const servers: ChildProcess[] = [];
+
+  before(async () => {
+    node = await startHardhatNode();
+  });
+  after(async () => {
+    for (const server of servers) if (server.exitCode === null && server.signalCode === null) server.kill("SIGTERM");
+    await node?.stop();
+  });
+
+  function startServer(env: Record<string, string>): Promise<number> {
+    const child = spawn(process.execPath, ["--no-warnings", "--import", toSources, EXAMPLE], {
+      cwd: root,
+      env: { ...process.env, PORT: "0", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    servers.push(child);
+    let out = "";
+    let err = "";
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    return new Promise((resolve, reject) => {
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        const port = out.match(/api server on port (\d+)/)?.[1];
+        if (port !== undefined) resolve(Number(port));
+      });
+      child.once("exit", (code) => reject(new Error(`the API server exited (${code}): ${err}`)));
+    });
+  }
+
+  it("serves every paid request from either process, and the shared ledger counts each once", async () => {
+    const d = await deploy(node);
+    const payee = d.party(2);
+    const url = await postgresUrl();
+    const schema = freshSchema("api");
+    // What `trickle:watch --create --once` does first: the servers refuse a database without a store.
+    const env = { TRICKLE_PAYEE_STORE_URL: url, TRICKLE_STORE_SCHEMA: schema, RPC_URL: node.url, TRICKLE_CONTRACT: d.contract, TRICKLE_PAYEE_ADDRESS: payee.address };
+    const refused = await startServer(env).then(() => undefined, (error: Error) => error.message);
+    expect(refused).to.match(/STORE_NOT_FOUND|no Trickle store/);
+    await (await PostgresStore.open(url, { schema })).close();
+    const ports = await Promise.all([startServer(env), startServer(env)]);
+
+    const payer = new Payer({ chain: d.party(1).chain, store: new MemoryStore() });
+    const paidFetch = createPayingFetch({
+      payer,
+      chain: { chainId: 31337n, contract: d.contract },
+      budget: parseEther("0.05"),
+      originBudget: parseEther("0.05"),
+      maxPrice: parseEther("0.0001"),
+      maxDeposit: parseEther("0.01"),
+    });
+    const requests = 8;
+    for (let i = 0; i < requests; i++) {
+      const response = await paidFetch(`http://127.0.0.1:${ports[i % 2]}/quote`);
+      expect(response.status, `request ${i}`).to.equal(200);
+      expect(await response.text()).to.equal("paid content");
+    }
+
+    const store = await PostgresStore.open(url, { schema, create: false });
+    const view = store.forDeployment({ chainId: 31337n, contract: d.contract });
+    let served = 0n;
+    for (const voucher of await view.bestVouchers()) served += (await view.chargeLedger(voucher.channelId))?.served ?? 0n;
+    await store.close();
+    expect(served).to.equal(BigInt(requests) * parseEther("0.00001"));
+  });
+});
