@@ -28,6 +28,8 @@ export interface PaidApiSettings {
   postgres?: { url: string; schema: string };
   /** The channel token the API takes; ETH when omitted. */
   token?: Address;
+  /** The Payee's `policy.prepaidCredit`: a channel's best voucher sent again pays from its credit. */
+  prepaidCredit?: boolean;
 }
 
 interface WorkerData extends PaidApiSettings {
@@ -223,7 +225,8 @@ async function serve(settings: PaidApiSettings, link: Link): Promise<void> {
       : await (await import("../src/store/postgres.ts")).PostgresStore.open(settings.postgres.url, { schema: settings.postgres.schema });
   const store = backend.forDeployment(deployment);
   const chain = remoteChain(link, settings.contract);
-  const payee = new Payee({ chain, store, payee: settings.payee, ...(settings.token === undefined ? {} : { policy: { tokens: [settings.token] } }) });
+  const policy = { ...(settings.token === undefined ? {} : { tokens: [settings.token] }), ...(settings.prepaidCredit === true ? { prepaidCredit: true } : {}) };
+  const payee = new Payee({ chain, store, payee: settings.payee, policy });
   const gate = paymentGate({
     payee,
     chainId: settings.chainId,

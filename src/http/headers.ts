@@ -78,6 +78,11 @@ export interface PaymentRequirements {
    * `token` / `price` / `minDeposit`, so a client that reads only those still pays correctly.
    */
   accepts?: PaymentOffer[];
+  /**
+   * Present (and `true`) when the payee takes prepaid credit: a channel's best voucher, sent again, pays
+   * for another request while the credit it left covers the price (docs/http.md, "Prepaid credit").
+   */
+  prepaid?: true;
   /** Set when a payment was present and refused. */
   error?: PaymentErrorCode;
   /** The refused payment's channel, when known. */
@@ -252,7 +257,7 @@ export function decodePaymentRequired(value: string, maxBytes = MAX_PAYMENT_HEAD
     header,
     object,
     ["scheme", "chainId", "contract", "payee", "token", "price", "minDeposit", "minCloseDelay"],
-    ["accepts", "error", "channelId", "cumulative"],
+    ["accepts", "prepaid", "error", "channelId", "cumulative"],
   );
   const requirements: PaymentRequirements = {
     scheme: scheme(header, object),
@@ -265,6 +270,10 @@ export function decodePaymentRequired(value: string, maxBytes = MAX_PAYMENT_HEAD
     minCloseDelay: uint(header, object, "minCloseDelay", MAX_CLOSE_DELAY),
   };
   if (object.accepts !== undefined) requirements.accepts = decodeOffers(header, object.accepts, requirements);
+  if (object.prepaid !== undefined) {
+    if (object.prepaid !== true) throw malformed(header, "prepaid is not true");
+    requirements.prepaid = true;
+  }
   if (object.error !== undefined) {
     if (typeof object.error !== "string" || !isPaymentErrorCode(object.error)) throw malformed(header, "unknown error code");
     requirements.error = object.error;

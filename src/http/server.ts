@@ -290,6 +290,7 @@ export class PaymentGate {
       minCloseDelay: this.#policy.minCloseDelay,
       // Only a gate of several tokens sends the list: a gate of one keeps the header it always had.
       ...(this.#tokens === undefined ? {} : { accepts: offers.map((offer) => ({ ...offer })) }),
+      ...(this.#policy.prepaidCredit ? { prepaid: true as const } : {}),
       ...(refusal ?? {}),
     };
   }
