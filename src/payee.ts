@@ -30,6 +30,7 @@ import {
 import { AcceptancePolicy, type PayeePolicy } from "./policy.ts";
 import type { ChargeOptions, PayeeStore, StoredVoucher } from "./store/store.ts";
 import { viewFor, type StoreOrView } from "./store/deployment.ts";
+import { isHex } from "./crypto/encoding.ts";
 import { VoucherVerifier, voucherDigest, type Voucher, type VoucherDomain } from "./voucher.ts";
 
 export type { PayeePolicy } from "./policy.ts";
@@ -643,13 +644,13 @@ export class Payee {
 function checkShape(voucher: unknown): StoredVoucher {
   if (typeof voucher !== "object" || voucher === null) throw new MalformedVoucherError("a voucher must be an object");
   const { channelId, amount, signature } = voucher as Record<string, unknown>;
-  if (typeof channelId !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(channelId)) {
+  if (!isHex(channelId, 32)) {
     throw new MalformedVoucherError("channelId must be 32 bytes of 0x-prefixed hex", { channelId });
   }
   if (typeof amount !== "bigint" || amount < 0n || amount >= UINT256_LIMIT) {
     throw new MalformedVoucherError("amount must be a uint256 bigint", { amount: typeof amount === "bigint" ? amount : String(amount) });
   }
-  if (typeof signature !== "string" || !/^0x[0-9a-fA-F]{130}$/.test(signature)) {
+  if (!isHex(signature, 65)) {
     throw new MalformedVoucherError("signature must be 65 bytes of 0x-prefixed hex", { signature });
   }
   return { channelId: lower(channelId) as Hex, amount, signature: lower(signature) as Hex };

@@ -121,22 +121,43 @@ function migrateV1toV2(db: DatabaseSync, legacy: Deployment | undefined): void {
   for (const table of ["payee_vouchers", "payee_channels", "payer_channels", "meta"]) db.exec(`DROP TABLE v1_${table}`);
 }
 
+const WORD_MASK = (1n << 64n) - 1n;
+
+/** A uint256 as 32 big-endian bytes, written as four 64-bit words (no hex string in between). */
 export function encodeUint256(value: bigint): Uint8Array {
-  return Buffer.from(value.toString(16).padStart(64, "0"), "hex");
+  const bytes = new Uint8Array(32);
+  const view = new DataView(bytes.buffer);
+  if (value <= WORD_MASK) {
+    view.setBigUint64(24, value);
+    return bytes;
+  }
+  view.setBigUint64(0, value >> 192n);
+  view.setBigUint64(8, (value >> 128n) & WORD_MASK);
+  view.setBigUint64(16, (value >> 64n) & WORD_MASK);
+  view.setBigUint64(24, value & WORD_MASK);
+  return bytes;
 }
 
 export function decodeUint256(bytes: unknown): bigint {
   if (!(bytes instanceof Uint8Array) || bytes.length !== 32) {
     throw new StoreError("the store holds an amount that is not 32 bytes");
   }
-  return BigInt(`0x${Buffer.from(bytes).toString("hex")}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, 32);
+  const low = view.getBigUint64(24);
+  const [a, b, c] = [view.getBigUint64(0), view.getBigUint64(8), view.getBigUint64(16)];
+  return a === 0n && b === 0n && c === 0n ? low : (a << 192n) | (b << 128n) | (c << 64n) | low;
 }
 
 type Row = Record<string, unknown>;
 
 /** The key columns of a deployment (its contract is already lower-cased by the view). */
+const keys = new WeakMap<Deployment, [string, string]>();
+
+/** The key columns of a deployment, made once per view's deployment object. */
 function key(d: Deployment): [string, string] {
-  return [d.chainId.toString(), d.contract];
+  let columns = keys.get(d);
+  if (columns === undefined) keys.set(d, (columns = [d.chainId.toString(), d.contract]));
+  return columns;
 }
 
 function configFromRow(row: Row): ChannelConfig {
