@@ -99,6 +99,13 @@ if (postgresUrl === undefined && postgresBin() !== undefined && args.stores.spli
     for (const pid of [postmaster, ...helpers]) execFileSync("taskset", ["-a", "-p", "-c", serverCpus, pid.trim()], { stdio: "ignore" });
   }
 }
+// Interrupted (Ctrl-C), the throwaway PostgreSQL server is stopped too.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    cluster?.stop();
+    process.exit(130);
+  });
+}
 const storeKinds: StoreKind[] = (postgresUrl === undefined ? ["sqlite"] : ["sqlite", "postgres"]).filter((kind) => args.stores.split(",").includes(kind)) as StoreKind[];
 if (postgresUrl === undefined) console.log("PostgreSQL not measured: not installed (apt-get install -y postgresql) and TRICKLE_PG_URL not set");
 
@@ -372,7 +379,7 @@ const result = {
     `${concurrency} keep-alive clients (one channel each); prepaid: one voucher per ${prepay} requests; ratio = median of the rounds' paid/unpaid; spread = (max - min) / median; ` +
     `halves = |median of odd rounds - median of even rounds| / median; CPU = the server processes' user + system time per request`,
   stores: {
-    sqlite: "SQLite (WAL, synchronous=FULL, group commit), one file shared by every server process",
+    sqlite: "SQLite (WAL fdatasynced after each group commit, off the event loop), one file shared by every server process",
     ...(storeKinds.includes("postgres") ? { postgres: "PostgreSQL (synchronous_commit on, local socket, throwaway cluster unless TRICKLE_PG_URL), one database shared by every server process" } : {}),
   },
   prepay,
