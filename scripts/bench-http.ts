@@ -343,13 +343,13 @@ const modeNames: Record<Mode, string> = { unpaid: "unpaid", paid: "paid, a vouch
 const pct = (x: number) => `±${(x * 50).toFixed(1)}%`;
 const oneProcess = (store: StoreKind) => rows.find((r) => r.store === store && r.servers === 1) ?? rows[0];
 const table = [
-  "| store | server processes | requests | req/s | / unpaid | vs 1 process | server CPU per request |",
-  "|---|---:|---|---:|---:|---:|---:|",
+  "| store | server processes | requests | req/s | / unpaid | vs 1 process | server CPU per request | requests per commit |",
+  "|---|---:|---|---:|---:|---:|---:|---:|",
   ...rows.flatMap((r) =>
     MODES.map((mode) => {
       const f = r[mode] as ModeFigures;
       const ratio = f.ratio === undefined ? "" : `${f.ratio.median.toFixed(2)} (${pct(f.ratio.spread)})`;
-      return `| ${storeNames[r.store]} | ${r.servers} | ${modeNames[mode]} | ${f.rate.median.toLocaleString("en-US")} (${pct(f.rate.spread)}) | ${ratio} | ${(f.rate.median / (oneProcess(r.store)[mode] as ModeFigures).rate.median).toFixed(2)}x | ${f.cpuMicros.median} µs (${pct(f.cpuMicros.spread)}) |`;
+      return `| ${storeNames[r.store]} | ${r.servers} | ${modeNames[mode]} | ${f.rate.median.toLocaleString("en-US")} (${pct(f.rate.spread)}) | ${ratio} | ${(f.rate.median / (oneProcess(r.store)[mode] as ModeFigures).rate.median).toFixed(2)}x | ${f.cpuMicros.median} µs (${pct(f.cpuMicros.spread)}) | ${f.requestsPerCommit?.median ?? ""} |`;
     }),
   ),
 ];
