@@ -208,8 +208,18 @@ function columns<T>(items: Map<string, T>, pick: (item: T) => unknown[]): unknow
  * hex, addresses and decimals before they get here, but meta keys and values are any strings.
  */
 function literals(values: readonly (string | null)[], type: string): string {
-  return `ARRAY[${values.map((value) => (value === null ? "NULL" : pg.escapeLiteral(value))).join(",")}]::${type}[]`;
+  let out = "ARRAY[";
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (i > 0) out += ",";
+    // Hex, addresses, decimals and used-amount lists hold no quote or backslash: quoted as they are.
+    out += value === null ? "NULL" : PLAIN.test(value) ? `'${value}'` : pg.escapeLiteral(value);
+  }
+  return `${out}]::${type}[]`;
 }
+
+/** Characters that need no escaping inside a standard SQL string literal, as every store value but meta has. */
+const PLAIN = /^[0-9A-Za-z,_-]*$/;
 
 /** What a commit that would lower a stored voucher fails with. */
 const LOWERED = "a stored voucher would have been lowered";
