@@ -1,6 +1,6 @@
 // Durable `Payee.accept`s per second: the full accept path (shape, cached channel state, policy, native
 // signature recovery, group commit) on one core, many channels accepting at once, on each store: SQLite
-// (WAL, synchronous=FULL) and PostgreSQL (synchronous_commit on; TRICKLE_PG_URL, or a throwaway local
+// (WAL, fdatasynced after each group commit) and PostgreSQL (synchronous_commit on; TRICKLE_PG_URL, or a throwaway local
 // server started and stopped by this script). The channels are opened on an in-process chain and each has
 // one accepted voucher before the clock starts, so their state is cached as it is in a running payee; the
 // payee's periodic event pull still runs during the measurement. Prints a table, writes
@@ -147,7 +147,7 @@ async function writeReadme(results: DurableAcceptsResult[]): Promise<void> {
     console.log("README.md has no bench:accepts markers: left as it is");
     return;
   }
-  const names: Record<AcceptsStore, string> = { sqlite: "SQLite (WAL, synchronous=FULL)", postgres: "PostgreSQL (synchronous_commit on, local socket)" };
+  const names: Record<AcceptsStore, string> = { sqlite: "SQLite (WAL, fdatasync per commit)", postgres: "PostgreSQL (synchronous_commit on, local socket)" };
   const lines = [
     "| store | durable accepts per second | accepts per commit | DESIGN.md target | |",
     "|---|---:|---:|---:|---|",

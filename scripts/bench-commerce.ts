@@ -1,8 +1,8 @@
 // `npm run bench:commerce`: purchases per second through the commerce middleware (`withPurchase`: a
 // purchase id checked once, a receipt signed, sale and voucher in one SQLite transaction) against the
 // plain paid route (`withPayment`: a voucher per request) of the same server, in one run. One node:http
-// server in this process serves both routes over one SqliteCommerceStore (WAL, synchronous=FULL, group
-// commits); the load comes from the same process at a fixed concurrency, one keep-alive connection and
+// server in this process serves both routes over one SqliteCommerceStore (WAL, one fdatasync per group
+// commit); the load comes from the same process at a fixed concurrency, one keep-alive connection and
 // one channel per client, with every voucher signed before the clock starts. The two phases alternate
 // for a few rounds and each keeps its best round (a shared machine is noisy).
 // Writes bench/results/commerce.json.
@@ -169,7 +169,7 @@ const result = {
   rounds,
   store: onPostgres
     ? "PostgresCommerceStore (synchronous_commit on, local socket, batched sales), one process, load from the same process"
-    : "SqliteCommerceStore (WAL, synchronous=FULL, group commit), one process, load from the same process",
+    : "SqliteCommerceStore (WAL, one fdatasync per group commit), one process, load from the same process",
 };
 console.log("\n| route | per second |\n|---|---|");
 console.log(`| plain paid route (withPayment) | ${result.plainPaidRequestsPerSecond} |`);

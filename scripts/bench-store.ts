@@ -1,4 +1,4 @@
-// Durable voucher saves per second of the SQLite store (WAL, synchronous=FULL, group commit), at
+// Durable voucher saves per second of the SQLite store (WAL, one fdatasync per group commit), at
 // several concurrency levels, plus one run that recovers each voucher's signer with native secp256k1
 // first (the payee's CPU work per accept, without its caches), for the ">= 5,000 durable accepts/s"
 // target. Every save resolves only after its commit is on disk.

@@ -28,6 +28,8 @@ export interface PaidApiSettings {
   postgres?: { url: string; schema: string };
   /** The channel token the API takes; ETH when omitted. */
   token?: Address;
+  /** The Payee's `policy.prepaidCredit`: a channel's best voucher sent again pays from its credit. */
+  prepaidCredit?: boolean;
 }
 
 interface WorkerData extends PaidApiSettings {
@@ -40,7 +42,7 @@ interface Link {
   callChain(call: ChainCall): void;
   onChainReply(listener: (reply: ChainReply) => void): void;
   onStop(listener: () => void): void;
-  ready(port: number): void;
+  ready(port: number, commits: () => number): void;
   report(counts: { served: number; paidServed: number }): Promise<void>;
   close(): void;
 }
@@ -53,7 +55,7 @@ type ProcessMessage =
   | { type: "ready"; port: number }
   | { type: "stop" }
   | { type: "cpu" }
-  | { type: "cpuReply"; micros: number }
+  | { type: "cpuReply"; micros: number; commits: number }
   | { type: "report"; served: number; paidServed: number };
 
 interface ChainCall {
@@ -79,8 +81,11 @@ export interface PaidApiWorker {
   url: string;
   /** Stops the server, closes its store, and says how many requests reached the handler. */
   stop(): Promise<{ served: number; paidServed: number }>;
-  /** CPU time (user + system) the server process has used so far, µs; child processes only. */
-  cpuMicros?(): Promise<number>;
+  /**
+   * CPU time (user + system) the server process has used so far, µs, and the store's group commits
+   * (transactions, each one fsync) so far; child processes only.
+   */
+  usage?(): Promise<{ cpuMicros: number; commits: number }>;
 }
 
 /** Answers a server's chain call with `chain` (reads only). */
@@ -143,7 +148,7 @@ export async function startPaidApiProcess(settings: PaidApiSettings, chain: Chai
     stderr = (stderr + chunk).slice(-65_536);
   });
   let counts: { served: number; paidServed: number } | undefined;
-  const cpuWaiters: ((micros: number) => void)[] = [];
+  const usageWaiters: ((usage: { cpuMicros: number; commits: number }) => void)[] = [];
   const started = new Promise<number>((resolve, reject) => {
     child.once("error", reject);
     child.once("exit", (code) => reject(new Error(`the paid API process exited with code ${code} before it was ready`)));
@@ -151,7 +156,7 @@ export async function startPaidApiProcess(settings: PaidApiSettings, chain: Chai
       if (message.type === "ready") resolve(message.port);
       else if (message.type === "chain") answerChainCall(chain, message.call, (reply) => send({ type: "chainReply", reply }));
       else if (message.type === "report") counts = { served: message.served, paidServed: message.paidServed };
-      else if (message.type === "cpuReply") cpuWaiters.shift()?.(message.micros);
+      else if (message.type === "cpuReply") usageWaiters.shift()?.({ cpuMicros: message.micros, commits: message.commits });
     });
   });
   send({ type: "settings", settings });
@@ -165,9 +170,9 @@ export async function startPaidApiProcess(settings: PaidApiSettings, chain: Chai
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   return {
     url: `http://127.0.0.1:${port}`,
-    cpuMicros() {
+    usage() {
       return new Promise((resolve) => {
-        cpuWaiters.push(resolve);
+        usageWaiters.push(resolve);
         send({ type: "cpu" });
       });
     },
@@ -223,7 +228,8 @@ async function serve(settings: PaidApiSettings, link: Link): Promise<void> {
       : await (await import("../src/store/postgres.ts")).PostgresStore.open(settings.postgres.url, { schema: settings.postgres.schema });
   const store = backend.forDeployment(deployment);
   const chain = remoteChain(link, settings.contract);
-  const payee = new Payee({ chain, store, payee: settings.payee, ...(settings.token === undefined ? {} : { policy: { tokens: [settings.token] } }) });
+  const policy = { ...(settings.token === undefined ? {} : { tokens: [settings.token] }), ...(settings.prepaidCredit === true ? { prepaidCredit: true } : {}) };
+  const payee = new Payee({ chain, store, payee: settings.payee, policy });
   const gate = paymentGate({
     payee,
     chainId: settings.chainId,
@@ -250,7 +256,7 @@ async function serve(settings: PaidApiSettings, link: Link): Promise<void> {
   server.keepAliveTimeout = 65_000;
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
-  link.ready((server.address() as AddressInfo).port);
+  link.ready((server.address() as AddressInfo).port, () => backend.commits);
   link.onStop(async () => {
     server.closeAllConnections();
     server.close();
@@ -285,10 +291,10 @@ function processLink(): Link {
     callChain: (call) => send({ type: "chain", call }),
     onChainReply: (listener) => on("chainReply", (message) => listener(message.reply)),
     onStop: (listener) => on("stop", listener),
-    ready: (port) => {
+    ready: (port, commits) => {
       on("cpu", () => {
         const { user, system } = process.cpuUsage();
-        send({ type: "cpuReply", micros: user + system });
+        send({ type: "cpuReply", micros: user + system, commits: commits() });
       });
       send({ type: "ready", port });
     },

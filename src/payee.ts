@@ -29,8 +29,9 @@ import {
   StaleChainStateError,
 } from "./errors.ts";
 import { AcceptancePolicy, type PayeePolicy } from "./policy.ts";
-import type { PayeeStore, StoredVoucher } from "./store/store.ts";
+import type { ChargeOptions, PayeeStore, StoredVoucher } from "./store/store.ts";
 import { viewFor, type StoreOrView } from "./store/deployment.ts";
+import { isHex } from "./crypto/encoding.ts";
 import { VoucherVerifier, voucherDigest, type Voucher, type VoucherDomain } from "./voucher.ts";
 
 export type { PayeePolicy } from "./policy.ts";
@@ -106,6 +107,13 @@ interface KnownChannel {
   signerCodeHash?: Promise<Hex | undefined>;
   /** When a voucher above the cached deposit last made `charge` pull events (ms). */
   depositRefreshedAt?: number;
+  /**
+   * The last voucher of this channel whose ECDSA signature this process checked, byte for byte. That
+   * check is a pure function of the voucher, the domain and the signer (fixed by the config the id
+   * hashes), so the same bytes need no second recovery: a prepaid voucher presented k times is recovered
+   * once. A contract (ERC-1271) signer's answer can change, so it is never remembered.
+   */
+  verified?: { amount: bigint; signature: Hex };
 }
 
 /** A small LRU map; entries may expire. */
@@ -157,6 +165,7 @@ export class Payee {
   readonly #lookupsPerSecond: number;
   readonly #lookupBurst: number;
   readonly #unknownTtlMs: number;
+  readonly #chargeOptions: ChargeOptions;
 
   readonly #known: BoundedCache<KnownChannel>;
   readonly #unknown: BoundedCache<true>;
@@ -187,6 +196,7 @@ export class Payee {
     this.#lookupBurst = limits.lookupBurst ?? 200;
     this.#unknownTtlMs = limits.unknownTtlMs ?? 10_000;
     this.#lookupTokens = this.#lookupBurst;
+    this.#chargeOptions = { prepaid: this.policy.prepaidCredit };
     const cacheSize = limits.cacheSize ?? 100_000;
     this.#known = new BoundedCache(cacheSize);
     this.#unknown = new BoundedCache(cacheSize);
@@ -225,7 +235,9 @@ export class Payee {
    * Serves one request of `price` with `voucher`, for a transport (the HTTP gate): the same checks as
    * `accept`, then the store's `chargeVoucher` stores the voucher and records the request in one
    * transaction, so every process sharing the store serves exactly what was paid. A voucher at or
-   * below the best may pay from credit an earlier, higher voucher left; each amount buys one request.
+   * below the best may pay from credit an earlier, higher voucher left; each amount buys one request,
+   * except that with the policy's `prepaidCredit` the best voucher, presented again, buys one more
+   * request each time while its credit lasts (its signature checked once per process, see `verified`).
    * Refuses with `NotIncreasingError` or `InsufficientPaymentError` (details: `best`, `served`) and
    * then nothing was stored. A voucher above the cached deposit, once its signature checks, makes the
    * payee pull events (a top-up it has not seen), at most once a second per channel.
@@ -248,7 +260,7 @@ export class Payee {
       }
     }
     await this.#saveConfig(channel, store);
-    const result = await store.chargeVoucher(candidate, price);
+    const result = await store.chargeVoucher(candidate, price, this.#chargeOptions);
     channel.best = max(channel.best, result.best);
     if (!result.charged) {
       const details = { channelId: id, amount: candidate.amount, price, best: result.best, served: result.served };
@@ -404,8 +416,11 @@ export class Payee {
   /** ECDSA first, as the contract does; ERC-1271 only when that fails and the signer has code. */
   async #checkSignature(channel: KnownChannel, voucher: StoredVoucher, domain: VoucherDomain, verifier: VoucherVerifier, refuseNotAboveBest = true): Promise<void> {
     const signer = channel.config.signer;
+    const verified = channel.verified;
+    if (verified !== undefined && verified.amount === voucher.amount && verified.signature === voucher.signature) return;
     try {
       verifier.verify(voucher, signer);
+      channel.verified = { amount: voucher.amount, signature: voucher.signature };
       return;
     } catch (error) {
       if (!(error instanceof MalformedVoucherError || error instanceof BadSignatureError)) throw error;
@@ -637,13 +652,13 @@ export class Payee {
 function checkShape(voucher: unknown): StoredVoucher {
   if (typeof voucher !== "object" || voucher === null) throw new MalformedVoucherError("a voucher must be an object");
   const { channelId, amount, signature } = voucher as Record<string, unknown>;
-  if (typeof channelId !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(channelId)) {
+  if (!isHex(channelId, 32)) {
     throw new MalformedVoucherError("channelId must be 32 bytes of 0x-prefixed hex", { channelId });
   }
   if (typeof amount !== "bigint" || amount < 0n || amount >= UINT256_LIMIT) {
     throw new MalformedVoucherError("amount must be a uint256 bigint", { amount: typeof amount === "bigint" ? amount : String(amount) });
   }
-  if (typeof signature !== "string" || !/^0x[0-9a-fA-F]{130}$/.test(signature)) {
+  if (!isHex(signature, 65)) {
     throw new MalformedVoucherError("signature must be 65 bytes of 0x-prefixed hex", { signature });
   }
   return { channelId: lower(channelId) as Hex, amount, signature: lower(signature) as Hex };

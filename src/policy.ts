@@ -20,6 +20,14 @@ export interface PayeePolicy {
    * implementation not to do this; a proxy's code hash says nothing about the logic behind it.
    */
   contractSignerCodeHashes?: Hex[];
+  /**
+   * Prepaid credit: a channel's best voucher, presented again, pays for another request from the credit
+   * it left (best amount - what was served), so a payer may sign one voucher for its next k requests and
+   * the payee checks its signature once. Off by default (every voucher amount buys one request). The
+   * 402s of an HTTP gate say so (`prepaid: true`); a re-presented voucher is a bearer credential for that
+   * remaining credit, which the payer bounds (docs/http.md, "Prepaid credit").
+   */
+  prepaidCredit?: boolean;
 }
 
 /** Seconds a payee keeps for getting a claim mined once it has seen a close request. */
@@ -41,6 +49,8 @@ export class AcceptancePolicy {
   /** Accepted tokens, lower-cased; the first is the one a 402 asks for by default. */
   readonly tokens: readonly Address[];
   readonly contractSignerCodeHashes: ReadonlySet<string>;
+  /** Whether the channel's best voucher, presented again, pays from the credit it left. */
+  readonly prepaidCredit: boolean;
   readonly #tokens: ReadonlySet<string>;
 
   constructor(payee: Address, options: PayeePolicy, syncIntervalMs: number) {
@@ -64,6 +74,10 @@ export class AcceptancePolicy {
       throw new InvalidArgumentError("contractSignerCodeHashes must be 32-byte hashes", { contractSignerCodeHashes: hashes });
     }
     this.contractSignerCodeHashes = new Set(hashes.map(lower));
+    if (options.prepaidCredit !== undefined && typeof options.prepaidCredit !== "boolean") {
+      throw new InvalidArgumentError("prepaidCredit must be a boolean", { prepaidCredit: options.prepaidCredit });
+    }
+    this.prepaidCredit = options.prepaidCredit === true;
   }
 
   /** How old the payee's view of a channel may be, in ms, for a voucher accepted on it to stay claimable. */

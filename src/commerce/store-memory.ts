@@ -7,7 +7,7 @@ import { StoreError } from "../errors.ts";
 import { recordKey } from "../store/batch.ts";
 import type { DeploymentStore } from "../store/deployment.ts";
 import { MemoryStore } from "../store/memory.ts";
-import type { ChargeResult, Deployment, SaveVoucherResult, StoredVoucher } from "../store/store.ts";
+import type { ChargeOptions, ChargeResult, Deployment, SaveVoucherResult, StoredVoucher } from "../store/store.ts";
 import { checkDeployment } from "../store/validate.ts";
 import type { Receipt } from "./receipt.ts";
 import { CommerceView, viewOf, sortCharges, type Charge, type CommerceStore, type CommitOutcome, type SalesBackend } from "./store.ts";
@@ -69,8 +69,8 @@ export class MemoryCommerceStore implements SalesBackend {
     return this.#serial(() => this.payeeView(d).saveVoucherIfHigher(voucher));
   }
 
-  chargeVoucher(d: Deployment, voucher: StoredVoucher, price: bigint): Promise<ChargeResult> {
-    return this.#serial(() => this.payeeView(d).chargeVoucher(voucher, price));
+  chargeVoucher(d: Deployment, voucher: StoredVoucher, price: bigint, options?: ChargeOptions): Promise<ChargeResult> {
+    return this.#serial(() => this.payeeView(d).chargeVoucher(voucher, price, options));
   }
 
   voidCharge(d: Deployment, payer: Address, key: string): Promise<bigint | undefined> {

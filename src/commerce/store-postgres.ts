@@ -14,7 +14,7 @@ import { InvalidArgumentError, StoreError, TrickleError } from "../errors.ts";
 import { applyBatch, recordKey } from "../store/batch.ts";
 import type { DeploymentStore } from "../store/deployment.ts";
 import { PostgresStore, type PostgresStoreOptions, type PostgresTransaction, type Row } from "../store/postgres.ts";
-import type { ChargeResult, Deployment, SaveVoucherResult, StoredVoucher } from "../store/store.ts";
+import type { ChargeOptions, ChargeResult, Deployment, SaveVoucherResult, StoredVoucher } from "../store/store.ts";
 import { checkDeployment } from "../store/validate.ts";
 import type { Receipt, ReceiptKind } from "./receipt.ts";
 import { CommerceView, sortCharges, viewOf, type Charge, type CommerceStore, type CommitOutcome, type SalesBackend } from "./store.ts";
@@ -296,8 +296,8 @@ export class PostgresCommerceStore implements SalesBackend {
     return this.payeeView(d).saveVoucherIfHigher(voucher);
   }
 
-  chargeVoucher(d: Deployment, voucher: StoredVoucher, price: bigint): Promise<ChargeResult> {
-    return this.payeeView(d).chargeVoucher(voucher, price);
+  chargeVoucher(d: Deployment, voucher: StoredVoucher, price: bigint, options?: ChargeOptions): Promise<ChargeResult> {
+    return this.payeeView(d).chargeVoucher(voucher, price, options);
   }
 
   async voidCharge(d: Deployment, payer: Address, key: string): Promise<bigint | undefined> {

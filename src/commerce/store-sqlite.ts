@@ -10,7 +10,7 @@ import { StoreError, StoreMigrationError, TrickleError } from "../errors.ts";
 import { applyBatch, type StoreTables } from "../store/batch.ts";
 import type { DeploymentStore } from "../store/deployment.ts";
 import { SqliteStore, type SqliteStoreOptions } from "../store/sqlite.ts";
-import type { ChargeResult, Deployment, SaveVoucherResult, StoredVoucher } from "../store/store.ts";
+import type { ChargeOptions, ChargeResult, Deployment, SaveVoucherResult, StoredVoucher } from "../store/store.ts";
 import { checkDeployment } from "../store/validate.ts";
 import type { Receipt, ReceiptKind } from "./receipt.ts";
 import { CommerceView, viewOf, type Charge, type CommerceStore, type CommitOutcome, type SalesBackend } from "./store.ts";
@@ -245,8 +245,8 @@ export class SqliteCommerceStore implements SalesBackend {
     return this.payeeView(d).saveVoucherIfHigher(voucher);
   }
 
-  chargeVoucher(d: Deployment, voucher: StoredVoucher, price: bigint): Promise<ChargeResult> {
-    return this.payeeView(d).chargeVoucher(voucher, price);
+  chargeVoucher(d: Deployment, voucher: StoredVoucher, price: bigint, options?: ChargeOptions): Promise<ChargeResult> {
+    return this.payeeView(d).chargeVoucher(voucher, price, options);
   }
 
   async voidCharge(d: Deployment, payer: Address, k: string): Promise<bigint | undefined> {

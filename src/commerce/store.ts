@@ -13,6 +13,7 @@ import type { Address, ChannelConfig, Hex } from "../channel.ts";
 import { InsufficientPaymentError, InvalidArgumentError } from "../errors.ts";
 import type {
   ChannelLedger,
+  ChargeOptions,
   ChargeResult,
   Deployment,
   PayeeStore,
@@ -139,7 +140,7 @@ export interface SalesBackend {
   /** A voucher save that pays for no sale; serialized with the sales that write the same best voucher. */
   savePlainVoucher(d: Deployment, voucher: StoredVoucher): Promise<SaveVoucherResult>;
   /** The HTTP gate's charge (see {@link PayeeStore.chargeVoucher}); serialized with the sales likewise. */
-  chargeVoucher(d: Deployment, voucher: StoredVoucher, price: bigint): Promise<ChargeResult>;
+  chargeVoucher(d: Deployment, voucher: StoredVoucher, price: bigint, options?: ChargeOptions): Promise<ChargeResult>;
   commitCharge(d: Deployment, voucher: StoredVoucher, receipt: Receipt): Promise<CommitOutcome>;
   voidCharge(d: Deployment, payer: Address, key: string): Promise<bigint | undefined>;
   charge(d: Deployment, payer: Address, key: string): Promise<Charge | undefined>;
@@ -190,8 +191,8 @@ export class CommerceView extends ChargingStore implements CommerceStore {
     return this.#sales.savePlainVoucher(this.deployment, voucher);
   }
 
-  chargeVoucher(voucher: StoredVoucher, price: bigint): Promise<ChargeResult> {
-    return this.#sales.chargeVoucher(this.deployment, voucher, price);
+  chargeVoucher(voucher: StoredVoucher, price: bigint, options?: ChargeOptions): Promise<ChargeResult> {
+    return this.#sales.chargeVoucher(this.deployment, voucher, price, options);
   }
 
   async voidCharge(payer: Address, key: string): Promise<bigint | undefined> {

@@ -41,6 +41,14 @@ export interface PayingFetchPolicy {
   /** Paid requests in a row an origin may leave unserved before the fetch stops paying it. Default: 3. */
   maxUnservedPayments?: number;
   /**
+   * Requests one voucher may pay for ahead, with a payee that takes prepaid credit (its 402 says
+   * `prepaid`): the fetch signs `signed + prepay × price` once and sends that voucher with each of the
+   * next `prepay` requests, so the payee checks one signature per `prepay` requests. What a server (or
+   * anyone who copies the voucher off the connection) can take without serving grows to `prepay × price`.
+   * Default 1: one voucher per request.
+   */
+  prepay?: number;
+  /**
    * Tokens the fetch pays in, most preferred first: of a 402 offering several (`accepts`), the first of
    * these it offers is paid; a 402 offering none of them is refused (WRONG_TOKEN). When omitted, the
    * 402's first offer is paid. The amounts of this policy are counted in the base units of the token paid.
@@ -59,12 +67,15 @@ export interface ResolvedPayingFetchPolicy {
   payees: ReadonlySet<string> | undefined;
   origins: ReadonlySet<string> | undefined;
   maxUnservedPayments: number;
+  prepay: number;
   /** Lower-cased, in order of preference; undefined: any. */
   tokens: readonly Address[] | undefined;
 }
 
 export const DEFAULT_MAX_CLOSE_DELAY = 86_400n;
 export const DEFAULT_MAX_UNSERVED_PAYMENTS = 3;
+/** Most requests one voucher may prepay. */
+export const MAX_PREPAY = 10_000;
 
 function nonNegative(name: string, value: unknown): bigint {
   if (typeof value !== "bigint" || value < 0n) throw new InvalidArgumentError(`${name} must be a non-negative bigint`, { [name]: value });
@@ -85,6 +96,10 @@ export function resolvePayingFetchPolicy(policy: PayingFetchPolicy): ResolvedPay
   const maxUnservedPayments = policy.maxUnservedPayments ?? DEFAULT_MAX_UNSERVED_PAYMENTS;
   if (!Number.isSafeInteger(maxUnservedPayments) || maxUnservedPayments < 1) {
     throw new InvalidArgumentError("maxUnservedPayments must be a positive integer", { maxUnservedPayments });
+  }
+  const prepay = policy.prepay ?? 1;
+  if (!Number.isSafeInteger(prepay) || prepay < 1 || prepay > MAX_PREPAY) {
+    throw new InvalidArgumentError(`prepay must be an integer from 1 to ${MAX_PREPAY}`, { prepay });
   }
   if (policy.tokens !== undefined && (!Array.isArray(policy.tokens) || policy.tokens.length === 0 || !policy.tokens.every(isAddress))) {
     throw new InvalidArgumentError("tokens must be a non-empty list of token addresses", { tokens: policy.tokens });
@@ -108,6 +123,7 @@ export function resolvePayingFetchPolicy(policy: PayingFetchPolicy): ResolvedPay
     payees: policy.payees && new Set(policy.payees.map((payee) => payee.toLowerCase())),
     origins,
     maxUnservedPayments,
+    prepay,
     tokens: policy.tokens?.map((token) => token.toLowerCase() as Address),
   };
 }

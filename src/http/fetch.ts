@@ -87,11 +87,23 @@ interface Entry extends PayingFetchChannel {
   confirmed: boolean;
   /** Signing is serialised per channel so parallel requests get distinct, increasing vouchers. */
   queue: Promise<unknown>;
+  /** The prepaid voucher (the channel's latest), and how many more requests it is sent with. */
+  credit?: { amount: bigint; signature: Hex; price: bigint; left: number };
 }
 
 interface Route {
   key: string;
   price: bigint;
+  prepaid: boolean;
+}
+
+/** A payment header to send, and whether it carries a voucher already sent (a prepaid one). */
+interface Payment {
+  header: string;
+  /** The voucher's amount. */
+  amount: bigint;
+  /** Sent before: it signs nothing new. */
+  again: boolean;
 }
 
 /** Refusals after which this channel is of no more use. */
@@ -100,6 +112,11 @@ const RETIRING: ReadonlySet<PaymentErrorCode> = new Set(["CHANNEL_CLOSING", "CHA
 const RETRYABLE: ReadonlySet<PaymentErrorCode> = new Set(["NOT_INCREASING", "INSUFFICIENT_PAYMENT", "UNKNOWN_CHANNEL"]);
 /** Paid attempts per request: the first payment, and one more after a refusal a fresh voucher can cure. */
 const PAID_ATTEMPTS = 2;
+/**
+ * Prepaid vouchers sent again per request, beside the paid attempts: they sign nothing new. One refused
+ * (a newer voucher superseded it) is dropped, so this only bounds a request racing many others.
+ */
+const REPRESENTATIONS = 4;
 const ROUTES_KEPT = 1024;
 
 function payeeKey(r: { chainId: bigint; contract: Address; payee: Address; token: Address }): string {
@@ -193,27 +210,36 @@ class PayingFetcher {
     const quoted = route && this.#entries.get(route.key);
 
     let paidWith: Entry | undefined;
+    let sent: Payment | undefined;
     let paidAttempts = 0;
+    let representations = 0;
+    const count = (payment: Payment) => {
+      if (payment.again) representations++;
+      else paidAttempts++;
+    };
     let response: Response;
     if (quoted !== undefined && route !== undefined) {
       this.#checkServing(origin);
       paidWith = quoted;
-      paidAttempts++;
-      response = await this.#send(request.clone(), await this.#sign(quoted, route.price, origin, undefined));
+      sent = await this.#sign(quoted, route.price, origin, undefined, route.prepaid);
+      count(sent);
+      response = await this.#send(request.clone(), sent.header);
     } else {
       response = await this.#fetch(request.clone());
     }
 
-    while (response.status === 402 && paidAttempts < PAID_ATTEMPTS) {
+    while (response.status === 402 && paidAttempts < PAID_ATTEMPTS && representations <= REPRESENTATIONS) {
       const requirements = requirementsOf(response);
       if (requirements === undefined) break;
       const refused = requirements.error;
       if (refused !== undefined && paidWith !== undefined) {
         if (RETIRING.has(refused)) this.#retire(paidWith);
         if (refused === "UNKNOWN_CHANNEL") paidWith.confirmed = false;
+        // A prepaid voucher refused (superseded, or its credit spent elsewhere) is sent no more.
+        if (sent !== undefined && paidWith.credit?.amount === sent.amount) delete paidWith.credit;
       }
       if (refused !== undefined && !RETRYABLE.has(refused)) break;
-      let payment: string;
+      let payment: Payment;
       let payWith: Entry;
       let chosen: PaymentRequirements;
       try {
@@ -226,7 +252,7 @@ class PayingFetcher {
         // After INSUFFICIENT_PAYMENT the payee says what it holds: the new voucher starts there, so the
         // refused one is superseded rather than paid on top of.
         const holds = refused === "INSUFFICIENT_PAYMENT" && paidWith === payWith ? chosen.cumulative : undefined;
-        payment = await this.#sign(payWith, chosen.price, origin, holds);
+        payment = await this.#sign(payWith, chosen.price, origin, holds, chosen.prepaid === true);
       } catch (error) {
         await response.body?.cancel();
         this.#endPaid(origin, paidWith, false);
@@ -235,8 +261,9 @@ class PayingFetcher {
       if (this.#reuseQuotedPrices) this.#remember(routeKey, chosen);
       await response.body?.cancel();
       paidWith = payWith;
-      paidAttempts++;
-      response = await this.#send(request.clone(), payment);
+      sent = payment;
+      count(payment);
+      response = await this.#send(request.clone(), payment.header);
     }
     this.#endPaid(origin, paidWith, response.ok);
     if (paidWith !== undefined && !response.ok) this.#routes.delete(routeKey); // ask for the price again next time
@@ -269,7 +296,7 @@ class PayingFetcher {
 
   #remember(routeKey: string, requirements: PaymentRequirements): void {
     this.#routes.delete(routeKey); // re-insert: the map's order is the eviction order
-    this.#routes.set(routeKey, { key: payeeKey(requirements), price: requirements.price });
+    this.#routes.set(routeKey, { key: payeeKey(requirements), price: requirements.price, prepaid: requirements.prepaid === true });
     if (this.#routes.size > ROUTES_KEPT) {
       const oldest = this.#routes.keys().next().value;
       if (oldest !== undefined) this.#routes.delete(oldest);
@@ -347,16 +374,31 @@ class PayingFetcher {
    * Signs the next voucher of `entry` for `price`, topping the deposit up within the budget. `holds`
    * is what the payee says it holds after refusing a voucher of this channel as too small.
    */
-  #sign(entry: Entry, price: bigint, origin: string, holds: bigint | undefined): Promise<string> {
-    const signing = entry.queue.then(async () => {
+  #sign(entry: Entry, price: bigint, origin: string, holds: bigint | undefined, prepaid: boolean): Promise<Payment> {
+    const signing = entry.queue.then(async (): Promise<Payment> => {
       // The Payer owns the signed amount: something else using the same Payer (a subscription renewal, a
       // direct payment) may have signed on this channel since, and a voucher below it would be refused.
       const record = await this.#payer.channel(entry.channelId);
-      if (record !== undefined && record.signedAmount > entry.signed) entry.signed = record.signedAmount;
-      let target = entry.signed + price;
-      if (holds !== undefined && min(holds, entry.signed) + price > entry.signed) target = min(holds, entry.signed) + price;
-      const increment = target - entry.signed;
+      if (record !== undefined && record.signedAmount > entry.signed) {
+        entry.signed = record.signedAmount;
+        delete entry.credit; // no longer the channel's latest voucher
+      }
+      const credit = entry.credit;
+      if (prepaid && holds === undefined && credit !== undefined && credit.price === price && credit.left > 0) {
+        credit.left--;
+        if (credit.left === 0) delete entry.credit;
+        return { header: this.#encode(entry, credit.amount, credit.signature), amount: credit.amount, again: true };
+      }
+      delete entry.credit;
+      const base = holds !== undefined && min(holds, entry.signed) + price > entry.signed ? min(holds, entry.signed) : entry.signed;
       const spent = this.#spent.get(origin) ?? 0n;
+      // A prepaid voucher covers up to `prepay` requests, as far as the origin's budget and the deposit go
+      // (it never tops up for requests not yet made); the first request's price is always signed.
+      let requests = prepaid ? BigInt(this.#policy.prepay) : 1n;
+      const fits = (limit: bigint) => (limit - base) / price;
+      if (requests > 1n) requests = max(1n, min(requests, min(fits(this.#policy.originBudget - spent + entry.signed), fits(entry.deposit))));
+      const target = base + price * requests;
+      const increment = target - entry.signed;
       if (spent + increment > this.#policy.originBudget) {
         throw new OriginBudgetExceededError(`${origin} has signed ${spent}; ${increment} more is above originBudget ${this.#policy.originBudget}`, {
           origin,
@@ -369,15 +411,8 @@ class PayingFetcher {
       const voucher = await this.#payer.payUpTo(entry.channelId, target);
       entry.signed = voucher.amount;
       this.#spent.set(origin, (this.#spent.get(origin) ?? 0n) + increment);
-      return encodePaymentPayload({
-        scheme: TRICKLE_SCHEME,
-        chainId: entry.chainId,
-        contract: entry.contract,
-        channelId: voucher.channelId,
-        amount: voucher.amount,
-        signature: voucher.signature,
-        ...(entry.confirmed ? {} : { config: entry.config }),
-      });
+      if (requests > 1n) entry.credit = { amount: voucher.amount, signature: voucher.signature, price, left: Number(requests - 1n) };
+      return { header: this.#encode(entry, voucher.amount, voucher.signature), amount: voucher.amount, again: false };
     });
     entry.queue = signing.catch((error: unknown) => {
       // The Payer refuses to sign on a channel it asked to close (or that is finished): drop it.
@@ -385,6 +420,18 @@ class PayingFetcher {
       if (code === "CHANNEL_CLOSING" || code === "CHANNEL_NOT_OPEN") this.#retire(entry);
     });
     return signing;
+  }
+
+  #encode(entry: Entry, amount: bigint, signature: Hex): string {
+    return encodePaymentPayload({
+      scheme: TRICKLE_SCHEME,
+      chainId: entry.chainId,
+      contract: entry.contract,
+      channelId: entry.channelId,
+      amount,
+      signature,
+      ...(entry.confirmed ? {} : { config: entry.config }),
+    });
   }
 
   async #topUp(entry: Entry, target: bigint, price: bigint): Promise<void> {

@@ -3,7 +3,7 @@
 // headers comes from whoever is on the other side of the socket.
 import { MAX_CLOSE_DELAY } from "../channel.ts";
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
-import { fromBase64, toBase64 } from "../crypto/encoding.ts";
+import { fromBase64, isHex, toBase64 } from "../crypto/encoding.ts";
 import { MalformedVoucherError } from "../errors.ts";
 
 /** Server → client, with status 402: what to pay, and why the last payment was refused. */
@@ -78,6 +78,11 @@ export interface PaymentRequirements {
    * `token` / `price` / `minDeposit`, so a client that reads only those still pays correctly.
    */
   accepts?: PaymentOffer[];
+  /**
+   * Present (and `true`) when the payee takes prepaid credit: a channel's best voucher, sent again, pays
+   * for another request while the credit it left covers the price (docs/http.md, "Prepaid credit").
+   */
+  prepaid?: true;
   /** Set when a payment was present and refused. */
   error?: PaymentErrorCode;
   /** The refused payment's channel, when known. */
@@ -152,17 +157,19 @@ export function encodePaymentPayload(payload: PaymentPayload): string {
   return encode(payload);
 }
 
+/** The receipt of every paid request: its JSON written directly (the same bytes as `encode`), one field after the other. */
 export function encodePaymentReceipt(receipt: PaymentReceipt): string {
-  return encode(receipt);
+  const { channelId, charged, cumulative, depositRemaining } = receipt;
+  const json = `{"channelId":${JSON.stringify(channelId)},"charged":"${charged}","cumulative":"${cumulative}","depositRemaining":"${depositRemaining}"}`;
+  return toBase64(utf8Encoder.encode(json));
 }
 
 // ---------------------------------------------------------------- strict decoding
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 const DECIMAL = /^(0|[1-9][0-9]{0,77})$/;
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
-const SIGNATURE = /^0x[0-9a-fA-F]{130}$/;
+const ADDRESS_BYTES = 20;
+const WORD_BYTES = 32;
+const SIGNATURE_BYTES = 65;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function malformed(header: string, reason: string): MalformedVoucherError {
@@ -171,9 +178,8 @@ function malformed(header: string, reason: string): MalformedVoucherError {
 
 function decodeObject(header: string, value: string, maxBytes: number): Record<string, unknown> {
   if (value.length > maxBytes) throw malformed(header, `longer than ${maxBytes} bytes`);
-  if (value.length === 0 || value.length % 4 !== 0 || !BASE64.test(value)) throw malformed(header, "not base64");
   // Strict: non-canonical base64 (stray bits in the padding) would let two strings mean one payload.
-  const bytes = fromBase64(value);
+  const bytes = value.length === 0 ? undefined : fromBase64(value);
   if (bytes === undefined) throw malformed(header, "not canonical base64");
   let parsed: unknown;
   try {
@@ -202,10 +208,11 @@ function uint(header: string, object: Record<string, unknown>, key: string, max 
   return parsed;
 }
 
-function matching(header: string, object: Record<string, unknown>, key: string, pattern: RegExp): `0x${string}` {
+/** A `0x` hex field of exactly `byteLength` bytes. */
+function matching(header: string, object: Record<string, unknown>, key: string, byteLength: number): `0x${string}` {
   const value = object[key];
-  if (typeof value !== "string" || !pattern.test(value)) throw malformed(header, `${key} is not well-formed`);
-  return value as `0x${string}`;
+  if (!isHex(value, byteLength)) throw malformed(header, `${key} is not well-formed`);
+  return value;
 }
 
 function decodeConfig(header: string, value: unknown): ChannelConfig {
@@ -213,12 +220,12 @@ function decodeConfig(header: string, value: unknown): ChannelConfig {
   const config = value as Record<string, unknown>;
   checkKeys(header, config, ["payer", "payee", "token", "signer", "closeDelay", "salt"], []);
   return {
-    payer: matching(header, config, "payer", ADDRESS),
-    payee: matching(header, config, "payee", ADDRESS),
-    token: matching(header, config, "token", ADDRESS),
-    signer: matching(header, config, "signer", ADDRESS),
+    payer: matching(header, config, "payer", ADDRESS_BYTES),
+    payee: matching(header, config, "payee", ADDRESS_BYTES),
+    token: matching(header, config, "token", ADDRESS_BYTES),
+    signer: matching(header, config, "signer", ADDRESS_BYTES),
     closeDelay: uint(header, config, "closeDelay", MAX_CLOSE_DELAY),
-    salt: matching(header, config, "salt", BYTES32),
+    salt: matching(header, config, "salt", WORD_BYTES),
   };
 }
 
@@ -235,10 +242,10 @@ export function decodePaymentPayload(value: string, maxBytes = MAX_PAYMENT_HEADE
   const payload: PaymentPayload = {
     scheme: scheme(header, object),
     chainId: uint(header, object, "chainId"),
-    contract: matching(header, object, "contract", ADDRESS),
-    channelId: matching(header, object, "channelId", BYTES32),
+    contract: matching(header, object, "contract", ADDRESS_BYTES),
+    channelId: matching(header, object, "channelId", WORD_BYTES),
     amount: uint(header, object, "amount"),
-    signature: matching(header, object, "signature", SIGNATURE),
+    signature: matching(header, object, "signature", SIGNATURE_BYTES),
   };
   if (object.config !== undefined) payload.config = decodeConfig(header, object.config);
   return payload;
@@ -252,24 +259,28 @@ export function decodePaymentRequired(value: string, maxBytes = MAX_PAYMENT_HEAD
     header,
     object,
     ["scheme", "chainId", "contract", "payee", "token", "price", "minDeposit", "minCloseDelay"],
-    ["accepts", "error", "channelId", "cumulative"],
+    ["accepts", "prepaid", "error", "channelId", "cumulative"],
   );
   const requirements: PaymentRequirements = {
     scheme: scheme(header, object),
     chainId: uint(header, object, "chainId"),
-    contract: matching(header, object, "contract", ADDRESS),
-    payee: matching(header, object, "payee", ADDRESS),
-    token: matching(header, object, "token", ADDRESS),
+    contract: matching(header, object, "contract", ADDRESS_BYTES),
+    payee: matching(header, object, "payee", ADDRESS_BYTES),
+    token: matching(header, object, "token", ADDRESS_BYTES),
     price: uint(header, object, "price"),
     minDeposit: uint(header, object, "minDeposit"),
     minCloseDelay: uint(header, object, "minCloseDelay", MAX_CLOSE_DELAY),
   };
   if (object.accepts !== undefined) requirements.accepts = decodeOffers(header, object.accepts, requirements);
+  if (object.prepaid !== undefined) {
+    if (object.prepaid !== true) throw malformed(header, "prepaid is not true");
+    requirements.prepaid = true;
+  }
   if (object.error !== undefined) {
     if (typeof object.error !== "string" || !isPaymentErrorCode(object.error)) throw malformed(header, "unknown error code");
     requirements.error = object.error;
   }
-  if (object.channelId !== undefined) requirements.channelId = matching(header, object, "channelId", BYTES32);
+  if (object.channelId !== undefined) requirements.channelId = matching(header, object, "channelId", WORD_BYTES);
   if (object.cumulative !== undefined) requirements.cumulative = uint(header, object, "cumulative");
   return requirements;
 }
@@ -282,7 +293,7 @@ function decodeOffers(header: string, value: unknown, top: PaymentRequirements):
     if (entry === null || typeof entry !== "object" || Array.isArray(entry)) throw malformed(header, "an offer is not an object");
     const offer = entry as Record<string, unknown>;
     checkKeys(header, offer, ["token", "price", "minDeposit"], []);
-    return { token: matching(header, offer, "token", ADDRESS), price: uint(header, offer, "price"), minDeposit: uint(header, offer, "minDeposit") };
+    return { token: matching(header, offer, "token", ADDRESS_BYTES), price: uint(header, offer, "price"), minDeposit: uint(header, offer, "minDeposit") };
   });
   if (new Set(offers.map((o) => o.token.toLowerCase())).size !== offers.length) throw malformed(header, "accepts names a token twice");
   const first = offers[0]!;
@@ -298,7 +309,7 @@ export function decodePaymentReceipt(value: string, maxBytes = MAX_PAYMENT_HEADE
   const object = decodeObject(header, value, maxBytes);
   checkKeys(header, object, ["channelId", "charged", "cumulative", "depositRemaining"], []);
   return {
-    channelId: matching(header, object, "channelId", BYTES32),
+    channelId: matching(header, object, "channelId", WORD_BYTES),
     charged: uint(header, object, "charged"),
     cumulative: uint(header, object, "cumulative"),
     depositRemaining: uint(header, object, "depositRemaining"),

@@ -126,6 +126,11 @@ class Refusal extends Error {
 
 /** Parsed human prices kept per gate, so a price function returning strings parses each only once. */
 const PRICE_CACHE_SIZE = 256;
+/**
+ * Decoded payment headers kept per gate. A prepaid voucher comes back byte for byte with each request it
+ * pays for, and decoding is a pure function of the header's text: the same text is decoded once.
+ */
+const DECODED_CACHE_SIZE = 1024;
 
 export class PaymentGate {
   readonly #options: Required<Omit<PaymentGateOptions, "minDeposit" | "store" | "token" | "price" | "tokens" | "prices">> & { token: Address };
@@ -139,6 +144,8 @@ export class PaymentGate {
   /** Smallest deposit by token address (lower-case); a token missing: 1000 × its price. */
   readonly #minDeposits = new Map<string, bigint>();
   readonly #parsed = new Map<string, bigint>();
+  /** Header text to its decoded payload (frozen: shared by every request that sends the same text). */
+  readonly #decoded = new Map<string, PaymentPayload>();
   /** The Payee's policy: the gate holds none of its own, so both answer a voucher alike. */
   readonly #policy: AcceptancePolicy;
   readonly #verifier: VoucherVerifier;
@@ -290,6 +297,7 @@ export class PaymentGate {
       minCloseDelay: this.#policy.minCloseDelay,
       // Only a gate of several tokens sends the list: a gate of one keeps the header it always had.
       ...(this.#tokens === undefined ? {} : { accepts: offers.map((offer) => ({ ...offer })) }),
+      ...(this.#policy.prepaidCredit ? { prepaid: true as const } : {}),
       ...(refusal ?? {}),
     };
   }
@@ -337,14 +345,24 @@ export class PaymentGate {
     };
   }
 
-  async #pay(header: string, offers: readonly PaymentOffer[]): Promise<PaymentReceipt> {
-    let payload: PaymentPayload;
+  #decode(header: string): PaymentPayload {
+    let payload = this.#decoded.get(header);
+    if (payload !== undefined) return payload;
     try {
       payload = decodePaymentPayload(header, this.#options.maxHeaderBytes);
     } catch (error) {
       if (error instanceof MalformedVoucherError) throw new Refusal("MALFORMED", error.message);
       throw error;
     }
+    if (payload.config !== undefined) Object.freeze(payload.config);
+    Object.freeze(payload);
+    if (this.#decoded.size >= DECODED_CACHE_SIZE) this.#decoded.delete(this.#decoded.keys().next().value as string);
+    this.#decoded.set(header, payload);
+    return payload;
+  }
+
+  async #pay(header: string, offers: readonly PaymentOffer[]): Promise<PaymentReceipt> {
+    const payload = this.#decode(header);
     const id = lower(payload.channelId);
     if (payload.chainId !== this.#options.chainId || lower(payload.contract) !== this.#options.contract) {
       throw new Refusal("WRONG_CHAIN", `this payee takes vouchers of contract ${this.#options.contract} on chain ${this.#options.chainId}`, id);

@@ -8,7 +8,7 @@ import type { ChannelLedger, ChargeResult, Deployment, PayerChannelRecord, SaveV
 /** One queued write, already validated and normalized; `deployment` keys every record it touches. */
 export type WriteOp = { deployment: Deployment } & (
   | { kind: "voucher"; voucher: StoredVoucher }
-  | { kind: "charge"; voucher: StoredVoucher; price: bigint }
+  | { kind: "charge"; voucher: StoredVoucher; price: bigint; prepaid: boolean }
   | { kind: "payeeChannel"; channelId: Hex; config: ChannelConfig }
   | { kind: "meta"; key: string; value: string }
   | { kind: "payerChannel"; record: PayerChannelRecord }
@@ -92,13 +92,21 @@ export function planVouchers(
  * One charge, against the tables as they are (earlier ops of the commit included). Writes the voucher
  * and the ledger, or nothing at all when it refuses.
  */
-export function applyCharge(tables: StoreTables, d: Deployment, voucher: StoredVoucher, price: bigint): ChargeResult {
+export function applyCharge(tables: StoreTables, d: Deployment, voucher: StoredVoucher, price: bigint, prepaid = false): ChargeResult {
   const id = voucher.channelId;
   const best = tables.bestAmount(d, id) ?? 0n;
   // Before its first charge everything the channel holds counts as served: a voucher saved without a
   // charge (or before this ledger existed) buys no request.
   const ledger = tables.ledger(d, id) ?? { served: best, floor: best, used: [] };
   const amount = voucher.amount;
+  if (prepaid && amount === best && best > 0n) {
+    // The channel's best voucher presented again draws on the credit it left (see ChargeResult): the
+    // one exception to "each amount buys one request", and only when the payee opts in.
+    if (ledger.served + price > best) return { charged: false, refusal: "NOT_INCREASING", best, served: ledger.served };
+    const served = ledger.served + price;
+    tables.putLedger(d, id, served === best ? { served, floor: best, used: [] } : { served, floor: ledger.floor, used: ledger.used });
+    return { charged: true, stored: false, best, served };
+  }
   if (amount <= ledger.floor || ledger.used.includes(amount)) {
     return { charged: false, refusal: "NOT_INCREASING", best, served: ledger.served };
   }
@@ -177,7 +185,7 @@ export function applyBatch(ops: readonly WriteOp[], tables: StoreTables): OpOutc
       return;
     }
     if (op.kind === "charge") {
-      outcomes[index] = { ok: true, value: applyCharge(tables, op.deployment, op.voucher, op.price) };
+      outcomes[index] = { ok: true, value: applyCharge(tables, op.deployment, op.voucher, op.price, op.prepaid) };
       return;
     }
     try {

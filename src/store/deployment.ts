@@ -7,6 +7,7 @@ import { InvalidArgumentError, StoreError, WrongChainError } from "../errors.ts"
 import type { OpValue, WriteOp } from "./batch.ts";
 import type {
   ChannelLedger,
+  ChargeOptions,
   ChargeResult,
   Deployment,
   PayeeStore,
@@ -61,8 +62,8 @@ export class DeploymentStore implements PayeeStore, PayerStore {
     return result;
   }
 
-  async chargeVoucher(voucher: StoredVoucher, price: bigint): Promise<ChargeResult> {
-    const op = { kind: "charge", deployment: this.deployment, voucher: checkVoucher(voucher), price: checkPrice(price) } as const;
+  async chargeVoucher(voucher: StoredVoucher, price: bigint, options: ChargeOptions = {}): Promise<ChargeResult> {
+    const op = { kind: "charge", deployment: this.deployment, voucher: checkVoucher(voucher), price: checkPrice(price), prepaid: options.prepaid === true } as const;
     const result = await this.#backend.submit(op);
     if (!result || !("charged" in result)) throw new StoreError("no result for a charge");
     return result;

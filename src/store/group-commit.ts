@@ -1,8 +1,8 @@
 // Group commit: writes submitted in the same turn of the event loop share one transaction, hence one
-// fsync. A synchronous commit (node:sqlite) blocks the loop, so requests that arrive meanwhile are queued
-// by the runtime and all join the next commit. An asynchronous commit (PostgreSQL) runs one at a time:
-// writes submitted while it is in flight wait and all join the next one. Either way, under load batches
-// grow by themselves and the number of fsyncs per second stays bounded.
+// fsync. A commit runs one at a time: writes submitted while it is in flight (SQLite's fdatasync on the
+// thread pool, PostgreSQL's round trips) wait and all join the next one; a synchronous commit (the
+// in-memory store) is simply over before the next turn. Under load batches grow by themselves and the
+// number of fsyncs per second stays bounded.
 import { StoreError } from "../errors.ts";
 import type { OpOutcome, OpValue, WriteOp } from "./batch.ts";
 

@@ -221,6 +221,35 @@ function columns<T>(items: Map<string, T>, pick: (item: T) => unknown[]): unknow
   return out;
 }
 
+/**
+ * A column of values as an SQL array literal of `type` (`ARRAY['1', '2']::numeric[]`), for the
+ * simple-protocol queries of a commit, which take no parameters. Every value goes through pg's
+ * `escapeLiteral` (quotes and backslashes doubled, `E''` when needed): the store's values are checked
+ * hex, addresses and decimals before they get here, but meta keys and values are any strings.
+ */
+function literals(values: readonly (string | null)[], type: string): string {
+  let out = "ARRAY[";
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (i > 0) out += ",";
+    // Hex, addresses, decimals and used-amount lists hold no quote or backslash: quoted as they are.
+    out += value === null ? "NULL" : PLAIN.test(value) ? `'${value}'` : pg.escapeLiteral(value);
+  }
+  return `${out}]::${type}[]`;
+}
+
+/** Characters that need no escaping inside a standard SQL string literal, as every store value but meta has. */
+const PLAIN = /^[0-9A-Za-z,_-]*$/;
+
+/** What a commit that would lower a stored voucher fails with. */
+const LOWERED = "a stored voucher would have been lowered";
+
+/** Runs several statements as one simple-protocol query (one round trip); one result per statement. */
+async function run(client: pg.PoolClient, statements: string[]): Promise<pg.QueryResult[]> {
+  const result = (await client.query(statements.join(";\n"))) as pg.QueryResult | pg.QueryResult[];
+  return Array.isArray(result) ? result : [result];
+}
+
 export class PostgresStore implements StoreBackend, KeyedStore {
   readonly #pool: pg.Pool;
   readonly #schema: string;
@@ -279,12 +308,16 @@ export class PostgresStore implements StoreBackend, KeyedStore {
     return this.#schema;
   }
 
+  // A commit is two round trips. The first, `BEGIN; <locks>; <reads>`, and the second, `<writes>;
+  // COMMIT`, are each one simple-protocol query of several statements, so the values are SQL literals
+  // (see `literals`). Each statement of a READ COMMITTED transaction reads from a snapshot taken when
+  // it starts, so the reads, which follow the lock statement, see every commit made before the locks
+  // were granted: the same guarantee as one round trip per statement, at a third of the round trips.
   async #commit(ops: readonly WriteOp[]): Promise<OpOutcome[]> {
     const s = this.#schema;
     const client = await this.#pool.connect();
     let broken = false;
     try {
-      await client.query("BEGIN");
       // The channels whose rows this commit reads before writing: their locks, sorted, taken at once.
       const locked = new Map<number, true>();
       const voucherKeys = new Map<string, { d: Deployment; id: Hex }>();
@@ -299,110 +332,102 @@ export class PostgresStore implements StoreBackend, KeyedStore {
           locked.set(lockKey("p", op.deployment, id), true);
         }
       }
+      const statements = ["BEGIN"];
       if (locked.size > 0) {
         const keys = [...locked.keys()].sort((a, b) => a - b);
         // unnest yields the array's order, and the locks are taken row by row in it.
-        await client.query("SELECT pg_advisory_xact_lock($1, k) FROM unnest($2::int4[]) AS k", [
-          ADVISORY_LOCK_SPACE,
-          keys,
-        ]);
+        statements.push(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_SPACE}, k) FROM unnest(${literals(keys.map(String), "int4")}) AS k`);
       }
-      const tables = new BatchTables();
+      const keyed = (keys: Map<string, { d: Deployment; id: Hex }>) => {
+        const [chainIds, contracts, ids] = columns(keys, (k) => [k.d.chainId.toString(), k.d.contract, k.id]) as string[][];
+        return `unnest(${literals(chainIds, "numeric")}, ${literals(contracts, "text")}, ${literals(ids, "text")}) AS k(chain_id, contract, channel_id)`;
+      };
+      let vouchersAt = -1;
+      let payersAt = -1;
       if (voucherKeys.size > 0) {
-        const [chainIds, contracts, ids] = columns(voucherKeys, (k) => [k.d.chainId.toString(), k.d.contract, k.id]);
-        const { rows } = await client.query(
-          `SELECT v.chain_id, v.contract, v.channel_id, v.amount FROM ${s}.payee_vouchers v
-           JOIN unnest($1::numeric[], $2::text[], $3::text[]) AS k(chain_id, contract, channel_id)
-           USING (chain_id, contract, channel_id)`,
-          [chainIds, contracts, ids],
-        );
-        for (const row of rows) {
+        vouchersAt = statements.length;
+        statements.push(`SELECT v.chain_id, v.contract, v.channel_id, v.amount FROM ${s}.payee_vouchers v JOIN ${keyed(voucherKeys)} USING (chain_id, contract, channel_id)`);
+        statements.push(`SELECT l.* FROM ${s}.payee_ledgers l JOIN ${keyed(voucherKeys)} USING (chain_id, contract, channel_id)`);
+      }
+      if (payerKeys.size > 0) {
+        payersAt = statements.length;
+        statements.push(`SELECT p.* FROM ${s}.payer_channels p JOIN ${keyed(payerKeys)} USING (chain_id, contract, channel_id)`);
+      }
+      const read = await run(client, statements);
+      const tables = new BatchTables();
+      if (vouchersAt >= 0) {
+        for (const row of read[vouchersAt].rows) {
           const d = { chainId: BigInt(row.chain_id), contract: row.contract as Address };
           tables.best.set(recordKey(d, row.channel_id), BigInt(row.amount));
         }
-        const ledgers = await client.query(
-          `SELECT l.* FROM ${s}.payee_ledgers l
-           JOIN unnest($1::numeric[], $2::text[], $3::text[]) AS k(chain_id, contract, channel_id)
-           USING (chain_id, contract, channel_id)`,
-          [chainIds, contracts, ids],
-        );
-        for (const row of ledgers.rows) {
+        for (const row of read[vouchersAt + 1].rows) {
           const d = { chainId: BigInt(row.chain_id), contract: row.contract as Address };
           tables.ledgers.set(recordKey(d, row.channel_id), ledgerFromRow(row));
         }
       }
-      if (payerKeys.size > 0) {
-        const [chainIds, contracts, ids] = columns(payerKeys, (k) => [k.d.chainId.toString(), k.d.contract, k.id]);
-        const { rows } = await client.query(
-          `SELECT p.* FROM ${s}.payer_channels p
-           JOIN unnest($1::numeric[], $2::text[], $3::text[]) AS k(chain_id, contract, channel_id)
-           USING (chain_id, contract, channel_id)`,
-          [chainIds, contracts, ids],
-        );
-        for (const row of rows) {
+      if (payersAt >= 0) {
+        for (const row of read[payersAt].rows) {
           const record = payerRecordFromRow(row);
           tables.payer.set(recordKey({ chainId: record.chainId, contract: record.contract }, record.channelId), record);
         }
       }
       const outcomes = applyBatch(ops, tables);
-      await this.#write(client, tables);
-      await client.query("COMMIT");
+      await run(client, [...this.#writeStatements(tables), "COMMIT"]);
       return outcomes;
     } catch (error) {
       await client.query("ROLLBACK").catch(() => {
         broken = true;
       });
+      if (error instanceof Error && error.message.includes(LOWERED)) throw new StoreError(LOWERED, {}, { cause: error });
       throw error;
     } finally {
       client.release(broken);
     }
   }
 
-  async #write(client: pg.PoolClient, tables: BatchTables): Promise<void> {
+  /** The statements that write a commit's rows back, in one round trip with its COMMIT. */
+  #writeStatements(tables: BatchTables): string[] {
     const s = this.#schema;
     const w = tables.writes;
+    const statements: string[] = [];
+    const rows = (cols: unknown[][], types: string[]) => `unnest(${cols.map((col, i) => literals(col as (string | null)[], types[i])).join(", ")})`;
     if (w.best.size > 0) {
-      const [chainIds, contracts, ids, amounts, signatures] = columns(w.best, ({ d, voucher }) => [
-        d.chainId.toString(), d.contract, voucher.channelId, voucher.amount.toString(), voucher.signature,
-      ]);
-      // The WHERE re-checks monotonicity in SQL: a write that would lower a voucher changes no row.
-      const { rowCount } = await client.query(
-        `INSERT INTO ${s}.payee_vouchers (chain_id, contract, channel_id, amount, signature)
-         SELECT * FROM unnest($1::numeric[], $2::text[], $3::text[], $4::numeric[], $5::text[])
-         ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET amount = excluded.amount, signature = excluded.signature
-         WHERE excluded.amount > payee_vouchers.amount`,
-        [chainIds, contracts, ids, amounts, signatures],
+      const cols = columns(w.best, ({ d, voucher }) => [d.chainId.toString(), d.contract, voucher.channelId, voucher.amount.toString(), voucher.signature]);
+      // The WHERE re-checks monotonicity in SQL: a write that would lower a voucher changes no row, and
+      // then the count of rows written is short and the cast of a text to int fails the statement, so
+      // the COMMIT after it never runs and the whole commit is rolled back (a last guard: the locks
+      // already make it unreachable). The count is in the text so the cast is not folded at plan time.
+      statements.push(
+        `WITH upserted AS (
+           INSERT INTO ${s}.payee_vouchers (chain_id, contract, channel_id, amount, signature)
+           SELECT * FROM ${rows(cols, ["numeric", "text", "text", "numeric", "text"])}
+           ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET amount = excluded.amount, signature = excluded.signature
+           WHERE excluded.amount > payee_vouchers.amount
+           RETURNING 1)
+         SELECT CASE WHEN n = ${w.best.size} THEN n ELSE CAST('${LOWERED}: ' || n AS int) END AS written FROM (SELECT count(*) AS n FROM upserted) AS c`,
       );
-      if (rowCount !== w.best.size) throw new StoreError("a stored voucher would have been lowered", { expected: w.best.size, written: rowCount });
     }
     if (w.ledgers.size > 0) {
-      const cols = columns(w.ledgers, ({ d, id, ledger: l }) => [
-        d.chainId.toString(), d.contract, id, l.served.toString(), l.floor.toString(), l.used.join(","),
-      ]);
-      await client.query(
+      const cols = columns(w.ledgers, ({ d, id, ledger: l }) => [d.chainId.toString(), d.contract, id, l.served.toString(), l.floor.toString(), l.used.join(",")]);
+      statements.push(
         `INSERT INTO ${s}.payee_ledgers (chain_id, contract, channel_id, served, floor, used)
-         SELECT * FROM unnest($1::numeric[], $2::text[], $3::text[], $4::numeric[], $5::numeric[], $6::text[])
+         SELECT * FROM ${rows(cols, ["numeric", "text", "text", "numeric", "numeric", "text"])}
          ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET served = excluded.served, floor = excluded.floor, used = excluded.used`,
-        cols,
       );
     }
     if (w.payeeChannels.size > 0) {
-      const cols = columns(w.payeeChannels, ({ d, id, config: c }) => [
-        d.chainId.toString(), d.contract, id, c.payer, c.payee, c.token, c.signer, c.closeDelay.toString(), c.salt,
-      ]);
-      await client.query(
+      const cols = columns(w.payeeChannels, ({ d, id, config: c }) => [d.chainId.toString(), d.contract, id, c.payer, c.payee, c.token, c.signer, c.closeDelay.toString(), c.salt]);
+      statements.push(
         `INSERT INTO ${s}.payee_channels (chain_id, contract, channel_id, payer, payee, token, signer, close_delay, salt)
-         SELECT * FROM unnest($1::numeric[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::numeric[], $9::text[])
+         SELECT * FROM ${rows(cols, ["numeric", "text", "text", "text", "text", "text", "text", "numeric", "text"])}
          ON CONFLICT DO NOTHING`,
-        cols,
       );
     }
     if (w.meta.size > 0) {
       const cols = columns(w.meta, ({ d, key, value }) => [d.chainId.toString(), d.contract, key, value]);
-      await client.query(
-        `INSERT INTO ${s}.meta (chain_id, contract, key, value) SELECT * FROM unnest($1::numeric[], $2::text[], $3::text[], $4::text[])
+      statements.push(
+        `INSERT INTO ${s}.meta (chain_id, contract, key, value) SELECT * FROM ${rows(cols, ["numeric", "text", "text", "text"])}
          ON CONFLICT (chain_id, contract, key) DO UPDATE SET value = excluded.value`,
-        cols,
       );
     }
     if (w.payer.size > 0) {
@@ -410,26 +435,24 @@ export class PostgresStore implements StoreBackend, KeyedStore {
         d.chainId.toString(), d.contract, r.channelId, r.config.payer, r.config.payee, r.config.token, r.config.signer,
         r.config.closeDelay.toString(), r.config.salt, r.sessionKey ?? null, r.signedAmount.toString(), r.signature ?? null,
       ]);
-      await client.query(
+      statements.push(
         `INSERT INTO ${s}.payer_channels (chain_id, contract, channel_id, payer, payee, token, signer, close_delay, salt, session_key, signed_amount, signature)
-         SELECT * FROM unnest($1::numeric[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::numeric[],
-           $9::text[], $10::text[], $11::numeric[], $12::text[])
+         SELECT * FROM ${rows(cols, ["numeric", "text", "text", "text", "text", "text", "text", "numeric", "text", "text", "numeric", "text"])}
          ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET session_key = excluded.session_key,
            signed_amount = excluded.signed_amount, signature = excluded.signature`,
-        cols,
       );
     }
     if (w.claimed.size > 0) {
-      const cols = columns(w.claimed, ({ d, id, claimed, finished }) => [d.chainId.toString(), d.contract, id, claimed.toString(), finished]);
+      const cols = columns(w.claimed, ({ d, id, claimed, finished }) => [d.chainId.toString(), d.contract, id, claimed.toString(), String(finished)]);
       // Monotonic in SQL, so concurrent recorders need no lock: claimed only rises, finished is never undone.
-      await client.query(
+      statements.push(
         `INSERT INTO ${s}.payee_claims (chain_id, contract, channel_id, claimed, finished)
-         SELECT * FROM unnest($1::numeric[], $2::text[], $3::text[], $4::numeric[], $5::bool[])
+         SELECT * FROM ${rows(cols, ["numeric", "text", "text", "numeric", "bool"])}
          ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET
            claimed = GREATEST(payee_claims.claimed, excluded.claimed), finished = payee_claims.finished OR excluded.finished`,
-        cols,
       );
     }
+    return statements;
   }
 
   /**
@@ -482,8 +505,7 @@ export class PostgresStore implements StoreBackend, KeyedStore {
         thrownByWork = error;
         throw error;
       }
-      await this.#write(client, tables);
-      await client.query("COMMIT");
+      await run(client, [...this.#writeStatements(tables), "COMMIT"]);
       return result;
     } catch (error) {
       await client.query("ROLLBACK").catch(() => {
@@ -491,6 +513,7 @@ export class PostgresStore implements StoreBackend, KeyedStore {
       });
       // What `work` threw reaches the caller as it is; the store's own failures are STORE.
       if (error === thrownByWork || error instanceof TrickleError) throw error;
+      if (error instanceof Error && error.message.includes(LOWERED)) throw new StoreError(LOWERED, {}, { cause: error });
       throw new StoreError("the store could not commit", {}, { cause: error });
     } finally {
       client.release(broken);

@@ -1,7 +1,21 @@
 // The default store: one SQLite file through `node:sqlite` (embedded, nothing to install).
-// WAL with synchronous=FULL makes every commit durable before it returns: the WAL is fsynced on
-// commit, so a voucher acknowledged to a caller survives a crash or a power loss. Writes go through
-// a group commit, so concurrent saves share one transaction and one fsync.
+// Every commit is durable before it is acknowledged: the WAL is fsynced after the commit, so a voucher
+// acknowledged to a caller survives a crash or a power loss. Writes go through a group commit, so
+// concurrent saves share one transaction and one fsync.
+//
+// The fsync runs off the event loop. SQLite in WAL mode with synchronous=FULL fsyncs the WAL inside
+// COMMIT, on the loop: every request waits for the disk, and the group commits stay small because
+// nothing is parsed meanwhile. With synchronous=NORMAL, COMMIT writes the WAL frames and returns, and
+// the store itself then fdatasyncs the WAL file on libuv's thread pool before it resolves the commit's
+// writes: the same guarantee as FULL (whose only difference in WAL mode is that sync at commit), while
+// the loop keeps parsing and checking the requests that join the next commit. NORMAL still syncs the
+// WAL before every checkpoint and the database after it, so what an earlier fdatasync made durable
+// stays so when the WAL is checkpointed and restarted. The WAL file (the same inode for as long as a
+// connection is open) may carry another process's frames too: they come before this commit's, and
+// one fdatasync flushes them all, so a process that read them and acknowledged a write of its own made
+// them durable first. A failed fdatasync leaves the durability of everything since unknown: the store
+// refuses every write after it.
+import { fdatasync, fdatasyncSync, openSync, closeSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import type { StatementSync } from "node:sqlite";
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
@@ -107,22 +121,43 @@ function migrateV1toV2(db: DatabaseSync, legacy: Deployment | undefined): void {
   for (const table of ["payee_vouchers", "payee_channels", "payer_channels", "meta"]) db.exec(`DROP TABLE v1_${table}`);
 }
 
+const WORD_MASK = (1n << 64n) - 1n;
+
+/** A uint256 as 32 big-endian bytes, written as four 64-bit words (no hex string in between). */
 export function encodeUint256(value: bigint): Uint8Array {
-  return Buffer.from(value.toString(16).padStart(64, "0"), "hex");
+  const bytes = new Uint8Array(32);
+  const view = new DataView(bytes.buffer);
+  if (value <= WORD_MASK) {
+    view.setBigUint64(24, value);
+    return bytes;
+  }
+  view.setBigUint64(0, value >> 192n);
+  view.setBigUint64(8, (value >> 128n) & WORD_MASK);
+  view.setBigUint64(16, (value >> 64n) & WORD_MASK);
+  view.setBigUint64(24, value & WORD_MASK);
+  return bytes;
 }
 
 export function decodeUint256(bytes: unknown): bigint {
   if (!(bytes instanceof Uint8Array) || bytes.length !== 32) {
     throw new StoreError("the store holds an amount that is not 32 bytes");
   }
-  return BigInt(`0x${Buffer.from(bytes).toString("hex")}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, 32);
+  const low = view.getBigUint64(24);
+  const [a, b, c] = [view.getBigUint64(0), view.getBigUint64(8), view.getBigUint64(16)];
+  return a === 0n && b === 0n && c === 0n ? low : (a << 192n) | (b << 128n) | (c << 64n) | low;
 }
 
 type Row = Record<string, unknown>;
 
 /** The key columns of a deployment (its contract is already lower-cased by the view). */
+const keys = new WeakMap<Deployment, [string, string]>();
+
+/** The key columns of a deployment, made once per view's deployment object. */
 function key(d: Deployment): [string, string] {
-  return [d.chainId.toString(), d.contract];
+  let columns = keys.get(d);
+  if (columns === undefined) keys.set(d, (columns = [d.chainId.toString(), d.contract]));
+  return columns;
 }
 
 function configFromRow(row: Row): ChannelConfig {
@@ -183,13 +218,18 @@ function migrate(db: DatabaseSync, options: SqliteStoreOptions): void {
 
 export class SqliteStore implements StoreBackend, KeyedStore {
   readonly #db: DatabaseSync;
+  /** The WAL file, fdatasynced after every commit (undefined for an in-memory database). */
+  readonly #wal: number | undefined;
+  /** Set when an fdatasync failed: nothing written since can be called durable. */
+  #syncFailure: StoreError | undefined;
   readonly #writes: GroupCommit;
   readonly #tables: StoreTables;
   readonly #statements: Record<string, StatementSync>;
   #open = true;
 
-  private constructor(db: DatabaseSync) {
+  private constructor(db: DatabaseSync, wal: number | undefined) {
     this.#db = db;
+    this.#wal = wal;
     const s = (sql: string) => db.prepare(sql);
     const where = "chain_id = ? AND contract = ?";
     this.#statements = {
@@ -251,12 +291,17 @@ export class SqliteStore implements StoreBackend, KeyedStore {
           r.config.closeDelay.toString(), r.config.salt, r.sessionKey ?? null, encodeUint256(r.signedAmount), r.signature ?? null,
         ),
     };
-    this.#writes = new GroupCommit((ops) => this.#commit(ops));
+    this.#writes = new GroupCommit(async (ops) => {
+      const outcomes = this.#commit(ops);
+      await this.#syncWal();
+      return outcomes;
+    });
   }
 
   /** Opens (creating or migrating) the store at `path`. */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
     let db: DatabaseSync;
+    let wal: number | undefined;
     try {
       db = new DatabaseSync(path);
     } catch (cause) {
@@ -266,10 +311,15 @@ export class SqliteStore implements StoreBackend, KeyedStore {
       db.exec("PRAGMA busy_timeout = 5000");
       const mode = (db.prepare("PRAGMA journal_mode = WAL").get() as Row).journal_mode;
       if (mode !== "wal" && path !== ":memory:") throw new StoreError("the store file cannot use WAL", { path, mode });
-      db.exec("PRAGMA synchronous = FULL");
+      // NORMAL: COMMIT does not fsync; the store fdatasyncs the WAL after each commit (see the top).
+      db.exec("PRAGMA synchronous = NORMAL");
       migrate(db, options);
-      return new SqliteStore(db);
+      // The migration's commit created the WAL file if it was not there.
+      wal = path === ":memory:" ? undefined : openSync(`${path}-wal`, "r");
+      if (wal !== undefined) fdatasyncSync(wal);
+      return new SqliteStore(db, wal);
     } catch (cause) {
+      if (wal !== undefined) closeSync(wal);
       db.close();
       throw cause instanceof TrickleError ? cause : new StoreError("cannot open the store file", { path }, { cause });
     }
@@ -279,12 +329,37 @@ export class SqliteStore implements StoreBackend, KeyedStore {
     return new DeploymentStore(this, deployment);
   }
 
-  /** Number of group commits (transactions, hence WAL fsyncs) since open. */
+  /** Number of group commits (transactions, hence WAL fdatasyncs) since open. */
   get commits(): number {
     return this.#writes.commits;
   }
 
+  /** Makes every commit so far durable, on the thread pool; rejects (and fails the store) when it cannot. */
+  #syncWal(): Promise<void> {
+    if (this.#syncFailure !== undefined) return Promise.reject(this.#syncFailure);
+    const wal = this.#wal;
+    if (wal === undefined) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      fdatasync(wal, (error) => {
+        if (error === null) resolve();
+        else reject((this.#syncFailure ??= new StoreError("the store could not sync its write-ahead log: no write is durable from now on", {}, { cause: error })));
+      });
+    });
+  }
+
+  /** {@link syncWal}, blocking: for the synchronous {@link transaction}. */
+  #syncWalNow(): void {
+    if (this.#syncFailure !== undefined) throw this.#syncFailure;
+    if (this.#wal === undefined) return;
+    try {
+      fdatasyncSync(this.#wal);
+    } catch (error) {
+      throw (this.#syncFailure = new StoreError("the store could not sync its write-ahead log: no write is durable from now on", {}, { cause: error }));
+    }
+  }
+
   #commit(ops: readonly WriteOp[]): OpOutcome[] {
+    if (this.#syncFailure !== undefined) throw this.#syncFailure;
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       const outcomes = applyBatch(ops, this.#tables);
@@ -313,10 +388,12 @@ export class SqliteStore implements StoreBackend, KeyedStore {
    */
   transaction<T>(work: (tables: StoreTables) => T): T {
     if (!this.#open || this.#writes.closed) throw new StoreError("the store is closed");
+    if (this.#syncFailure !== undefined) throw this.#syncFailure;
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       const result = work(this.#tables);
       this.#db.exec("COMMIT");
+      this.#syncWalNow();
       return result;
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
@@ -391,5 +468,6 @@ export class SqliteStore implements StoreBackend, KeyedStore {
     await this.#writes.close();
     this.#open = false;
     this.#db.close();
+    if (this.#wal !== undefined) closeSync(this.#wal);
   }
 }

@@ -59,10 +59,22 @@ export interface SaveVoucherResult {
  * - `charged: false`: nothing was written, whatever the voucher. `refusal` is `NOT_INCREASING` for a
  *   voucher at or below the best that cannot buy a request (already used, or no credit left), and
  *   `INSUFFICIENT_PAYMENT` for a voucher above the best that does not cover the request.
+ * With {@link ChargeOptions.prepaid}, a voucher equal to the best buys a request whenever
+ * `served + price` is within the best (charged with `stored: false`), however often it came before.
  */
 export type ChargeResult =
   | { charged: true; stored: boolean; best: bigint; served: bigint }
   | { charged: false; refusal: "NOT_INCREASING" | "INSUFFICIENT_PAYMENT"; best: bigint; served: bigint };
+
+/** How {@link PayeeStore.chargeVoucher} may charge. */
+export interface ChargeOptions {
+  /**
+   * Prepaid credit: the channel's best voucher, presented again, pays for a request from the credit it
+   * left (best - served), as long as that covers the price. A payer may then sign one voucher for the
+   * next k requests and present it k times. Off by default: every amount buys at most one request.
+   */
+  prepaid?: boolean;
+}
 
 /**
  * What a channel's charged requests have consumed. `served` is the sum of the prices charged (plus
@@ -120,7 +132,7 @@ export interface PayeeStore {
    * its best stored amount served: vouchers saved without a charge buy no request.
    * The caller has checked the voucher's signature and the channel (the Payee does).
    */
-  chargeVoucher(voucher: StoredVoucher, price: bigint): Promise<ChargeResult>;
+  chargeVoucher(voucher: StoredVoucher, price: bigint, options?: ChargeOptions): Promise<ChargeResult>;
   /** A channel's charge ledger; undefined before its first charge. */
   chargeLedger(channelId: Hex): Promise<ChannelLedger | undefined>;
   /** The best stored voucher of a channel. */

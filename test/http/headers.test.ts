@@ -86,6 +86,32 @@ describe("http headers", () => {
     expectMalformed(() => decodePaymentRequired(base64Json({ ...plain, accepts: Array.from({ length: 17 }, (_, i) => (i === 0 ? json(top) : { ...json(usdc), token: address((i + 16).toString(16)) })) })));
   });
 
+  it("says prepaid: true when the payee takes prepaid credit, and refuses any other value", () => {
+    const requirements: PaymentRequirements = {
+      scheme: TRICKLE_SCHEME, chainId: 1n, contract: address("aa"), payee: address("02"), token: address("00"), price: 10n, minDeposit: 10_000n, minCloseDelay: 3600n, prepaid: true,
+    };
+    const wire = encodePaymentRequired(requirements);
+    expect(decodePaymentRequired(wire)).to.deep.equal(requirements);
+    const plain = JSON.parse(Buffer.from(wire, "base64").toString());
+    for (const prepaid of [false, "true", 1, null]) expectMalformed(() => decodePaymentRequired(base64Json({ ...plain, prepaid })));
+  });
+
+  it("writes the receipt's JSON with the generic encoder's exact bytes, and decodes hex fields of any case but the exact length", () => {
+    const receipt = { channelId: payload.channelId, charged: 1n, cumulative: (1n << 256n) - 1n, depositRemaining: 0n };
+    const generic = Buffer.from(JSON.stringify({ channelId: receipt.channelId, charged: "1", cumulative: receipt.cumulative.toString(), depositRemaining: "0" })).toString("base64");
+    expect(encodePaymentReceipt(receipt)).to.equal(generic);
+    const plain = JSON.parse(Buffer.from(encodePaymentPayload(payload), "base64").toString());
+    expect(decodePaymentPayload(base64Json({ ...plain, channelId: plain.channelId.toUpperCase().replace("0X", "0x") })).channelId).to.equal(plain.channelId.toUpperCase().replace("0X", "0x"));
+    for (const channelId of [`0X${"11".repeat(32)}`, `0x${"11".repeat(31)}1`, `0x${"11".repeat(31)}1\u00e9`, `0x${"1".repeat(63)}g`]) {
+      expectMalformed(() => decodePaymentPayload(base64Json({ ...plain, channelId })));
+    }
+    // Base64 with stray characters or bits decodes to nothing, though a lenient decoder would accept it.
+    const wire = encodePaymentPayload(payload);
+    for (const bad of [`${wire.slice(0, 8)}\n${wire.slice(8, -1)}`, `${wire.slice(0, -4)}${wire.slice(-4).replace(/[A-Za-z0-9+/](?==*$)/, "B")}`]) {
+      if (bad !== wire) expectMalformed(() => decodePaymentPayload(bad));
+    }
+  });
+
   it("bounds a payload below the header limit even with its config", () => {
     expect(encodePaymentPayload(payload).length).to.be.below(MAX_PAYMENT_HEADER_BYTES / 3);
   });

@@ -221,6 +221,40 @@ describe("http: a hostile server against the paying fetch", function () {
     expect(state.claimed).to.equal(2n * PRICE);
   });
 
+  it("with prepay, a payee that never serves holds at most prepay x price: the credit is sent again, never signed again", async () => {
+    const c = await client({ maxUnservedPayments: 2, prepay: 5 });
+    const server = await hostile((paid) => (paid === undefined ? { status: 402, requirements: c.requirements({ prepaid: true }) } : { status: 500 }));
+    for (let i = 0; i < 2; i++) expect((await c.paidFetch(`${server.url}/data`)).status).to.equal(500);
+    let caught: unknown;
+    try {
+      await c.paidFetch(`${server.url}/data`);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).to.have.property("code", "PAYEE_NOT_SERVING");
+    expect(server.payments.map((p) => p.amount)).to.deep.equal([5n * PRICE, 5n * PRICE]);
+    expect((await c.payer.channel(server.payments[0].channelId))?.signedAmount).to.equal(5n * PRICE);
+  });
+
+  it("with prepay, a server refusing every prepaid voucher gets two new vouchers per request, each prepay x price above the last", async () => {
+    const c = await client({ maxUnservedPayments: 1, prepay: 5 });
+    const server = await hostile((paid) =>
+      paid === undefined ? { status: 402, requirements: c.requirements({ prepaid: true }) } : { status: 402, requirements: c.requirements({ prepaid: true, error: "NOT_INCREASING", channelId: paid.channelId, cumulative: 0n }) },
+    );
+    const response = await c.paidFetch(`${server.url}/data`);
+    expect(response.status).to.equal(402);
+    await response.body?.cancel();
+    expect(server.payments.map((p) => p.amount)).to.deep.equal([5n * PRICE, 10n * PRICE]);
+    let caught: unknown;
+    try {
+      await c.paidFetch(`${server.url}/data`);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).to.have.property("code", "PAYEE_NOT_SERVING");
+    expect(server.payments).to.have.length(2);
+  });
+
   it("stops at the origin budget whatever the server keeps asking", async () => {
     const c = await client({ originBudget: 3n * PRICE });
     const server = await hostile((paid) => (paid === undefined ? { status: 402, requirements: c.requirements() } : { status: 200 }));

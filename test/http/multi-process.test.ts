@@ -197,4 +197,122 @@ function shouldShareOneLedger(kind: "sqlite" | "postgres"): void {
       await store.close();
     }
   });
+
+  it(`${SERVERS} processes on one ${kind === "sqlite" ? "SQLite file" : "PostgreSQL database"} with prepaid credit: re-presented vouchers, out of order, to any server, serve exactly what the best voucher pays for`, async () => {
+    connection = await network.create();
+    const { ethers } = connection;
+    const [, payeeSigner, payerSigner] = await ethers.getSigners();
+    const contract = (await (await ethers.deployContract("PaymentChannels")).getAddress()) as Address;
+    const chainId = (await ethers.provider.getNetwork()).chainId;
+    const payee = payeeSigner.address as Address;
+    const storePath = join(dir, "payee-prepaid.sqlite");
+    const postgres = kind === "postgres" ? { url: await postgresUrl(), schema: freshSchema("multi_prepaid") } : undefined;
+    const chain = ethersChain({ runner: ethers.provider, contract });
+    servers = await Promise.all(
+      Array.from({ length: SERVERS }, () =>
+        startPaidApiProcess({ contract, chainId, payee, price: PRICE, minDeposit: PRICE, storePath, prepaidCredit: true, ...(postgres ? { postgres } : {}) }, chain),
+      ),
+    );
+
+    // Each channel's payer signs one voucher per PREPAY requests (cumulative amount = PREPAY x price x j)
+    // and sends voucher j with each of its PREPAY requests; a request refused (its voucher superseded by
+    // a newer one stored first, or its credit taken by a later request) is sent again with the newest
+    // voucher the payer has sent, as the paying fetch does.
+    const CHANNELS_PREPAID = 40;
+    const PREPAY = 6;
+    const VOUCHERS = 10;
+    const payer = new Payer({ chain: ethersChain({ runner: payerSigner, contract }), store: new MemoryStore() });
+    const domain = { chainId, verifyingContract: contract };
+    const channels: { id: Hex; payments: string[]; newest: number }[] = [];
+    for (let c = 0; c < CHANNELS_PREPAID; c++) {
+      const salt = `0x${(c + 1).toString(16).padStart(64, "0")}` as Hex;
+      const opened = await payer.open({ payee, amount: PRICE * BigInt(PREPAY * VOUCHERS), closeDelay: 3600n, salt });
+      const sessionKey = (await payer.channel(opened.channelId))?.sessionKey as Hex;
+      const payments = Array.from({ length: VOUCHERS }, (_, j) => {
+        const voucher = signVoucher(domain, opened.channelId, PRICE * BigInt(PREPAY * (j + 1)), sessionKey);
+        return encodePaymentPayload({ scheme: TRICKLE_SCHEME, chainId, contract, ...voucher, config: opened.config });
+      });
+      channels.push({ id: opened.channelId, payments, newest: 0 });
+    }
+    const agents = servers.map(() => new Agent({ keepAlive: true, maxSockets: IN_FLIGHT }));
+    const post = (server: number, payment: string): Promise<Answer> =>
+      new Promise((resolve, reject) => {
+        const { port } = new URL(servers[server].url);
+        const req = request({ host: "127.0.0.1", port, path: "/paid", agent: agents[server], headers: { [PAYMENT_SIGNATURE_HEADER]: payment } }, (res) => {
+          res.resume();
+          res.on("end", () => {
+            const required = res.headers[PAYMENT_REQUIRED_HEADER.toLowerCase()];
+            resolve({ status: res.statusCode ?? 0, ...(typeof required === "string" ? { error: decodePaymentRequired(required).error } : {}) });
+          });
+        });
+        req.on("error", reject);
+        req.end();
+      });
+
+    const next = random(61);
+    const pick = () => Math.floor(next() * SERVERS);
+    // Request i of a channel carries voucher floor(i / PREPAY); shuffled within windows of 8.
+    const perChannel = channels.map((_channel, c) => {
+      const slots = Array.from({ length: PREPAY * VOUCHERS }, (_, i) => ({ channel: c, voucher: Math.floor(i / PREPAY) }));
+      for (let start = 0; start < slots.length; start += 8) {
+        for (let i = Math.min(start + 7, slots.length - 1); i > start; i--) {
+          const j = start + Math.floor(next() * (i - start + 1));
+          [slots[i], slots[j]] = [slots[j], slots[i]];
+        }
+      }
+      return slots;
+    });
+    const queue: { channel: number; voucher: number }[] = [];
+    for (let i = 0; i < PREPAY * VOUCHERS; i++) for (const slots of perChannel) queue.push(slots[i]);
+
+    let served = 0;
+    let resent = 0;
+    const unexpected: string[] = [];
+    let cursor = 0;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (cursor < queue.length) {
+          const send = queue[cursor++];
+          const channel = channels[send.channel];
+          let voucher = send.voucher;
+          channel.newest = Math.max(channel.newest, voucher);
+          for (let attempt = 0; ; attempt++) {
+            const answer = await post(pick(), channel.payments[voucher]);
+            if (answer.status === 200) {
+              served++;
+              break;
+            }
+            if (answer.error !== "NOT_INCREASING" || attempt === 20) {
+              unexpected.push(`channel ${send.channel} voucher ${voucher}: ${answer.status} ${answer.error}`);
+              break;
+            }
+            resent++;
+            voucher = channel.newest;
+          }
+        }
+      }),
+    );
+
+    expect(unexpected.slice(0, 10), `${unexpected.length} unexpected answers`).to.deep.equal([]);
+    expect(served, "every request served").to.equal(CHANNELS_PREPAID * PREPAY * VOUCHERS);
+    // The best voucher of each channel, once more: its credit is spent, so it buys nothing.
+    for (const channel of channels) expect((await post(pick(), channel.payments.at(-1) as string)).error).to.equal("NOT_INCREASING");
+    for (const agent of agents) agent.destroy();
+    const counts = await Promise.all(servers.splice(0).map((server) => server.stop()));
+    expect(counts.reduce((sum, c) => sum + c.paidServed, 0), "requests that reached a handler").to.equal(served);
+
+    const backend = postgres === undefined ? SqliteStore.open(storePath) : await PostgresStore.open(postgres.url, { schema: postgres.schema });
+    const store = backend.forDeployment({ chainId, contract });
+    try {
+      for (const channel of channels) {
+        const paid = PRICE * BigInt(PREPAY * VOUCHERS);
+        expect((await store.bestVoucher(channel.id))?.amount, "the best voucher is the highest signed").to.equal(paid);
+        // Served x price is exactly the best voucher: never more, and no credit left unserved.
+        expect((await store.chargeLedger(channel.id))?.served).to.equal(paid);
+      }
+    } finally {
+      await store.close();
+    }
+    expect(resent, "some presentations raced a newer voucher and were sent again").to.be.greaterThan(0);
+  });
 }

@@ -468,6 +468,33 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
       expect(await store.chargeLedger(channelOf(0))).to.deep.equal({ served: 10n, floor: 10n, used: [] });
     });
 
+    it("prepaid credit: the best voucher presented again buys a request while its credit lasts; off by default", async () => {
+      const prepaid = { prepaid: true };
+      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, prepaid)).to.deep.equal({ charged: true, stored: true, best: 30n, served: 10n });
+      // Without the option the same bytes are a replay.
+      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n)).to.deep.equal({ charged: false, refusal: "NOT_INCREASING", best: 30n, served: 10n });
+      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, prepaid)).to.deep.equal({ charged: true, stored: false, best: 30n, served: 20n });
+      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, prepaid)).to.deep.equal({ charged: true, stored: false, best: 30n, served: 30n });
+      // The credit is spent: nothing more, and the ledger is one folded row.
+      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, prepaid)).to.deep.equal({ charged: false, refusal: "NOT_INCREASING", best: 30n, served: 30n });
+      expect(await store.chargeLedger(channelOf(0))).to.deep.equal({ served: 30n, floor: 30n, used: [] });
+      // A voucher below the best is not re-presentable; a price above the credit left is refused.
+      expect(await store.chargeVoucher(voucher(0, 60n, 8), 10n, prepaid)).to.deep.include({ charged: true, stored: true, served: 40n });
+      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, prepaid)).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
+      expect(await store.chargeVoucher(voucher(0, 60n, 8), 25n, prepaid)).to.deep.include({ charged: false, refusal: "NOT_INCREASING", served: 40n });
+      expect(await store.chargeVoucher(voucher(0, 60n, 8), 20n, prepaid)).to.deep.equal({ charged: true, stored: false, best: 60n, served: 60n });
+      // A best stored by a plain save has no credit: it buys nothing, presented any number of times.
+      await store.saveVoucherIfHigher(voucher(1, 50n, 9));
+      expect(await store.chargeVoucher(voucher(1, 50n, 9), 10n, prepaid)).to.deep.include({ charged: false, refusal: "NOT_INCREASING", served: 50n });
+    });
+
+    it("prepaid credit: concurrent presentations of one voucher are served exactly as far as it pays", async () => {
+      const results = await Promise.all(Array.from({ length: 12 }, () => store.chargeVoucher(voucher(2, 100n, 3), 10n, { prepaid: true })));
+      expect(results.filter((r) => r.charged).length).to.equal(10);
+      expect(results.filter((r) => r.charged && r.stored).length).to.equal(1);
+      expect(await store.chargeLedger(channelOf(2))).to.deep.equal({ served: 100n, floor: 100n, used: [] });
+    });
+
     it("keeps at most 1024 used amounts above the floor; the lowest folds into it", async () => {
       await charge(0, 5_000n, 1n);
       const amounts = Array.from({ length: 1_100 }, (_, i) => BigInt(i + 1));
@@ -481,8 +508,8 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
       expect(await charge(0, 1_101n, 1n)).to.deep.include({ charged: true, stored: false });
     });
 
-    it("property: concurrent charges, duplicates and out-of-order vouchers serve exactly what was paid, and refusals write nothing", async () => {
-      const arrival = fc.record({ channel: fc.integer({ min: 0, max: 2 }), amount: fc.bigInt({ min: 0n, max: 40n }), price: fc.bigInt({ min: 1n, max: 6n }) });
+    it("property: concurrent charges, duplicates, out-of-order and re-presented (prepaid) vouchers serve exactly what was paid, and refusals write nothing", async () => {
+      const arrival = fc.record({ channel: fc.integer({ min: 0, max: 2 }), amount: fc.bigInt({ min: 0n, max: 40n }), price: fc.bigInt({ min: 1n, max: 6n }), prepaid: fc.boolean() });
       const tick = fc.record({ charges: fc.array(arrival, { minLength: 1, maxLength: 10 }), overlap: fc.boolean(), plainSave: fc.option(arrival, { nil: undefined }) });
       await fc.assert(
         fc.asyncProperty(fc.array(tick, { minLength: 1, maxLength: 8 }), async (ticks) => {
@@ -496,10 +523,18 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
               if (s === undefined) model.set(channel, (s = { best: 0n, served: 0n, floor: 0n, used: new Set(), hasLedger: false }));
               return s;
             };
-            const chargeInModel = (channel: number, amount: bigint, price: bigint): ChargeResult => {
+            const chargeInModel = (channel: number, amount: bigint, price: bigint, prepaid: boolean): ChargeResult => {
               const s = state(channel);
               // Until a first charge succeeds, everything held counts as served.
               if (!s.hasLedger) Object.assign(s, { served: s.best, floor: s.best, used: new Set() });
+              if (prepaid && amount === s.best && s.best > 0n) {
+                // The best presented again pays from its credit, whatever came before.
+                if (s.served + price > s.best) return { charged: false, refusal: "NOT_INCREASING", best: s.best, served: s.served };
+                s.hasLedger = true;
+                s.served += price;
+                if (s.served === s.best) Object.assign(s, { floor: s.best, used: new Set() });
+                return { charged: true, stored: false, best: s.best, served: s.served };
+              }
               if (amount <= s.floor || s.used.has(amount)) return { charged: false, refusal: "NOT_INCREASING", best: s.best, served: s.served };
               const after = amount > s.best ? amount : s.best;
               if (s.served + price > after) return { charged: false, refusal: amount > s.best ? "INSUFFICIENT_PAYMENT" : "NOT_INCREASING", best: s.best, served: s.served };
@@ -519,12 +554,12 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
                 pending = [];
               }
               // Predict while queueing: calls of this turn form one commit, charges first.
-              const expected = charges.map(({ channel, amount, price }) => chargeInModel(channel, amount, price));
-              charges.forEach(({ channel, amount }, i) => {
+              const expected = charges.map(({ channel, amount, price, prepaid }) => chargeInModel(channel, amount, price, prepaid));
+              charges.forEach(({ channel, amount, prepaid }, i) => {
                 const price = charges[i].price;
                 const signature = n++;
                 pending.push(
-                  fresh.store.chargeVoucher(voucher(channel, amount, signature), price).then((result) => {
+                  fresh.store.chargeVoucher(voucher(channel, amount, signature), price, { prepaid }).then((result) => {
                     expect(result).to.deep.equal(expected[i]);
                   }),
                 );
