@@ -308,13 +308,11 @@ export class PostgresStore implements StoreBackend, KeyedStore {
     return this.#schema;
   }
 
-  // A commit is two round trips. The first, `BEGIN; <locks>; <reads>`, and the second, `<writes>;
-  // COMMIT`, are each one simple-protocol query of several statements, so the values are SQL literals
-  // (see `literals`). Each statement of a READ COMMITTED transaction reads from a snapshot taken when
-  // it starts, so the reads, which follow the lock statement, see every commit made before the locks
-  // were granted: the same guarantee as one round trip per statement, at a third of the round trips.
+  // A commit is two round trips. The first, `BEGIN; <locks>; <reads>` ({@link #lockAndRead}), and the
+  // second, `<writes>; COMMIT`, are each one simple-protocol query of several statements, so the values
+  // are SQL literals (see `literals`): the same guarantee as one round trip per statement, at a third of
+  // the round trips.
   async #commit(ops: readonly WriteOp[]): Promise<OpOutcome[]> {
-    const s = this.#schema;
     const client = await this.#pool.connect();
     let broken = false;
     try {
@@ -332,45 +330,7 @@ export class PostgresStore implements StoreBackend, KeyedStore {
           locked.set(lockKey("p", op.deployment, id), true);
         }
       }
-      const statements = ["BEGIN"];
-      if (locked.size > 0) {
-        const keys = [...locked.keys()].sort((a, b) => a - b);
-        // unnest yields the array's order, and the locks are taken row by row in it.
-        statements.push(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_SPACE}, k) FROM unnest(${literals(keys.map(String), "int4")}) AS k`);
-      }
-      const keyed = (keys: Map<string, { d: Deployment; id: Hex }>) => {
-        const [chainIds, contracts, ids] = columns(keys, (k) => [k.d.chainId.toString(), k.d.contract, k.id]) as string[][];
-        return `unnest(${literals(chainIds, "numeric")}, ${literals(contracts, "text")}, ${literals(ids, "text")}) AS k(chain_id, contract, channel_id)`;
-      };
-      let vouchersAt = -1;
-      let payersAt = -1;
-      if (voucherKeys.size > 0) {
-        vouchersAt = statements.length;
-        statements.push(`SELECT v.chain_id, v.contract, v.channel_id, v.amount FROM ${s}.payee_vouchers v JOIN ${keyed(voucherKeys)} USING (chain_id, contract, channel_id)`);
-        statements.push(`SELECT l.* FROM ${s}.payee_ledgers l JOIN ${keyed(voucherKeys)} USING (chain_id, contract, channel_id)`);
-      }
-      if (payerKeys.size > 0) {
-        payersAt = statements.length;
-        statements.push(`SELECT p.* FROM ${s}.payer_channels p JOIN ${keyed(payerKeys)} USING (chain_id, contract, channel_id)`);
-      }
-      const read = await run(client, statements);
-      const tables = new BatchTables();
-      if (vouchersAt >= 0) {
-        for (const row of read[vouchersAt].rows) {
-          const d = { chainId: BigInt(row.chain_id), contract: row.contract as Address };
-          tables.best.set(recordKey(d, row.channel_id), BigInt(row.amount));
-        }
-        for (const row of read[vouchersAt + 1].rows) {
-          const d = { chainId: BigInt(row.chain_id), contract: row.contract as Address };
-          tables.ledgers.set(recordKey(d, row.channel_id), ledgerFromRow(row));
-        }
-      }
-      if (payersAt >= 0) {
-        for (const row of read[payersAt].rows) {
-          const record = payerRecordFromRow(row);
-          tables.payer.set(recordKey({ chainId: record.chainId, contract: record.contract }, record.channelId), record);
-        }
-      }
+      const tables = await this.#lockAndRead(client, [...locked.keys()], voucherKeys, payerKeys);
       const outcomes = applyBatch(ops, tables);
       await run(client, [...this.#writeStatements(tables), "COMMIT"]);
       return outcomes;
@@ -383,6 +343,61 @@ export class PostgresStore implements StoreBackend, KeyedStore {
     } finally {
       client.release(broken);
     }
+  }
+
+  /**
+   * One round trip: `BEGIN`, the advisory locks `locks` (sorted, taken at once), then the best vouchers and
+   * charge ledgers of `voucherKeys` and the payer records of `payerKeys`, read into fresh tables. Each
+   * statement of a READ COMMITTED transaction reads from a snapshot taken when it starts, so the reads,
+   * which follow the lock statement, see every commit made before the locks were granted.
+   */
+  async #lockAndRead(
+    client: pg.PoolClient,
+    locks: readonly number[],
+    voucherKeys: Map<string, { d: Deployment; id: Hex }>,
+    payerKeys: Map<string, { d: Deployment; id: Hex }> = new Map(),
+  ): Promise<BatchTables> {
+    const s = this.#schema;
+    const statements = ["BEGIN"];
+    if (locks.length > 0) {
+      const keys = [...locks].sort((a, b) => a - b);
+      // unnest yields the array's order, and the locks are taken row by row in it.
+      statements.push(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_SPACE}, k) FROM unnest(${literals(keys.map(String), "int4")}) AS k`);
+    }
+    const keyed = (keys: Map<string, { d: Deployment; id: Hex }>) => {
+      const [chainIds, contracts, ids] = columns(keys, (k) => [k.d.chainId.toString(), k.d.contract, k.id]) as string[][];
+      return `unnest(${literals(chainIds, "numeric")}, ${literals(contracts, "text")}, ${literals(ids, "text")}) AS k(chain_id, contract, channel_id)`;
+    };
+    let vouchersAt = -1;
+    let payersAt = -1;
+    if (voucherKeys.size > 0) {
+      vouchersAt = statements.length;
+      statements.push(`SELECT v.chain_id, v.contract, v.channel_id, v.amount FROM ${s}.payee_vouchers v JOIN ${keyed(voucherKeys)} USING (chain_id, contract, channel_id)`);
+      statements.push(`SELECT l.* FROM ${s}.payee_ledgers l JOIN ${keyed(voucherKeys)} USING (chain_id, contract, channel_id)`);
+    }
+    if (payerKeys.size > 0) {
+      payersAt = statements.length;
+      statements.push(`SELECT p.* FROM ${s}.payer_channels p JOIN ${keyed(payerKeys)} USING (chain_id, contract, channel_id)`);
+    }
+    const read = await run(client, statements);
+    const tables = new BatchTables();
+    if (vouchersAt >= 0) {
+      for (const row of read[vouchersAt].rows) {
+        const d = { chainId: BigInt(row.chain_id), contract: row.contract as Address };
+        tables.best.set(recordKey(d, row.channel_id), BigInt(row.amount));
+      }
+      for (const row of read[vouchersAt + 1].rows) {
+        const d = { chainId: BigInt(row.chain_id), contract: row.contract as Address };
+        tables.ledgers.set(recordKey(d, row.channel_id), ledgerFromRow(row));
+      }
+    }
+    if (payersAt >= 0) {
+      for (const row of read[payersAt].rows) {
+        const record = payerRecordFromRow(row);
+        tables.payer.set(recordKey({ chainId: record.chainId, contract: record.contract }, record.channelId), record);
+      }
+    }
+    return tables;
   }
 
   /** The statements that write a commit's rows back, in one round trip with its COMMIT. */
@@ -475,7 +490,6 @@ export class PostgresStore implements StoreBackend, KeyedStore {
     let broken = false;
     let thrownByWork: unknown;
     try {
-      await client.query("BEGIN");
       const locked = new Set<number>();
       const channels = new Map<string, { d: Deployment; id: Hex }>();
       for (const { deployment, channelId } of lock.channels) {
@@ -483,14 +497,7 @@ export class PostgresStore implements StoreBackend, KeyedStore {
         locked.add(lockKey("v", deployment, channelId));
       }
       for (const name of lock.names ?? []) locked.add(advisoryKey(`x:${name}`));
-      if (locked.size > 0) {
-        await client.query("SELECT pg_advisory_xact_lock($1, k) FROM unnest($2::int4[]) AS k", [
-          ADVISORY_LOCK_SPACE,
-          [...locked].sort((a, b) => a - b),
-        ]);
-      }
-      const tables = new BatchTables();
-      if (channels.size > 0) await this.#readChannels(client, channels, tables);
+      const tables = await this.#lockAndRead(client, [...locked], channels);
       const query = async (sql: string, values: unknown[] = []): Promise<Row[]> => {
         try {
           return (await client.query(sql, values)).rows as Row[];
@@ -517,21 +524,6 @@ export class PostgresStore implements StoreBackend, KeyedStore {
       throw new StoreError("the store could not commit", {}, { cause: error });
     } finally {
       client.release(broken);
-    }
-  }
-
-  /** Reads the best voucher and charge ledger of `channels` into `tables` (under their locks). */
-  async #readChannels(client: pg.PoolClient, channels: Map<string, { d: Deployment; id: Hex }>, tables: BatchTables): Promise<void> {
-    const s = this.#schema;
-    const [chainIds, contracts, ids] = columns(channels, (k) => [k.d.chainId.toString(), k.d.contract, k.id]);
-    const join = "JOIN unnest($1::numeric[], $2::text[], $3::text[]) AS k(chain_id, contract, channel_id) USING (chain_id, contract, channel_id)";
-    const vouchers = await client.query(`SELECT v.chain_id, v.contract, v.channel_id, v.amount FROM ${s}.payee_vouchers v ${join}`, [chainIds, contracts, ids]);
-    for (const row of vouchers.rows) {
-      tables.best.set(recordKey({ chainId: BigInt(row.chain_id), contract: row.contract as Address }, row.channel_id), BigInt(row.amount));
-    }
-    const ledgers = await client.query(`SELECT l.* FROM ${s}.payee_ledgers l ${join}`, [chainIds, contracts, ids]);
-    for (const row of ledgers.rows) {
-      tables.ledgers.set(recordKey({ chainId: BigInt(row.chain_id), contract: row.contract as Address }, row.channel_id), ledgerFromRow(row));
     }
   }
 
