@@ -27,8 +27,16 @@ export type OpValue = SaveVoucherResult | ChargeResult | undefined;
 /** What one op ends with once the commit is durable: a value to resolve with, or an error to reject with. */
 export type OpOutcome = { ok: true; value: OpValue } | { ok: false; error: Error };
 
-/** Used amounts remembered per channel above its floor; beyond that the lowest folds into the floor. */
-export const USED_AMOUNTS_KEPT = 1024;
+/**
+ * Used amounts remembered per channel above its floor; beyond that the lowest folds into the floor. A
+ * voucher that arrives more than this many charges behind its channel's newest is refused as
+ * `NOT_INCREASING`: far more than the requests one payer keeps in flight on a channel. The ledger is read
+ * and rewritten by every charge of its channel, and a channel that holds unserved credit (a best above
+ * what it served, e.g. prepaid credit left when the payer stops prepaying) never folds its used amounts
+ * on its own, so the cap is also the ledger's steady size: measured with 1,024, PostgreSQL paid
+ * requests on such channels slowed from 2,282 to about 600 per second as the lists grew.
+ */
+export const USED_AMOUNTS_KEPT = 64;
 
 /** Row access a backend gives {@link applyBatch} inside one transaction. */
 export interface StoreTables {

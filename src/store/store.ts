@@ -84,7 +84,7 @@ export interface ChargeOptions {
 export interface ChannelLedger {
   served: bigint;
   floor: bigint;
-  /** Used amounts above `floor`, at most 1024 (the lowest folds into `floor` beyond that). */
+  /** Used amounts above `floor`, at most `USED_AMOUNTS_KEPT` (64; the lowest folds into `floor` beyond that). */
   used: bigint[];
 }
 

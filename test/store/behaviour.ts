@@ -7,6 +7,7 @@ import { channelId as computeChannelId } from "../../src/channel.ts";
 import type { Address, ChannelConfig, Hex } from "../../src/channel.ts";
 import type { TrickleError } from "../../src/errors.ts";
 import type { ChargeResult, Deployment, PayeeStore, StoreBackend, PayerChannelRecord, PayerStore, SaveVoucherResult, StoredVoucher } from "../../src/store/store.ts";
+import { USED_AMOUNTS_KEPT } from "../../src/store/batch.ts";
 
 export type AnyStore = PayeeStore & PayerStore;
 
@@ -495,17 +496,21 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
       expect(await store.chargeLedger(channelOf(2))).to.deep.equal({ served: 100n, floor: 100n, used: [] });
     });
 
-    it("keeps at most 1024 used amounts above the floor; the lowest folds into it", async () => {
+    it(`keeps at most ${USED_AMOUNTS_KEPT} used amounts above the floor; the lowest folds into it`, async () => {
       await charge(0, 5_000n, 1n);
-      const amounts = Array.from({ length: 1_100 }, (_, i) => BigInt(i + 1));
+      const count = USED_AMOUNTS_KEPT + 76;
+      const amounts = Array.from({ length: count }, (_, i) => BigInt(i + 1));
       const results = await Promise.all(amounts.map((amount) => charge(0, amount, 1n)));
       expect(results.every((r) => r.charged)).to.equal(true);
       const ledger = await store.chargeLedger(channelOf(0));
-      expect(ledger?.served).to.equal(1_101n);
-      expect(ledger?.used.length).to.be.at.most(1024);
-      expect(ledger?.floor).to.equal(BigInt(1_100 - 1024 + 1)); // 1024 kept: 5000 and 78..1100
-      for (const amount of [1n, 1_100n, 5_000n]) expect(await charge(0, amount, 1n)).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
-      expect(await charge(0, 1_101n, 1n)).to.deep.include({ charged: true, stored: false });
+      expect(ledger?.served).to.equal(BigInt(count + 1));
+      expect(ledger?.used.length).to.equal(USED_AMOUNTS_KEPT);
+      // USED_AMOUNTS_KEPT kept: 5000 and the highest USED_AMOUNTS_KEPT - 1 of 1..count; the rest is the floor.
+      expect(ledger?.floor).to.equal(BigInt(count - USED_AMOUNTS_KEPT + 1));
+      for (const amount of [1n, BigInt(count - USED_AMOUNTS_KEPT + 1), BigInt(count), 5_000n]) {
+        expect(await charge(0, amount, 1n)).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
+      }
+      expect(await charge(0, BigInt(count + 1), 1n)).to.deep.include({ charged: true, stored: false });
     });
 
     it("property: concurrent charges, duplicates, out-of-order and re-presented (prepaid) vouchers serve exactly what was paid, and refusals write nothing", async () => {
