@@ -7,8 +7,9 @@
 // checks, signature recovery, the durable charge, the receipt. Two paid modes, each its own rows:
 // - one voucher per request (every request costs the server a signature recovery);
 // - prepaid credit (the Payee's `prepaidCredit`): each client signs one voucher for its next k requests
-//   (`--prepay`, 50 by default) and sends it with each of them, so the server recovers one signature
-//   per k requests and the store charges the others from the voucher's credit.
+//   (`--prepay`, 50 by default) and sends it with each of them, each time with the next one-time token
+//   of the voucher's hash chain, so the server recovers one signature per k requests and the store
+//   checks a token (a keccak256) and charges the others from the voucher's credit.
 //
 // The noise of a shared machine is handled, not hidden: the servers and this load generator are pinned
 // to separate cores (taskset), the unpaid and paid phases of a round run back to back and rotate which
@@ -26,6 +27,7 @@
 // --servers 1,2,4, --stores sqlite,postgres, --modes unpaid,paid,prepaid (a ratio needs unpaid),
 // --profile DIR (a CPU profile of each server process, for `node --cpu-prof` analysis).
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
@@ -34,7 +36,8 @@ import { parseArgs } from "node:util";
 import hre, { network } from "hardhat";
 import type { Address, Hex } from "../src/channel.ts";
 import { ethersChain } from "../src/chain/ethers.ts";
-import { encodePaymentPayload, PAYMENT_SIGNATURE_HEADER, TRICKLE_SCHEME } from "../src/http/headers.ts";
+import { encodePaymentPayload, encodePrepaidToken, PAYMENT_PREPAID_HEADER, PAYMENT_SIGNATURE_HEADER, TRICKLE_SCHEME } from "../src/http/headers.ts";
+import { prepaidChain } from "../src/store/prepaid.ts";
 import { Payer } from "../src/payer.ts";
 import { MemoryStore } from "../src/store/memory.ts";
 import { signVoucher } from "../src/voucher.ts";
@@ -135,9 +138,9 @@ for (let c = 0; c < concurrency; c++) {
   clients.push({ channelId: opened.channelId, sessionKey: (await payer.channel(opened.channelId))?.sessionKey as Hex, config: opened.config, signed: 0 });
 }
 /** The next `count` payments of a client, one voucher each, signed now (outside any timed phase). */
-function sign(client: (typeof clients)[number], count: number, withConfig = false): string[] {
-  const payments: string[] = [];
-  for (let i = 0; i < count; i++) payments.push(signAhead(client, 1, withConfig));
+function sign(client: (typeof clients)[number], count: number, withConfig = false): Payment[] {
+  const payments: Payment[] = [];
+  for (let i = 0; i < count; i++) payments.push({ [PAYMENT_SIGNATURE_HEADER]: signAhead(client, 1, withConfig) });
   return payments;
 }
 
@@ -148,24 +151,33 @@ function signAhead(client: (typeof clients)[number], requests: number, withConfi
   return encodePaymentPayload({ scheme: TRICKLE_SCHEME, chainId, contract, ...voucher, ...(withConfig ? { config: client.config as never } : {}) });
 }
 
+/** A request's payment headers. */
+type Payment = Record<string, string>;
+
 /**
  * The next `count` payments of a client with prepaid credit: a voucher for `prepay` requests, sent with
- * each of them, then the next. A phase starts with a fresh voucher (the last one's credit, if any, is
- * left: a voucher signed since for a single request superseded it).
+ * each of them with the next one-time token of its chain (made from a fresh seed, as the paying fetch
+ * does), then the next. A phase starts with a fresh voucher (the last one's credit, if any, is left: a
+ * voucher signed since for a single request superseded it).
  */
-function signPrepaid(client: (typeof clients)[number], count: number): string[] {
-  const payments: string[] = [];
+function signPrepaid(client: (typeof clients)[number], count: number): Payment[] {
+  const payments: Payment[] = [];
   let payment = "";
+  let chain = { anchor: "0x" as Hex, tokens: [] as Hex[] };
   for (let i = 0; i < count; i++) {
-    if (i % prepay === 0) payment = signAhead(client, prepay);
-    payments.push(payment);
+    if (i % prepay === 0) {
+      payment = signAhead(client, prepay);
+      chain = prepaidChain(randomBytes(32), prepay);
+    }
+    const index = (i % prepay) + 1;
+    payments.push({ [PAYMENT_SIGNATURE_HEADER]: payment, [PAYMENT_PREPAID_HEADER]: encodePrepaidToken({ anchor: chain.anchor, index, token: chain.tokens[index - 1] }) });
   }
   return payments;
 }
 
-function get(port: string, agent: Agent, pathname: string, payment?: string): Promise<number> {
+function get(port: string, agent: Agent, pathname: string, payment?: Payment): Promise<number> {
   return new Promise((resolve, reject) => {
-    const headers = payment === undefined ? {} : { [PAYMENT_SIGNATURE_HEADER]: payment };
+    const headers = payment ?? {};
     const req = request({ host: "127.0.0.1", port, path: pathname, agent, headers }, (res) => {
       res.resume();
       res.on("end", () => resolve(res.statusCode ?? 0));

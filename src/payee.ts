@@ -30,6 +30,7 @@ import {
 } from "./errors.ts";
 import { AcceptancePolicy, type PayeePolicy } from "./policy.ts";
 import type { ChargeOptions, PayeeStore, StoredVoucher } from "./store/store.ts";
+import type { PrepaidToken } from "./store/prepaid.ts";
 import { viewFor, type StoreOrView } from "./store/deployment.ts";
 import { isHex } from "./crypto/encoding.ts";
 import { VoucherVerifier, voucherDigest, type Voucher, type VoucherDomain } from "./voucher.ts";
@@ -165,7 +166,6 @@ export class Payee {
   readonly #lookupsPerSecond: number;
   readonly #lookupBurst: number;
   readonly #unknownTtlMs: number;
-  readonly #chargeOptions: ChargeOptions;
 
   readonly #known: BoundedCache<KnownChannel>;
   readonly #unknown: BoundedCache<true>;
@@ -196,7 +196,6 @@ export class Payee {
     this.#lookupBurst = limits.lookupBurst ?? 200;
     this.#unknownTtlMs = limits.unknownTtlMs ?? 10_000;
     this.#lookupTokens = this.#lookupBurst;
-    this.#chargeOptions = { prepaid: this.policy.prepaidCredit };
     const cacheSize = limits.cacheSize ?? 100_000;
     this.#known = new BoundedCache(cacheSize);
     this.#unknown = new BoundedCache(cacheSize);
@@ -236,13 +235,14 @@ export class Payee {
    * `accept`, then the store's `chargeVoucher` stores the voucher and records the request in one
    * transaction, so every process sharing the store serves exactly what was paid. A voucher at or
    * below the best may pay from credit an earlier, higher voucher left; each amount buys one request,
-   * except that with the policy's `prepaidCredit` the best voucher, presented again, buys one more
+   * except that with the policy's `prepaidCredit` and a `prepaid` token (the next one-time token of the
+   * hash chain its first presentation bound, src/store/prepaid.ts) the best voucher, presented again, buys one more
    * request each time while its credit lasts (its signature checked once per process, see `verified`).
    * Refuses with `NotIncreasingError` or `InsufficientPaymentError` (details: `best`, `served`) and
    * then nothing was stored. A voucher above the cached deposit, once its signature checks, makes the
    * payee pull events (a top-up it has not seen), at most once a second per channel.
    */
-  async charge(voucher: AddressedVoucher, price: bigint, config?: ChannelConfig): Promise<ChargeReceipt> {
+  async charge(voucher: AddressedVoucher, price: bigint, config?: ChannelConfig, prepaid?: PrepaidToken): Promise<ChargeReceipt> {
     if (typeof price !== "bigint" || price <= 0n || price >= UINT256_LIMIT) {
       throw new InvalidArgumentError("price must be a uint256 bigint above zero", { price: typeof price === "bigint" ? price : String(price) });
     }
@@ -260,7 +260,8 @@ export class Payee {
       }
     }
     await this.#saveConfig(channel, store);
-    const result = await store.chargeVoucher(candidate, price, this.#chargeOptions);
+    const options: ChargeOptions = prepaid !== undefined && this.policy.prepaidCredit ? { prepaid } : {};
+    const result = await store.chargeVoucher(candidate, price, options);
     channel.best = max(channel.best, result.best);
     if (!result.charged) {
       const details = { channelId: id, amount: candidate.amount, price, best: result.best, served: result.served };

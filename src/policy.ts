@@ -21,11 +21,12 @@ export interface PayeePolicy {
    */
   contractSignerCodeHashes?: Hex[];
   /**
-   * Prepaid credit: a channel's best voucher, presented again, pays for another request from the credit
+   * Prepaid credit: a channel's best voucher, presented again with the next one-time token of the hash
+   * chain its first presentation bound (src/store/prepaid.ts), pays for another request from the credit
    * it left (best amount - what was served), so a payer may sign one voucher for its next k requests and
-   * the payee checks its signature once. Off by default (every voucher amount buys one request). The
-   * 402s of an HTTP gate say so (`prepaid: true`); a re-presented voucher is a bearer credential for that
-   * remaining credit, which the payer bounds (docs/http.md, "Prepaid credit").
+   * the payee checks its signature once and a keccak256 per request. Off by default (every voucher
+   * amount buys one request). The 402s of an HTTP gate say so (`prepaid: true`); what a server that
+   * serves nothing holds grows to the credit, which the payer bounds (docs/http.md, "Prepaid credit").
    */
   prepaidCredit?: boolean;
 }
@@ -49,7 +50,7 @@ export class AcceptancePolicy {
   /** Accepted tokens, lower-cased; the first is the one a 402 asks for by default. */
   readonly tokens: readonly Address[];
   readonly contractSignerCodeHashes: ReadonlySet<string>;
-  /** Whether the channel's best voucher, presented again, pays from the credit it left. */
+  /** Whether the channel's best voucher, presented again with an unspent token, pays from the credit it left. */
   readonly prepaidCredit: boolean;
   readonly #tokens: ReadonlySet<string>;
 

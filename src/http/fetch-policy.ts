@@ -43,8 +43,9 @@ export interface PayingFetchPolicy {
   /**
    * Requests one voucher may pay for ahead, with a payee that takes prepaid credit (its 402 says
    * `prepaid`): the fetch signs `signed + prepay × price` once and sends that voucher with each of the
-   * next `prepay` requests, so the payee checks one signature per `prepay` requests. What a server (or
-   * anyone who copies the voucher off the connection) can take without serving grows to `prepay × price`.
+   * next `prepay` requests, each with the next one-time token of a hash chain made for it, so the payee
+   * checks one signature per `prepay` requests. What a server can take without serving grows to
+   * `prepay × price`; a copy of the voucher and the tokens already sent buys nothing.
    * Default 1: one voucher per request.
    */
   prepay?: number;

@@ -13,10 +13,13 @@ import {
   WrongChainError,
 } from "../errors.ts";
 import type { Payer } from "../payer.ts";
+import { prepaidChain } from "../store/prepaid.ts";
 import {
   decodePaymentRequired,
   encodePaymentPayload,
   PAYMENT_REQUIRED_HEADER,
+  encodePrepaidToken,
+  PAYMENT_PREPAID_HEADER,
   PAYMENT_SIGNATURE_HEADER,
   TRICKLE_SCHEME,
 } from "./headers.ts";
@@ -87,8 +90,11 @@ interface Entry extends PayingFetchChannel {
   confirmed: boolean;
   /** Signing is serialised per channel so parallel requests get distinct, increasing vouchers. */
   queue: Promise<unknown>;
-  /** The prepaid voucher (the channel's latest), and how many more requests it is sent with. */
-  credit?: { amount: bigint; signature: Hex; price: bigint; left: number };
+  /**
+   * The prepaid voucher (the channel's latest), how many more requests it is sent with, and its chain of
+   * one-time tokens: `tokens[i - 1]` goes with its i-th request (src/store/prepaid.ts).
+   */
+  credit?: { amount: bigint; signature: Hex; price: bigint; left: number; anchor: Hex; tokens: Hex[]; next: number };
 }
 
 interface Route {
@@ -100,6 +106,8 @@ interface Route {
 /** A payment header to send, and whether it carries a voucher already sent (a prepaid one). */
 interface Payment {
   header: string;
+  /** The `PAYMENT-PREPAID` header of a prepaid voucher's request: its one-time token. */
+  prepaid?: string;
   /** The voucher's amount. */
   amount: bigint;
   /** Sent before: it signs nothing new. */
@@ -223,7 +231,7 @@ class PayingFetcher {
       paidWith = quoted;
       sent = await this.#sign(quoted, route.price, origin, undefined, route.prepaid);
       count(sent);
-      response = await this.#send(request.clone(), sent.header);
+      response = await this.#send(request.clone(), sent);
     } else {
       response = await this.#fetch(request.clone());
     }
@@ -263,16 +271,18 @@ class PayingFetcher {
       paidWith = payWith;
       sent = payment;
       count(payment);
-      response = await this.#send(request.clone(), payment.header);
+      response = await this.#send(request.clone(), payment);
     }
     this.#endPaid(origin, paidWith, response.ok);
     if (paidWith !== undefined && !response.ok) this.#routes.delete(routeKey); // ask for the price again next time
     return response;
   }
 
-  #send(request: Request, payment: string): Promise<Response> {
+  #send(request: Request, payment: Payment): Promise<Response> {
     const headers = new Headers(request.headers);
-    headers.set(PAYMENT_SIGNATURE_HEADER, payment);
+    headers.set(PAYMENT_SIGNATURE_HEADER, payment.header);
+    if (payment.prepaid !== undefined) headers.set(PAYMENT_PREPAID_HEADER, payment.prepaid);
+    else headers.delete(PAYMENT_PREPAID_HEADER);
     return this.#fetch(new Request(request, { headers }));
   }
 
@@ -387,7 +397,9 @@ class PayingFetcher {
       if (prepaid && holds === undefined && credit !== undefined && credit.price === price && credit.left > 0) {
         credit.left--;
         if (credit.left === 0) delete entry.credit;
-        return { header: this.#encode(entry, credit.amount, credit.signature), amount: credit.amount, again: true };
+        const index = credit.next++;
+        const prepaidHeader = encodePrepaidToken({ anchor: credit.anchor, index, token: credit.tokens[index - 1] as Hex });
+        return { header: this.#encode(entry, credit.amount, credit.signature), prepaid: prepaidHeader, amount: credit.amount, again: true };
       }
       delete entry.credit;
       const base = holds !== undefined && min(holds, entry.signed) + price > entry.signed ? min(holds, entry.signed) : entry.signed;
@@ -411,8 +423,12 @@ class PayingFetcher {
       const voucher = await this.#payer.payUpTo(entry.channelId, target);
       entry.signed = voucher.amount;
       this.#spent.set(origin, (this.#spent.get(origin) ?? 0n) + increment);
-      if (requests > 1n) entry.credit = { amount: voucher.amount, signature: voucher.signature, price, left: Number(requests - 1n) };
-      return { header: this.#encode(entry, voucher.amount, voucher.signature), amount: voucher.amount, again: false };
+      const header = this.#encode(entry, voucher.amount, voucher.signature);
+      if (requests === 1n) return { header, amount: voucher.amount, again: false };
+      // A new chain for each prepaid voucher, from a fresh random seed: its tokens are spent one a request.
+      const { anchor, tokens } = prepaidChain(crypto.getRandomValues(new Uint8Array(32)), Number(requests));
+      entry.credit = { amount: voucher.amount, signature: voucher.signature, price, left: Number(requests - 1n), anchor, tokens, next: 2 };
+      return { header, prepaid: encodePrepaidToken({ anchor, index: 1, token: tokens[0] as Hex }), amount: voucher.amount, again: false };
     });
     entry.queue = signing.catch((error: unknown) => {
       // The Payer refuses to sign on a channel it asked to close (or that is finished): drop it.

@@ -5,6 +5,7 @@ import { MAX_CLOSE_DELAY } from "../channel.ts";
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
 import { fromBase64, isHex, toBase64 } from "../crypto/encoding.ts";
 import { MalformedVoucherError } from "../errors.ts";
+import { MAX_PREPAID_TOKENS, type PrepaidToken } from "../store/prepaid.ts";
 
 /** Server → client, with status 402: what to pay, and why the last payment was refused. */
 export const PAYMENT_REQUIRED_HEADER = "PAYMENT-REQUIRED";
@@ -12,6 +13,13 @@ export const PAYMENT_REQUIRED_HEADER = "PAYMENT-REQUIRED";
 export const PAYMENT_SIGNATURE_HEADER = "PAYMENT-SIGNATURE";
 /** Server → client, on a paid response: what was charged. */
 export const PAYMENT_RESPONSE_HEADER = "PAYMENT-RESPONSE";
+
+/**
+ * Client → server, beside a prepaid voucher (a payee whose 402 says `prepaid`): the one-time token of
+ * this request, `anchor:index:token` (src/store/prepaid.ts). The voucher header stays the same bytes for
+ * every request the voucher pays for; this one changes with each.
+ */
+export const PAYMENT_PREPAID_HEADER = "PAYMENT-PREPAID";
 
 /** The payment scheme of Trickle channels in the headers. */
 export const TRICKLE_SCHEME = "trickle-channel";
@@ -232,6 +240,22 @@ function decodeConfig(header: string, value: unknown): ChannelConfig {
 function scheme(header: string, object: Record<string, unknown>): typeof TRICKLE_SCHEME {
   if (object.scheme !== TRICKLE_SCHEME) throw malformed(header, `scheme is not ${TRICKLE_SCHEME}`);
   return TRICKLE_SCHEME;
+}
+
+export function encodePrepaidToken(token: PrepaidToken): string {
+  return `${token.anchor}:${token.index}:${token.token}`;
+}
+
+const PREPAID_TOKEN = /^(0x[0-9a-f]{64}):([1-9][0-9]{0,4}):(0x[0-9a-f]{64})$/;
+
+/** Decodes `PAYMENT-PREPAID`; throws {@link MalformedVoucherError} on anything off (lower-case hex only). */
+export function decodePrepaidToken(value: string): PrepaidToken {
+  const match = PREPAID_TOKEN.exec(value);
+  const index = match === null ? 0 : Number(match[2]);
+  if (match === null || index > MAX_PREPAID_TOKENS) {
+    throw malformed(PAYMENT_PREPAID_HEADER, `not anchor:index:token (lower-case 32-byte hex words, an index from 1 to ${MAX_PREPAID_TOKENS})`);
+  }
+  return { anchor: match[1] as Hex, index, token: match[3] as Hex };
 }
 
 /** Decodes `PAYMENT-SIGNATURE`; throws {@link MalformedVoucherError} on anything off. */

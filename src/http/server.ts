@@ -18,12 +18,15 @@ import { defineToken, ETH_TOKEN, tokenBySymbol, toUnits, UnknownTokenError } fro
 import type { Amount, Token } from "../units.ts";
 import { VoucherVerifier } from "../voucher.ts";
 import type { Voucher } from "../voucher.ts";
+import type { PrepaidToken } from "../store/prepaid.ts";
 import {
   decodePaymentPayload,
+  decodePrepaidToken,
   encodePaymentReceipt,
   encodePaymentRequired,
   isPaymentErrorCode,
   MAX_PAYMENT_HEADER_BYTES,
+  PAYMENT_PREPAID_HEADER,
   PAYMENT_REQUIRED_HEADER,
   PAYMENT_RESPONSE_HEADER,
   PAYMENT_SIGNATURE_HEADER,
@@ -128,7 +131,8 @@ class Refusal extends Error {
 const PRICE_CACHE_SIZE = 256;
 /**
  * Decoded payment headers kept per gate. A prepaid voucher comes back byte for byte with each request it
- * pays for, and decoding is a pure function of the header's text: the same text is decoded once.
+ * pays for (its one-time token travels in its own header), and decoding is a pure function of the
+ * header's text: the same text is decoded once.
  */
 const DECODED_CACHE_SIZE = 1024;
 
@@ -318,7 +322,7 @@ export class PaymentGate {
       return this.#refuse(offers, 431, new Refusal("MALFORMED", `${PAYMENT_SIGNATURE_HEADER} is longer than ${this.#options.maxHeaderBytes} bytes`));
     }
     try {
-      const receipt = await this.#pay(header, offers);
+      const receipt = await this.#pay(header, offers, this.#policy.prepaidCredit ? request.header(PAYMENT_PREPAID_HEADER) : undefined);
       return { kind: "paid", receipt, headers: { [PAYMENT_RESPONSE_HEADER]: encodePaymentReceipt(receipt) } };
     } catch (error) {
       if (error instanceof Refusal) return this.#refuse(offers, error.code === "UNAVAILABLE" ? 503 : 402, error);
@@ -361,8 +365,17 @@ export class PaymentGate {
     return payload;
   }
 
-  async #pay(header: string, offers: readonly PaymentOffer[]): Promise<PaymentReceipt> {
+  async #pay(header: string, offers: readonly PaymentOffer[], prepaidHeader: string | undefined): Promise<PaymentReceipt> {
     const payload = this.#decode(header);
+    let prepaid: PrepaidToken | undefined;
+    if (prepaidHeader !== undefined && prepaidHeader !== "") {
+      try {
+        prepaid = decodePrepaidToken(prepaidHeader);
+      } catch (error) {
+        if (error instanceof MalformedVoucherError) throw new Refusal("MALFORMED", error.message);
+        throw error;
+      }
+    }
     const id = lower(payload.channelId);
     if (payload.chainId !== this.#options.chainId || lower(payload.contract) !== this.#options.contract) {
       throw new Refusal("WRONG_CHAIN", `this payee takes vouchers of contract ${this.#options.contract} on chain ${this.#options.chainId}`, id);
@@ -389,7 +402,7 @@ export class PaymentGate {
     }
     const price = offer.price;
     try {
-      const charged = await payee.charge(voucher, price, known === undefined ? payload.config : undefined);
+      const charged = await payee.charge(voucher, price, known === undefined ? payload.config : undefined, prepaid);
       const deposit = charged.deposit;
       return { channelId: id, charged: price, cumulative: charged.cumulative, depositRemaining: deposit > charged.cumulative ? deposit - charged.cumulative : 0n };
     } catch (error) {

@@ -3,12 +3,13 @@
 // caller is told is decided here.
 import type { ChannelConfig, Hex } from "../channel.ts";
 import { NotIncreasingError, StoreError, UnknownChannelError } from "../errors.ts";
+import { startChain, takeToken, type PrepaidToken } from "./prepaid.ts";
 import type { ChannelLedger, ChargeResult, Deployment, PayerChannelRecord, SaveVoucherResult, StoredVoucher } from "./store.ts";
 
 /** One queued write, already validated and normalized; `deployment` keys every record it touches. */
 export type WriteOp = { deployment: Deployment } & (
   | { kind: "voucher"; voucher: StoredVoucher }
-  | { kind: "charge"; voucher: StoredVoucher; price: bigint; prepaid: boolean }
+  | { kind: "charge"; voucher: StoredVoucher; price: bigint; prepaid: PrepaidToken | undefined }
   | { kind: "payeeChannel"; channelId: Hex; config: ChannelConfig }
   | { kind: "meta"; key: string; value: string }
   | { kind: "payerChannel"; record: PayerChannelRecord }
@@ -37,6 +38,12 @@ export type OpOutcome = { ok: true; value: OpValue } | { ok: false; error: Error
  * requests on such channels slowed from 2,282 to about 600 per second as the lists grew.
  */
 export const USED_AMOUNTS_KEPT = 64;
+
+/** A ledger no one else holds a reference into. */
+export function copyLedger(ledger: ChannelLedger): ChannelLedger {
+  const { served, floor, used, prepaid } = ledger;
+  return prepaid === undefined ? { served, floor, used: [...used] } : { served, floor, used: [...used], prepaid: { ...prepaid, used: [...prepaid.used] } };
+}
 
 /** Row access a backend gives {@link applyBatch} inside one transaction. */
 export interface StoreTables {
@@ -100,19 +107,21 @@ export function planVouchers(
  * One charge, against the tables as they are (earlier ops of the commit included). Writes the voucher
  * and the ledger, or nothing at all when it refuses.
  */
-export function applyCharge(tables: StoreTables, d: Deployment, voucher: StoredVoucher, price: bigint, prepaid = false): ChargeResult {
+export function applyCharge(tables: StoreTables, d: Deployment, voucher: StoredVoucher, price: bigint, prepaid?: PrepaidToken): ChargeResult {
   const id = voucher.channelId;
   const best = tables.bestAmount(d, id) ?? 0n;
   // Before its first charge everything the channel holds counts as served: a voucher saved without a
   // charge (or before this ledger existed) buys no request.
   const ledger = tables.ledger(d, id) ?? { served: best, floor: best, used: [] };
   const amount = voucher.amount;
-  if (prepaid && amount === best && best > 0n) {
-    // The channel's best voucher presented again draws on the credit it left (see ChargeResult): the
-    // one exception to "each amount buys one request", and only when the payee opts in.
-    if (ledger.served + price > best) return { charged: false, refusal: "NOT_INCREASING", best, served: ledger.served };
+  if (prepaid !== undefined && amount === best && best > 0n) {
+    // The channel's best voucher presented again, with the next token of the chain its first
+    // presentation bound, draws on the credit it left (see ChargeResult): the one exception to "each
+    // amount buys one request", and only when the payee opts in.
+    const chain = ledger.prepaid && ledger.served + price <= best ? takeToken(ledger.prepaid, prepaid) : undefined;
+    if (chain === undefined) return { charged: false, refusal: "NOT_INCREASING", best, served: ledger.served };
     const served = ledger.served + price;
-    tables.putLedger(d, id, served === best ? { served, floor: best, used: [] } : { served, floor: ledger.floor, used: ledger.used });
+    tables.putLedger(d, id, served === best ? { served, floor: best, used: [] } : { served, floor: ledger.floor, used: ledger.used, prepaid: chain });
     return { charged: true, stored: false, best, served };
   }
   if (amount <= ledger.floor || ledger.used.includes(amount)) {
@@ -136,7 +145,11 @@ export function applyCharge(tables: StoreTables, d: Deployment, voucher: StoredV
     used.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     floor = used.shift() as bigint;
   }
-  tables.putLedger(d, id, { served, floor, used });
+  // A new best binds the chain its token names (the token is taken now: this request is one of those
+  // the voucher pays for); a lower voucher leaves the best's chain as it is. A token that is not the
+  // anchor's binds nothing, and the voucher then buys this one request only.
+  const chain = amount > best ? prepaid && takeToken(startChain(prepaid.anchor), prepaid) : ledger.prepaid;
+  tables.putLedger(d, id, served === after || chain === undefined ? { served, floor, used } : { served, floor, used, prepaid: chain });
   return { charged: true, stored: amount > best, best: after, served };
 }
 
@@ -218,7 +231,8 @@ export function applyBatch(ops: readonly WriteOp[], tables: StoreTables): OpOutc
     const ledger = tables.ledger(d, id);
     if (ledger !== undefined) {
       const increment = winner.voucher.amount - (tables.bestAmount(d, id) ?? 0n);
-      tables.putLedger(d, id, { ...ledger, served: ledger.served + increment });
+      // The new best has no token chain: the old best's prepaid tokens buy nothing more.
+      tables.putLedger(d, id, { served: ledger.served + increment, floor: ledger.floor, used: ledger.used });
     }
     tables.putBest(d, winner.voucher);
   }

@@ -21,6 +21,7 @@ import type { OpOutcome, OpValue, StoreTables, WriteOp } from "./batch.ts";
 import { DeploymentStore, type KeyedStore } from "./deployment.ts";
 import type { ChannelLedger, Deployment, PayerChannelRecord, StoreBackend, StoredVoucher, UnclaimedVoucher } from "./store.ts";
 import { checkDeployment } from "./validate.ts";
+import { encodeChain, optionalChain } from "./prepaid.ts";
 
 /**
  * The layout this code reads and writes; a database of a newer layout is refused. Version 1 keyed rows
@@ -65,6 +66,8 @@ interface LedgerRow extends Keyed {
   served: string;
   floor: string;
   used: string[];
+  /** The prepaid token chain ({@link encodeChain}); absent for none (and in rows of layout 2 before it). */
+  prepaid?: string;
 }
 interface ClaimRow extends Keyed {
   channelId: string;
@@ -136,11 +139,13 @@ function voucherFromRow(row: VoucherRow): StoredVoucher {
 }
 
 function ledgerToRow(d: Deployment, channelId: Hex, ledger: ChannelLedger): LedgerRow {
-  return { ...keyed(d), channelId, served: ledger.served.toString(), floor: ledger.floor.toString(), used: ledger.used.map(String) };
+  const row: LedgerRow = { ...keyed(d), channelId, served: ledger.served.toString(), floor: ledger.floor.toString(), used: ledger.used.map(String) };
+  if (ledger.prepaid !== undefined) row.prepaid = encodeChain(ledger.prepaid);
+  return row;
 }
 
 function ledgerFromRow(row: LedgerRow): ChannelLedger {
-  return { served: BigInt(row.served), floor: BigInt(row.floor), used: row.used.map((amount) => BigInt(amount)) };
+  return { served: BigInt(row.served), floor: BigInt(row.floor), used: row.used.map((amount) => BigInt(amount)), ...optionalChain(row.prepaid ?? "") };
 }
 
 function payerRecordToRow(d: Deployment, record: PayerChannelRecord): PayerChannelRow {

@@ -5,6 +5,7 @@
 import type { ChannelConfig, Hex } from "../channel.ts";
 import { InvalidArgumentError, StoreError, WrongChainError } from "../errors.ts";
 import type { OpValue, WriteOp } from "./batch.ts";
+import { isPrepaidToken } from "./prepaid.ts";
 import type {
   ChannelLedger,
   ChargeOptions,
@@ -63,7 +64,11 @@ export class DeploymentStore implements PayeeStore, PayerStore {
   }
 
   async chargeVoucher(voucher: StoredVoucher, price: bigint, options: ChargeOptions = {}): Promise<ChargeResult> {
-    const op = { kind: "charge", deployment: this.deployment, voucher: checkVoucher(voucher), price: checkPrice(price), prepaid: options.prepaid === true } as const;
+    const prepaid = options.prepaid;
+    if (prepaid !== undefined && !isPrepaidToken(prepaid)) {
+      throw new InvalidArgumentError("prepaid is not a token: an anchor and a token of 32 lower-case hex bytes, an index from 1", { prepaid: String(prepaid) });
+    }
+    const op = { kind: "charge", deployment: this.deployment, voucher: checkVoucher(voucher), price: checkPrice(price), prepaid } as const;
     const result = await this.#backend.submit(op);
     if (!result || !("charged" in result)) throw new StoreError("no result for a charge");
     return result;

@@ -2,7 +2,7 @@
 // (same validation, same group commit, same batch semantics), so a test on it shows what production
 // does; only durability differs: everything is gone with the process.
 import type { ChannelConfig, Hex } from "../channel.ts";
-import { applyBatch, recordKey } from "./batch.ts";
+import { applyBatch, copyLedger, recordKey } from "./batch.ts";
 import type { StoreTables, WriteOp } from "./batch.ts";
 import { DeploymentStore, type KeyedStore } from "./deployment.ts";
 import { GroupCommit } from "./group-commit.ts";
@@ -59,9 +59,9 @@ export class MemoryStore implements StoreBackend, KeyedStore {
       putBest: (d, voucher) => put(this.#best, recordKey(d, voucher.channelId), { ...voucher }),
       ledger: (d, id) => {
         const ledger = this.#ledgers.get(recordKey(d, id));
-        return ledger && { ...ledger, used: [...ledger.used] };
+        return ledger && copyLedger(ledger);
       },
-      putLedger: (d, id, ledger) => put(this.#ledgers, recordKey(d, id), { ...ledger, used: [...ledger.used] }),
+      putLedger: (d, id, ledger) => put(this.#ledgers, recordKey(d, id), copyLedger(ledger)),
       putPayeeChannel: (d, id, config) => {
         if (!this.#payeeChannels.has(recordKey(d, id))) put(this.#payeeChannels, recordKey(d, id), { ...config });
       },
@@ -100,7 +100,7 @@ export class MemoryStore implements StoreBackend, KeyedStore {
 
   async chargeLedger(d: Deployment, channelId: Hex): Promise<ChannelLedger | undefined> {
     const ledger = this.#ledgers.get(recordKey(d, channelId));
-    return ledger && { ...ledger, used: [...ledger.used] };
+    return ledger && copyLedger(ledger);
   }
 
   async bestVoucher(d: Deployment, channelId: Hex): Promise<StoredVoucher | undefined> {

@@ -18,7 +18,8 @@
 import pg from "pg";
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
 import { InvalidArgumentError, StoreError, StoreNotFoundError, TrickleError } from "../errors.ts";
-import { applyBatch, recordKey } from "./batch.ts";
+import { applyBatch, copyLedger, recordKey } from "./batch.ts";
+import { optionalChain, encodeChain } from "./prepaid.ts";
 import type { OpOutcome, OpValue, StoreTables, WriteOp } from "./batch.ts";
 import { DeploymentStore, type KeyedStore } from "./deployment.ts";
 import { GroupCommit } from "./group-commit.ts";
@@ -26,7 +27,7 @@ import { ADVISORY_LOCK_SPACE, advisoryKey } from "./postgres-lease.ts";
 import type { ChannelLedger, Deployment, PayerChannelRecord, StoreBackend, StoredVoucher, UnclaimedVoucher } from "./store.ts";
 
 /** The schema this code reads and writes; older schemas are migrated on open, newer ones refused. */
-export const POSTGRES_SCHEMA_VERSION = 1;
+export const POSTGRES_SCHEMA_VERSION = 2;
 
 export { PostgresLeaderLease, type LeaderLease } from "./postgres-lease.ts";
 
@@ -53,6 +54,9 @@ export interface PostgresTransaction {
 
 export type Row = Record<string, unknown>;
 
+/** Version 2: the prepaid token chain of each charge ledger (src/store/prepaid.ts), "" for none. */
+const LEDGER_PREPAID_COLUMN = "prepaid TEXT NOT NULL DEFAULT ''";
+
 function schemaSql(schema: string): string {
   const key = "chain_id NUMERIC(78, 0) NOT NULL, contract TEXT NOT NULL CHECK (length(contract) = 42)";
   const channel = "channel_id TEXT NOT NULL CHECK (length(channel_id) = 66)";
@@ -69,7 +73,7 @@ CREATE TABLE ${schema}.payer_channels (${key}, ${channel}, ${config}, session_ke
   PRIMARY KEY (chain_id, contract, channel_id));
 CREATE TABLE ${schema}.meta (${key}, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (chain_id, contract, key));
 CREATE TABLE ${schema}.payee_ledgers (${key}, ${channel}, ${amount("served")}, ${amount("floor")}, used TEXT NOT NULL,
-  PRIMARY KEY (chain_id, contract, channel_id));
+  ${LEDGER_PREPAID_COLUMN}, PRIMARY KEY (chain_id, contract, channel_id));
 `;
 }
 
@@ -111,6 +115,7 @@ function ledgerFromRow(row: Row): ChannelLedger {
     served: BigInt(row.served as string),
     floor: BigInt(row.floor as string),
     used: used === "" ? [] : used.split(",").map((amount) => BigInt(amount)),
+    ...optionalChain(row.prepaid as string),
   };
 }
 
@@ -141,8 +146,10 @@ async function migrate(client: pg.PoolClient, schema: string, create: boolean): 
     if (version > POSTGRES_SCHEMA_VERSION) {
       throw new StoreError("the database was written by a newer Trickle", { version, supported: POSTGRES_SCHEMA_VERSION });
     }
-    if (version < 1) {
-      await client.query(schemaSql(schema));
+    if (version < 1) await client.query(schemaSql(schema));
+    else if (version < 2) await client.query(`ALTER TABLE ${schema}.payee_ledgers ADD COLUMN ${LEDGER_PREPAID_COLUMN}`);
+    if (version < POSTGRES_SCHEMA_VERSION) {
+      await client.query(`DELETE FROM ${schema}.schema_version`);
       await client.query(`INSERT INTO ${schema}.schema_version (version) VALUES ($1)`, [POSTGRES_SCHEMA_VERSION]);
     }
     await client.query("COMMIT");
@@ -171,10 +178,10 @@ class BatchTables implements StoreTables {
   }
   ledger(d: Deployment, id: Hex): ChannelLedger | undefined {
     const ledger = this.ledgers.get(recordKey(d, id));
-    return ledger && { ...ledger, used: [...ledger.used] };
+    return ledger && copyLedger(ledger);
   }
   putLedger(d: Deployment, id: Hex, ledger: ChannelLedger): void {
-    const copy = { ...ledger, used: [...ledger.used] };
+    const copy = copyLedger(ledger);
     this.ledgers.set(recordKey(d, id), copy);
     this.writes.ledgers.set(recordKey(d, id), { d, id, ledger: copy });
   }
@@ -239,7 +246,7 @@ function literals(values: readonly (string | null)[], type: string): string {
 }
 
 /** Characters that need no escaping inside a standard SQL string literal, as every store value but meta has. */
-const PLAIN = /^[0-9A-Za-z,_-]*$/;
+const PLAIN = /^[0-9A-Za-z,:_-]*$/;
 
 /** What a commit that would lower a stored voucher fails with. */
 const LOWERED = "a stored voucher would have been lowered";
@@ -423,11 +430,11 @@ export class PostgresStore implements StoreBackend, KeyedStore {
       );
     }
     if (w.ledgers.size > 0) {
-      const cols = columns(w.ledgers, ({ d, id, ledger: l }) => [d.chainId.toString(), d.contract, id, l.served.toString(), l.floor.toString(), l.used.join(",")]);
+      const cols = columns(w.ledgers, ({ d, id, ledger: l }) => [d.chainId.toString(), d.contract, id, l.served.toString(), l.floor.toString(), l.used.join(","), encodeChain(l.prepaid)]);
       statements.push(
-        `INSERT INTO ${s}.payee_ledgers (chain_id, contract, channel_id, served, floor, used)
-         SELECT * FROM ${rows(cols, ["numeric", "text", "text", "numeric", "numeric", "text"])}
-         ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET served = excluded.served, floor = excluded.floor, used = excluded.used`,
+        `INSERT INTO ${s}.payee_ledgers (chain_id, contract, channel_id, served, floor, used, prepaid)
+         SELECT * FROM ${rows(cols, ["numeric", "text", "text", "numeric", "numeric", "text", "text"])}
+         ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET served = excluded.served, floor = excluded.floor, used = excluded.used, prepaid = excluded.prepaid`,
       );
     }
     if (w.payeeChannels.size > 0) {
@@ -547,7 +554,7 @@ export class PostgresStore implements StoreBackend, KeyedStore {
 
   async chargeLedger(d: Deployment, channelId: Hex): Promise<ChannelLedger | undefined> {
     const rows = await this.#query(
-      `SELECT served, floor, used FROM ${this.#schema}.payee_ledgers WHERE chain_id = $1 AND contract = $2 AND channel_id = $3`,
+      `SELECT served, floor, used, prepaid FROM ${this.#schema}.payee_ledgers WHERE chain_id = $1 AND contract = $2 AND channel_id = $3`,
       [d.chainId.toString(), d.contract, channelId],
     );
     return rows[0] && ledgerFromRow(rows[0]);

@@ -21,6 +21,7 @@ import type { StatementSync } from "node:sqlite";
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
 import { StoreError, StoreMigrationError, TrickleError } from "../errors.ts";
 import { applyBatch } from "./batch.ts";
+import { encodeChain, optionalChain } from "./prepaid.ts";
 import type { OpOutcome, OpValue, StoreTables, WriteOp } from "./batch.ts";
 import { DeploymentStore, type KeyedStore } from "./deployment.ts";
 import { GroupCommit } from "./group-commit.ts";
@@ -28,7 +29,7 @@ import type { ChannelLedger, Deployment, PayerChannelRecord, StoreBackend, Store
 import { checkDeployment } from "./validate.ts";
 
 /** The schema this code reads and writes; older files are migrated on open, newer ones refused. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** How to open a store file. */
 export interface SqliteStoreOptions {
@@ -97,6 +98,9 @@ CREATE TABLE payee_ledgers (
   PRIMARY KEY (chain_id, contract, channel_id)
 ) WITHOUT ROWID;
 `;
+
+// Version 4: the prepaid token chain of each charge ledger (src/store/prepaid.ts), "" for none.
+const SCHEMA_V4 = "ALTER TABLE payee_ledgers ADD COLUMN prepaid TEXT NOT NULL DEFAULT ''";
 
 /** Version 1 to 2: every record gains its deployment. Payer records carried theirs; payee records take `legacy`. */
 function migrateV1toV2(db: DatabaseSync, legacy: Deployment | undefined): void {
@@ -186,7 +190,12 @@ function payerRecordFromRow(row: Row): PayerChannelRecord {
 
 function ledgerFromRow(row: Row): ChannelLedger {
   const used = row.used as string;
-  return { served: decodeUint256(row.served), floor: decodeUint256(row.floor), used: used === "" ? [] : used.split(",").map((amount) => BigInt(amount)) };
+  return {
+    served: decodeUint256(row.served),
+    floor: decodeUint256(row.floor),
+    used: used === "" ? [] : used.split(",").map((amount) => BigInt(amount)),
+    ...optionalChain(row.prepaid as string),
+  };
 }
 
 function voucherFromRow(row: Row): StoredVoucher {
@@ -205,6 +214,7 @@ function migrate(db: DatabaseSync, options: SqliteStoreOptions): void {
     if (version < 1) db.exec(SCHEMA_V2);
     else if (version < 2) migrateV1toV2(db, options.legacyDeployment && checkDeployment(options.legacyDeployment));
     if (version < 3) db.exec(SCHEMA_V3);
+    if (version < 4) db.exec(SCHEMA_V4);
     if (version < SCHEMA_VERSION) {
       db.exec("DELETE FROM schema_version");
       db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(SCHEMA_VERSION);
@@ -245,9 +255,9 @@ export class SqliteStore implements StoreBackend, KeyedStore {
       putBest: s(`INSERT INTO payee_vouchers (chain_id, contract, channel_id, amount, signature) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET amount = excluded.amount, signature = excluded.signature
         WHERE excluded.amount > payee_vouchers.amount`),
-      ledger: s(`SELECT served, floor, used FROM payee_ledgers WHERE ${where} AND channel_id = ?`),
-      putLedger: s(`INSERT INTO payee_ledgers (chain_id, contract, channel_id, served, floor, used) VALUES (?, ?, ?, ?, ?, ?)
-        ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET served = excluded.served, floor = excluded.floor, used = excluded.used`),
+      ledger: s(`SELECT served, floor, used, prepaid FROM payee_ledgers WHERE ${where} AND channel_id = ?`),
+      putLedger: s(`INSERT INTO payee_ledgers (chain_id, contract, channel_id, served, floor, used, prepaid) VALUES (?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET served = excluded.served, floor = excluded.floor, used = excluded.used, prepaid = excluded.prepaid`),
       putClaimed: s(`INSERT INTO payee_claims (chain_id, contract, channel_id, claimed, finished) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (chain_id, contract, channel_id) DO UPDATE SET
           claimed = max(payee_claims.claimed, excluded.claimed), finished = max(payee_claims.finished, excluded.finished)`),
@@ -276,7 +286,7 @@ export class SqliteStore implements StoreBackend, KeyedStore {
         const row = st.ledger.get(...key(d), id) as Row | undefined;
         return row && ledgerFromRow(row);
       },
-      putLedger: (d, id, l) => void st.putLedger.run(...key(d), id, encodeUint256(l.served), encodeUint256(l.floor), l.used.join(",")),
+      putLedger: (d, id, l) => void st.putLedger.run(...key(d), id, encodeUint256(l.served), encodeUint256(l.floor), l.used.join(","), encodeChain(l.prepaid)),
       putClaimed: (d, id, claimed, finished) => void st.putClaimed.run(...key(d), id, encodeUint256(claimed), finished ? 1 : 0),
       putPayeeChannel: (d, id, c) =>
         void st.putPayeeChannel.run(...key(d), id, c.payer, c.payee, c.token, c.signer, c.closeDelay.toString(), c.salt),

@@ -1,4 +1,5 @@
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
+import type { PrepaidChain, PrepaidToken } from "./prepaid.ts";
 
 /**
  * Where a channel lives: its chain and its `PaymentChannels` contract. A channel id hashes only the
@@ -60,7 +61,8 @@ export interface SaveVoucherResult {
  *   voucher at or below the best that cannot buy a request (already used, or no credit left), and
  *   `INSUFFICIENT_PAYMENT` for a voucher above the best that does not cover the request.
  * With {@link ChargeOptions.prepaid}, a voucher equal to the best buys a request whenever
- * `served + price` is within the best (charged with `stored: false`), however often it came before.
+ * `served + price` is within the best and the request's token is the next of the chain bound to that
+ * voucher (charged with `stored: false`); a used, forged or foreign token is `NOT_INCREASING`.
  */
 export type ChargeResult =
   | { charged: true; stored: boolean; best: bigint; served: bigint }
@@ -69,11 +71,13 @@ export type ChargeResult =
 /** How {@link PayeeStore.chargeVoucher} may charge. */
 export interface ChargeOptions {
   /**
-   * Prepaid credit: the channel's best voucher, presented again, pays for a request from the credit it
-   * left (best - served), as long as that covers the price. A payer may then sign one voucher for the
-   * next k requests and present it k times. Off by default: every amount buys at most one request.
+   * Prepaid credit (src/store/prepaid.ts): a voucher that pays ahead for several requests, presented
+   * with each of them, each time with the next one-time token of the hash chain whose anchor the
+   * voucher's first presentation bound. The channel's best voucher, presented again with an unspent
+   * token, pays for a request from the credit it left (best - served), as long as that covers the
+   * price. Absent: every amount buys at most one request.
    */
-  prepaid?: boolean;
+  prepaid?: PrepaidToken;
 }
 
 /**
@@ -86,6 +90,8 @@ export interface ChannelLedger {
   floor: bigint;
   /** Used amounts above `floor`, at most `USED_AMOUNTS_KEPT` (64; the lowest folds into `floor` beyond that). */
   used: bigint[];
+  /** The token chain bound to the best voucher, while it has prepaid credit left. */
+  prepaid?: PrepaidChain;
 }
 
 /** A channel whose best voucher is above what was claimed on-chain, as far as the store knows. */

@@ -124,6 +124,8 @@ export interface Client {
   paidFetch: ReturnType<typeof createPayingFetch>;
   /** Every PAYMENT-SIGNATURE header the paying fetch sent, in order. */
   sentPayments: string[];
+  /** The PAYMENT-PREPAID header sent with each of them ("" when none). */
+  sentPrepaid: string[];
   /** Requests that went out on the wire. */
   roundTrips: () => number;
 }
@@ -134,12 +136,16 @@ export async function startClient(chain: Chain, payerIndex: number, options: Par
   const store = new MemoryStore().forDeployment({ chainId: chain.chainId, contract: chain.contract });
   const payer = new Payer({ chain: ethersChain({ runner: payerSigner, contract: chain.contract }), store });
   const sentPayments: string[] = [];
+  const sentPrepaid: string[] = [];
   let roundTrips = 0;
   const recordingFetch: typeof fetch = async (input, init) => {
     roundTrips++;
     const request = new Request(input, init);
     const payment = request.headers.get("payment-signature");
-    if (payment !== null) sentPayments.push(payment);
+    if (payment !== null) {
+      sentPayments.push(payment);
+      sentPrepaid.push(request.headers.get("payment-prepaid") ?? "");
+    }
     return fetch(request);
   };
   const paidFetch = createPayingFetch({
@@ -150,7 +156,7 @@ export async function startClient(chain: Chain, payerIndex: number, options: Par
     requestsPerDeposit: 100n,
     ...options,
   });
-  return { payer, payerAddress: payerSigner.address as Address, store, paidFetch, sentPayments, roundTrips: () => roundTrips };
+  return { payer, payerAddress: payerSigner.address as Address, store, paidFetch, sentPayments, sentPrepaid, roundTrips: () => roundTrips };
 }
 
 export async function balanceOf(chain: Chain, address: string): Promise<bigint> {

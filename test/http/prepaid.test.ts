@@ -1,11 +1,15 @@
 // Prepaid credit end to end: a payee whose policy takes it, a paying fetch that signs one voucher for
-// its next k requests and sends it k times. The payee recovers each voucher's signature once, serves
-// exactly what the best voucher pays for, and refuses a re-presented voucher once its credit is spent.
+// its next k requests and sends it k times, each time with the next one-time token of the voucher's
+// hash chain. The payee recovers each voucher's signature once, serves exactly what the best voucher
+// pays for, and refuses a re-presented voucher without an unspent token, or once its credit is spent.
 import { expect } from "chai";
 import {
   decodePaymentPayload,
   decodePaymentRequired,
+  decodePrepaidToken,
   encodePaymentPayload,
+  encodePrepaidToken,
+  PAYMENT_PREPAID_HEADER,
   PAYMENT_REQUIRED_HEADER,
   PAYMENT_SIGNATURE_HEADER,
   TRICKLE_SCHEME,
@@ -80,29 +84,38 @@ describe("http: prepaid credit", function () {
     expect((await client.payer.channel(channelId))?.signedAmount).to.equal(40n * PRICE);
   });
 
-  it("a re-presented voucher is served while its credit lasts and refused after; a superseded one is refused", async () => {
-    const { api, client } = await setUp(true, { prepay: 3 });
+  it("each request carries the next one-time token: a copy of the voucher and of every token sent buys nothing, and a superseded voucher is refused", async () => {
+    const { api, client } = await setUp(true, { prepay: 4 });
     expect(await statusOf(await client.paidFetch(`${api.url}/paid`))).to.equal(200);
     const voucher = client.sentPayments[0];
-    expect(decodePaymentPayload(voucher).amount).to.equal(3n * PRICE);
-    const send = (payment: string) => fetch(`${api.url}/paid`, { headers: { [PAYMENT_SIGNATURE_HEADER]: payment } });
-    expect(await statusOf(await send(voucher))).to.equal(200);
-    expect(await statusOf(await send(voucher))).to.equal(200);
-    const spent = await send(voucher);
-    expect(spent.status).to.equal(402);
-    expect(decodePaymentRequired(spent.headers.get(PAYMENT_REQUIRED_HEADER) as string)).to.include({ error: "NOT_INCREASING", cumulative: 3n * PRICE });
-    await spent.body?.cancel();
-    expect(api.served()).to.equal(3);
-
-    // The fetch's credit was spent by someone else: its re-presentation is refused, and it signs anew.
-    expect(await statusOf(await client.paidFetch(`${api.url}/paid`))).to.equal(200);
+    expect(decodePaymentPayload(voucher).amount).to.equal(4n * PRICE);
+    const first = decodePrepaidToken(client.sentPrepaid[0]);
+    expect(first.index).to.equal(1);
+    const send = (payment: string, prepaid?: string) =>
+      fetch(`${api.url}/paid`, { headers: { [PAYMENT_SIGNATURE_HEADER]: payment, ...(prepaid === undefined ? {} : { [PAYMENT_PREPAID_HEADER]: prepaid }) } });
+    const refusedWith = async (response: Response, error: string) => {
+      expect(response.status).to.equal(402);
+      expect(decodePaymentRequired(response.headers.get(PAYMENT_REQUIRED_HEADER) as string)).to.include({ error });
+      await response.body?.cancel();
+    };
+    // Someone who copied the voucher and its token off the connection: without a token, with the spent
+    // token, with a made-up token or with the spent token's hash, the copy buys nothing.
+    await refusedWith(await send(voucher), "NOT_INCREASING");
+    await refusedWith(await send(voucher, client.sentPrepaid[0]), "NOT_INCREASING");
+    await refusedWith(await send(voucher, encodePrepaidToken({ ...first, index: 2, token: `0x${"11".repeat(32)}` })), "NOT_INCREASING");
+    await refusedWith(await send(voucher, encodePrepaidToken({ ...first, index: 0 as never })), "MALFORMED");
+    expect(api.served()).to.equal(1);
+    // The payer's own next requests go on with tokens 2, 3 and 4, then a new voucher with a new chain.
+    for (let i = 0; i < 4; i++) expect(await statusOf(await client.paidFetch(`${api.url}/paid`))).to.equal(200);
+    expect(client.sentPrepaid.map((header) => decodePrepaidToken(header).index)).to.deep.equal([1, 2, 3, 4, 1]);
+    expect(decodePrepaidToken(client.sentPrepaid[4]).anchor).to.not.equal(first.anchor);
+    expect(api.served()).to.equal(5);
     const channelId = channelIdOf(client);
-    expect((await api.payeeStore.chargeLedger(channelId))?.served).to.equal(4n * PRICE);
-    const best = (await api.payeeStore.bestVoucher(channelId))?.amount as bigint;
-    expect(best).to.equal(6n * PRICE);
-    // The first voucher, no longer the best, buys nothing even though credit is left.
-    expect(await statusOf(await send(voucher))).to.equal(402);
-    expect(api.served()).to.equal(4);
+    expect((await api.payeeStore.chargeLedger(channelId))?.served).to.equal(5n * PRICE);
+    expect((await api.payeeStore.bestVoucher(channelId))?.amount).to.equal(8n * PRICE);
+    // The first voucher, no longer the best, buys nothing even with an unspent token of its chain.
+    await refusedWith(await send(voucher, encodePrepaidToken({ ...first, index: 5, token: first.token })), "NOT_INCREASING");
+    expect(api.served()).to.equal(5);
   });
 
   it("a payee without prepaidCredit: its 402 does not offer it, the fetch signs one voucher per request, and the best presented again is a replay", async () => {

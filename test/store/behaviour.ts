@@ -8,6 +8,7 @@ import type { Address, ChannelConfig, Hex } from "../../src/channel.ts";
 import type { TrickleError } from "../../src/errors.ts";
 import type { ChargeResult, Deployment, PayeeStore, StoreBackend, PayerChannelRecord, PayerStore, SaveVoucherResult, StoredVoucher } from "../../src/store/store.ts";
 import { USED_AMOUNTS_KEPT } from "../../src/store/batch.ts";
+import { PREPAID_TOKEN_WINDOW, prepaidChain, type PrepaidToken } from "../../src/store/prepaid.ts";
 
 export type AnyStore = PayeeStore & PayerStore;
 
@@ -46,6 +47,26 @@ export function configOf(n: number): ChannelConfig {
 export function payerRecordOf(n: number): PayerChannelRecord {
   const config = configOf(n);
   return { channelId: computeChannelId(config), ...TEST_DEPLOYMENT, config, sessionKey: hex(0x55, 32), signedAmount: 0n };
+}
+
+const chains = new Map<string, { anchor: Hex; tokens: Hex[] }>();
+
+/** The token chain (100 tokens) a test payer uses with its voucher of `amount` on channel `channel`. */
+function chainFor(channel: number, amount: bigint): { anchor: Hex; tokens: Hex[] } {
+  const key = `${channel}:${amount}`;
+  let chain = chains.get(key);
+  if (chain === undefined) {
+    const seed = new Uint8Array(32);
+    new DataView(seed.buffer).setUint32(0, channel);
+    new DataView(seed.buffer).setBigUint64(8, amount);
+    chains.set(key, (chain = prepaidChain(seed, 100)));
+  }
+  return chain;
+}
+
+/** Charge options presenting token `index` of `chain`. */
+function tokenOf(chain: { anchor: Hex; tokens: Hex[] }, index: number): { prepaid: PrepaidToken } {
+  return { prepaid: { anchor: chain.anchor, index, token: chain.tokens[index - 1] as Hex } };
 }
 
 export async function expectCode(promise: Promise<unknown>, code: string): Promise<TrickleError> {
@@ -469,28 +490,65 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
       expect(await store.chargeLedger(channelOf(0))).to.deep.equal({ served: 10n, floor: 10n, used: [] });
     });
 
-    it("prepaid credit: the best voucher presented again buys a request while its credit lasts; off by default", async () => {
-      const prepaid = { prepaid: true };
-      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, prepaid)).to.deep.equal({ charged: true, stored: true, best: 30n, served: 10n });
-      // Without the option the same bytes are a replay.
+    it("prepaid credit: the best voucher presented again with the next token buys a request while its credit lasts; off by default", async () => {
+      const chain = chainFor(0, 30n);
+      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, tokenOf(chain, 1))).to.deep.equal({ charged: true, stored: true, best: 30n, served: 10n });
+      // Without a token the same bytes are a replay; a spent token, a forged one and one of another chain too.
       expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n)).to.deep.equal({ charged: false, refusal: "NOT_INCREASING", best: 30n, served: 10n });
-      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, prepaid)).to.deep.equal({ charged: true, stored: false, best: 30n, served: 20n });
-      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, prepaid)).to.deep.equal({ charged: true, stored: false, best: 30n, served: 30n });
-      // The credit is spent: nothing more, and the ledger is one folded row.
-      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, prepaid)).to.deep.equal({ charged: false, refusal: "NOT_INCREASING", best: 30n, served: 30n });
+      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, tokenOf(chain, 1))).to.deep.equal({ charged: false, refusal: "NOT_INCREASING", best: 30n, served: 10n });
+      const forged = { prepaid: { ...tokenOf(chain, 2).prepaid, token: chainFor(9, 9n).tokens[1] } };
+      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, forged)).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
+      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, tokenOf(chainFor(0, 31n), 2))).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
+      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, tokenOf(chain, 2))).to.deep.equal({ charged: true, stored: false, best: 30n, served: 20n });
+      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, tokenOf(chain, 3))).to.deep.equal({ charged: true, stored: false, best: 30n, served: 30n });
+      // The credit is spent: nothing more, and the ledger is one folded row without its chain.
+      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, tokenOf(chain, 4))).to.deep.equal({ charged: false, refusal: "NOT_INCREASING", best: 30n, served: 30n });
       expect(await store.chargeLedger(channelOf(0))).to.deep.equal({ served: 30n, floor: 30n, used: [] });
       // A voucher below the best is not re-presentable; a price above the credit left is refused.
-      expect(await store.chargeVoucher(voucher(0, 60n, 8), 10n, prepaid)).to.deep.include({ charged: true, stored: true, served: 40n });
-      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, prepaid)).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
-      expect(await store.chargeVoucher(voucher(0, 60n, 8), 25n, prepaid)).to.deep.include({ charged: false, refusal: "NOT_INCREASING", served: 40n });
-      expect(await store.chargeVoucher(voucher(0, 60n, 8), 20n, prepaid)).to.deep.equal({ charged: true, stored: false, best: 60n, served: 60n });
+      const next = chainFor(0, 60n);
+      expect(await store.chargeVoucher(voucher(0, 60n, 8), 10n, tokenOf(next, 1))).to.deep.include({ charged: true, stored: true, served: 40n });
+      expect(await store.chargeVoucher(voucher(0, 30n, 7), 10n, tokenOf(chain, 4))).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
+      expect(await store.chargeVoucher(voucher(0, 60n, 8), 25n, tokenOf(next, 2))).to.deep.include({ charged: false, refusal: "NOT_INCREASING", served: 40n });
+      expect((await store.chargeLedger(channelOf(0)))?.prepaid).to.deep.include({ anchor: next.anchor, top: 1, used: [1] });
+      expect(await store.chargeVoucher(voucher(0, 60n, 8), 20n, tokenOf(next, 2))).to.deep.equal({ charged: true, stored: false, best: 60n, served: 60n });
       // A best stored by a plain save has no credit: it buys nothing, presented any number of times.
       await store.saveVoucherIfHigher(voucher(1, 50n, 9));
-      expect(await store.chargeVoucher(voucher(1, 50n, 9), 10n, prepaid)).to.deep.include({ charged: false, refusal: "NOT_INCREASING", served: 50n });
+      expect(await store.chargeVoucher(voucher(1, 50n, 9), 10n, tokenOf(chainFor(1, 50n), 1))).to.deep.include({ charged: false, refusal: "NOT_INCREASING", served: 50n });
+    });
+
+    it("prepaid credit: tokens out of order within the window each buy once; a token too far ahead or behind, or of a superseded voucher, buys nothing", async () => {
+      const chain = chainFor(0, 1_000n);
+      expect(await store.chargeVoucher(voucher(0, 1_000n, 1), 1n, tokenOf(chain, 3))).to.deep.include({ charged: true, stored: true });
+      for (const index of [1, 2, 5, 4]) expect(await store.chargeVoucher(voucher(0, 1_000n, 1), 1n, tokenOf(chain, index))).to.deep.include({ charged: true, stored: false });
+      for (const index of [1, 3, 5]) expect(await store.chargeVoucher(voucher(0, 1_000n, 1), 1n, tokenOf(chain, index))).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
+      expect(await store.chargeVoucher(voucher(0, 1_000n, 1), 1n, tokenOf(chain, 5 + PREPAID_TOKEN_WINDOW + 1))).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
+      expect(await store.chargeVoucher(voucher(0, 1_000n, 1), 1n, tokenOf(chain, 5 + PREPAID_TOKEN_WINDOW))).to.deep.include({ charged: true, stored: false });
+      // The top is now 69: token 5 is 64 behind, beyond the window, though never taken.
+      expect(await store.chargeVoucher(voucher(0, 1_000n, 1), 1n, tokenOf(chain, 6))).to.deep.include({ charged: true, stored: false });
+      expect(await store.chargeVoucher(voucher(0, 1_000n, 1), 1n, tokenOf(chain, 5))).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
+      const ledger = await store.chargeLedger(channelOf(0));
+      expect(ledger?.served).to.equal(7n);
+      expect(ledger?.prepaid?.top).to.equal(69);
+      expect(ledger?.prepaid?.used.every((i) => i > 69 - PREPAID_TOKEN_WINDOW)).to.equal(true);
+      // A higher voucher without a token ends the chain: the old voucher's next tokens buy nothing.
+      expect(await store.chargeVoucher(voucher(0, 1_001n, 2), 1n)).to.deep.include({ charged: true, stored: true });
+      expect(await store.chargeVoucher(voucher(0, 1_000n, 1), 1n, tokenOf(chain, 70))).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
+      expect(await store.chargeVoucher(voucher(0, 1_001n, 2), 1n, tokenOf(chain, 70))).to.deep.include({ charged: false, refusal: "NOT_INCREASING" });
+      expect((await store.chargeLedger(channelOf(0)))?.prepaid).to.equal(undefined);
+    });
+
+    it("prepaid credit: a malformed token is INVALID_ARGUMENT and writes nothing", async () => {
+      const { prepaid } = tokenOf(chainFor(0, 30n), 1);
+      for (const bad of [{ ...prepaid, index: 0 }, { ...prepaid, index: 1.5 }, { ...prepaid, token: prepaid.token.toUpperCase().replace("0X", "0x") }, { ...prepaid, anchor: "0x12" }, "token"]) {
+        await expectCode(store.chargeVoucher(voucher(0, 30n, 7), 10n, { prepaid: bad as never }), "INVALID_ARGUMENT");
+      }
+      expect(await store.bestVoucher(channelOf(0))).to.equal(undefined);
+      expect(await store.chargeLedger(channelOf(0))).to.equal(undefined);
     });
 
     it("prepaid credit: concurrent presentations of one voucher are served exactly as far as it pays", async () => {
-      const results = await Promise.all(Array.from({ length: 12 }, () => store.chargeVoucher(voucher(2, 100n, 3), 10n, { prepaid: true })));
+      const chain = chainFor(2, 100n);
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store.chargeVoucher(voucher(2, 100n, 3), 10n, tokenOf(chain, i + 1))));
       expect(results.filter((r) => r.charged).length).to.equal(10);
       expect(results.filter((r) => r.charged && r.stored).length).to.equal(1);
       expect(await store.chargeLedger(channelOf(2))).to.deep.equal({ served: 100n, floor: 100n, used: [] });
@@ -514,42 +572,64 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
     });
 
     it("property: concurrent charges, duplicates, out-of-order and re-presented (prepaid) vouchers serve exactly what was paid, and refusals write nothing", async () => {
-      const arrival = fc.record({ channel: fc.integer({ min: 0, max: 2 }), amount: fc.bigInt({ min: 0n, max: 40n }), price: fc.bigInt({ min: 1n, max: 6n }), prepaid: fc.boolean() });
+      // prepaid: none (a plain charge), next (the chain's next token), replay (a token already taken) or
+      // forged (a token of the right anchor that does not hash to it).
+      const arrival = fc.record({
+        channel: fc.integer({ min: 0, max: 2 }),
+        amount: fc.bigInt({ min: 0n, max: 40n }),
+        price: fc.bigInt({ min: 1n, max: 6n }),
+        prepaid: fc.constantFrom("none", "none", "next", "next", "next", "replay", "forged"),
+      });
       const tick = fc.record({ charges: fc.array(arrival, { minLength: 1, maxLength: 10 }), overlap: fc.boolean(), plainSave: fc.option(arrival, { nil: undefined }) });
       await fc.assert(
         fc.asyncProperty(fc.array(tick, { minLength: 1, maxLength: 8 }), async (ticks) => {
           const fresh = await open();
           try {
             // The reference model: the spec of ChargeResult applied in call order (a commit applies its
-            // charges in arrival order, then its plain saves).
-            const model = new Map<number, { best: bigint; served: bigint; floor: bigint; used: Set<bigint>; hasLedger: boolean }>();
+            // charges in arrival order, then its plain saves). `chain` is the bound chain: the amount of
+            // the voucher it belongs to and the next token index to present.
+            type Model = { best: bigint; served: bigint; floor: bigint; used: Set<bigint>; hasLedger: boolean; chain?: { amount: bigint; next: number } };
+            const model = new Map<number, Model>();
             const state = (channel: number) => {
               let s = model.get(channel);
               if (s === undefined) model.set(channel, (s = { best: 0n, served: 0n, floor: 0n, used: new Set(), hasLedger: false }));
               return s;
             };
-            const chargeInModel = (channel: number, amount: bigint, price: bigint, prepaid: boolean): ChargeResult => {
+            const forged = (token: PrepaidToken): PrepaidToken => ({ ...token, token: `0x${"ab".repeat(32)}` as Hex });
+            const chargeInModel = (channel: number, amount: bigint, price: bigint, mode: string): { result: ChargeResult; token?: PrepaidToken } => {
               const s = state(channel);
               // Until a first charge succeeds, everything held counts as served.
-              if (!s.hasLedger) Object.assign(s, { served: s.best, floor: s.best, used: new Set() });
-              if (prepaid && amount === s.best && s.best > 0n) {
-                // The best presented again pays from its credit, whatever came before.
-                if (s.served + price > s.best) return { charged: false, refusal: "NOT_INCREASING", best: s.best, served: s.served };
-                s.hasLedger = true;
+              if (!s.hasLedger) Object.assign(s, { served: s.best, floor: s.best, used: new Set(), chain: undefined });
+              if (mode !== "none" && amount === s.best && s.best > 0n) {
+                // The best presented again pays from its credit with the next token of its chain.
+                const chain = s.chain ?? { amount, next: 1 };
+                const next = tokenOf(chainFor(channel, chain.amount), chain.next).prepaid;
+                const token = mode === "next" ? next : mode === "replay" && chain.next > 1 ? tokenOf(chainFor(channel, chain.amount), chain.next - 1).prepaid : forged(next);
+                if (mode !== "next" || s.chain === undefined || s.served + price > s.best) {
+                  return { result: { charged: false, refusal: "NOT_INCREASING", best: s.best, served: s.served }, token };
+                }
                 s.served += price;
-                if (s.served === s.best) Object.assign(s, { floor: s.best, used: new Set() });
-                return { charged: true, stored: false, best: s.best, served: s.served };
+                s.chain = { amount: chain.amount, next: chain.next + 1 };
+                if (s.served === s.best) Object.assign(s, { floor: s.best, used: new Set(), chain: undefined });
+                return { result: { charged: true, stored: false, best: s.best, served: s.served }, token };
               }
-              if (amount <= s.floor || s.used.has(amount)) return { charged: false, refusal: "NOT_INCREASING", best: s.best, served: s.served };
+              // A plain charge; a token goes with it (the first of the voucher's own chain, or a forged one).
+              const first = tokenOf(chainFor(channel, amount), 1).prepaid;
+              const token = mode === "none" ? undefined : mode === "forged" ? forged(first) : first;
+              if (amount <= s.floor || s.used.has(amount)) return { result: { charged: false, refusal: "NOT_INCREASING", best: s.best, served: s.served }, token };
               const after = amount > s.best ? amount : s.best;
-              if (s.served + price > after) return { charged: false, refusal: amount > s.best ? "INSUFFICIENT_PAYMENT" : "NOT_INCREASING", best: s.best, served: s.served };
+              if (s.served + price > after) {
+                return { result: { charged: false, refusal: amount > s.best ? "INSUFFICIENT_PAYMENT" : "NOT_INCREASING", best: s.best, served: s.served }, token };
+              }
               const stored = amount > s.best;
               s.hasLedger = true;
               s.best = after;
               s.served += price;
               s.used.add(amount);
-              if (s.served === s.best) Object.assign(s, { floor: s.best, used: new Set() });
-              return { charged: true, stored, best: after, served: s.served };
+              // A new best binds its own chain when its token is good; a lower voucher leaves the chain.
+              if (stored) s.chain = token !== undefined && mode !== "forged" ? { amount, next: 2 } : undefined;
+              if (s.served === s.best) Object.assign(s, { floor: s.best, used: new Set(), chain: undefined });
+              return { result: { charged: true, stored, best: after, served: s.served }, token };
             };
             let pending: Promise<void>[] = [];
             let n = 0;
@@ -560,12 +640,13 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
               }
               // Predict while queueing: calls of this turn form one commit, charges first.
               const expected = charges.map(({ channel, amount, price, prepaid }) => chargeInModel(channel, amount, price, prepaid));
-              charges.forEach(({ channel, amount, prepaid }, i) => {
+              charges.forEach(({ channel, amount }, i) => {
                 const price = charges[i].price;
                 const signature = n++;
+                const { result: predicted, token } = expected[i];
                 pending.push(
-                  fresh.store.chargeVoucher(voucher(channel, amount, signature), price, { prepaid }).then((result) => {
-                    expect(result).to.deep.equal(expected[i]);
+                  fresh.store.chargeVoucher(voucher(channel, amount, signature), price, token === undefined ? {} : { prepaid: token }).then((result) => {
+                    expect(result).to.deep.equal(predicted);
                   }),
                 );
               });
@@ -574,6 +655,7 @@ export function shouldBehaveLikeAStore(open: () => Promise<StoreHarness>, option
                 if (plainSave.amount > s.best) {
                   if (s.hasLedger) s.served += plainSave.amount - s.best;
                   s.best = plainSave.amount;
+                  s.chain = undefined; // the new best has no chain
                 }
                 pending.push(fresh.store.saveVoucherIfHigher(voucher(plainSave.channel, plainSave.amount, n++)).then(() => undefined));
               }

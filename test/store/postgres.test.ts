@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import type { Hex } from "../../src/channel.ts";
+import { prepaidChain } from "../../src/store/prepaid.ts";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { POSTGRES_SCHEMA_VERSION, PostgresStore } from "../../src/store/postgres.ts";
@@ -61,6 +63,24 @@ describeWithPostgres("store/PostgresStore", () => {
       expect(await store.payerChannel(record.channelId)).to.deep.equal({ ...record, signedAmount: 12n, signature: signatureOf(12) });
       expect(await store.getMeta("lastBlock")).to.equal("7");
       expect((await store.unclaimedVouchers())[0].claimed).to.equal(5n);
+      await store.close();
+      expect(await sql(`SELECT version FROM ${schema}.schema_version`)).to.deep.equal([{ version: POSTGRES_SCHEMA_VERSION }]);
+    });
+
+    it("migrates a version 1 database to 2: its charge ledgers are kept, and gain the prepaid token chain", async () => {
+      const url = await postgresUrl();
+      const schema = freshSchema();
+      let store = (await PostgresStore.open(url, { schema })).forDeployment(TEST_DEPLOYMENT);
+      expect(await store.chargeVoucher({ channelId: channelOf(0), amount: 50n, signature: signatureOf(1) }, 10n)).to.deep.include({ charged: true });
+      await store.close();
+      await sql(`ALTER TABLE ${schema}.payee_ledgers DROP COLUMN prepaid; UPDATE ${schema}.schema_version SET version = 1`);
+      store = (await PostgresStore.open(url, { schema })).forDeployment(TEST_DEPLOYMENT);
+      expect(await store.chargeLedger(channelOf(0))).to.deep.equal({ served: 10n, floor: 0n, used: [50n] });
+      const { anchor, tokens } = prepaidChain(new Uint8Array(32).fill(7), 3);
+      const prepaid = (index: number) => ({ prepaid: { anchor, index, token: tokens[index - 1] as Hex } });
+      expect(await store.chargeVoucher({ channelId: channelOf(0), amount: 80n, signature: signatureOf(2) }, 10n, prepaid(1))).to.deep.include({ charged: true, stored: true });
+      expect(await store.chargeVoucher({ channelId: channelOf(0), amount: 80n, signature: signatureOf(2) }, 10n, prepaid(2))).to.deep.include({ charged: true, stored: false });
+      expect((await store.chargeLedger(channelOf(0)))?.prepaid).to.deep.equal({ anchor, top: 2, topToken: tokens[1], used: [1, 2] });
       await store.close();
       expect(await sql(`SELECT version FROM ${schema}.schema_version`)).to.deep.equal([{ version: POSTGRES_SCHEMA_VERSION }]);
     });

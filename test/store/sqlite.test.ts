@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import type { Hex } from "../../src/channel.ts";
+import { prepaidChain } from "../../src/store/prepaid.ts";
 import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,6 +78,27 @@ describe("store/SqliteStore", () => {
         served: 60n,
       });
       await store.close();
+    });
+
+    it("migrates a version 3 file to 4: its charge ledgers are kept, and gain the prepaid token chain", async () => {
+      const path = nextPath();
+      let store = SqliteStore.open(path).forDeployment(TEST_DEPLOYMENT);
+      expect(await store.chargeVoucher({ channelId: channelOf(0), amount: 50n, signature: signatureOf(1) }, 10n)).to.deep.include({ charged: true });
+      await store.close();
+      const db = new DatabaseSync(path);
+      db.exec("ALTER TABLE payee_ledgers DROP COLUMN prepaid; UPDATE schema_version SET version = 3");
+      db.close();
+      store = SqliteStore.open(path).forDeployment(TEST_DEPLOYMENT);
+      expect(await store.chargeLedger(channelOf(0))).to.deep.equal({ served: 10n, floor: 0n, used: [50n] });
+      const { anchor, tokens } = prepaidChain(new Uint8Array(32).fill(7), 3);
+      const prepaid = (index: number) => ({ prepaid: { anchor, index, token: tokens[index - 1] as Hex } });
+      expect(await store.chargeVoucher({ channelId: channelOf(0), amount: 80n, signature: signatureOf(2) }, 10n, prepaid(1))).to.deep.include({ charged: true, stored: true });
+      expect(await store.chargeVoucher({ channelId: channelOf(0), amount: 80n, signature: signatureOf(2) }, 10n, prepaid(2))).to.deep.include({ charged: true, stored: false });
+      expect((await store.chargeLedger(channelOf(0)))?.prepaid).to.deep.equal({ anchor, top: 2, topToken: tokens[1], used: [1, 2] });
+      await store.close();
+      const after = new DatabaseSync(path);
+      expect((after.prepare("SELECT version FROM schema_version").get() as { version: number }).version).to.equal(SCHEMA_VERSION);
+      after.close();
     });
 
     it("two stores on one file (two processes) share one ledger: together they charge exactly what was paid", async () => {
