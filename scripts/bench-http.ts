@@ -23,7 +23,7 @@
 // Writes bench/results/http.json and the README table between the bench:http markers.
 //
 // Options: --requests N per round and phase (default 6400), --concurrency C (default 64), --rounds R
-// counted (default 15), --warmup W rounds not counted (default 2), --prepay K (default 50),
+// counted (default 9), --warmup W rounds not counted (default 2), --prepay K (default 50),
 // --servers 1,2,4, --stores sqlite,postgres, --modes unpaid,paid,prepaid (a ratio needs unpaid),
 // --profile DIR (a CPU profile of each server process, for `node --cpu-prof` analysis).
 import { execFileSync } from "node:child_process";
@@ -49,7 +49,7 @@ const { values: args } = parseArgs({
   options: {
     requests: { type: "string", default: "6400" },
     concurrency: { type: "string", default: "64" },
-    rounds: { type: "string", default: "15" },
+    rounds: { type: "string", default: "9" },
     warmup: { type: "string", default: "2" },
     prepay: { type: "string", default: "50" },
     servers: { type: "string", default: "1,2,4" },

@@ -18,7 +18,7 @@ import { describeWithPostgres, freshSchema, postgresUrl } from "./postgres-serve
 
 const CHILD = fileURLToPath(new URL("./fixtures/crash-child.ts", import.meta.url));
 const deep = process.env.TRICKLE_DEEP === "1";
-const SQLITE_KILLS = deep ? 1000 : 100;
+const SQLITE_KILLS = deep ? 1000 : 50;
 const POSTGRES_KILLS = deep ? 1000 : 50;
 
 interface Ack {
