@@ -25,10 +25,12 @@
 // Options: --requests N per round and phase (default 6400), --concurrency C (default 64), --rounds R
 // counted (default 9), --warmup W rounds not counted (default 2), --prepay K (default 50),
 // --servers 1,2,4, --stores sqlite,postgres, --modes unpaid,paid,prepaid (a ratio needs unpaid),
-// --profile DIR (a CPU profile of each server process, for `node --cpu-prof` analysis).
+// --profile DIR (a CPU profile of each server process, for `node --cpu-prof` analysis), --compare FILE
+// (an earlier run's bench/results/http.json: prints how far each median rate and ratio moved since, and
+// records the largest move; `cp bench/results/http.json /tmp/before.json` first, as a run replaces it).
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import path from "node:path";
@@ -56,6 +58,7 @@ const { values: args } = parseArgs({
     stores: { type: "string", default: "sqlite,postgres" },
     modes: { type: "string", default: "unpaid,paid,prepaid" },
     profile: { type: "string" },
+    compare: { type: "string" },
   },
 });
 // --profile DIR: each server process writes a V8 CPU profile there (node --cpu-prof) when it exits.
@@ -241,6 +244,11 @@ interface Row {
   servers: number;
   /** The 1-minute load average at the start and the end of this configuration. */
   loadAverage: [number, number];
+  /**
+   * The median fdatasync of a 4 KiB write beside the SQLite store, µs, at the start and the end of this
+   * configuration: a paid phase waits for one per group commit, so a slow disk shows here first.
+   */
+  fsyncMicros: [number, number];
   unpaid: ModeFigures;
   /** One voucher per request. */
   paid?: ModeFigures;
@@ -248,8 +256,29 @@ interface Row {
   prepaid?: ModeFigures;
 }
 
+/** The median of 21 fdatasyncs of a 4 KiB write in `dir`, µs. */
+function fsyncLatency(): number {
+  const file = path.join(dir, "fsync-probe");
+  const fd = openSync(file, "w");
+  const block = Buffer.alloc(4096, 1);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < 21; i++) {
+      writeSync(fd, block);
+      const started = performance.now();
+      fdatasyncSync(fd);
+      times.push((performance.now() - started) * 1000);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(file, { force: true });
+  }
+  return Math.round(medianOf(times));
+}
+
 async function measure(store: StoreKind, servers: number): Promise<Row> {
   const loadBefore = loadavg()[0];
+  const fsyncBefore = fsyncLatency();
   const settings: PaidApiSettings = {
     contract,
     chainId,
@@ -325,7 +354,14 @@ async function measure(store: StoreKind, servers: number): Promise<Row> {
       ...(mode === "unpaid" ? {} : { requestsPerCommit: figure(perCommit[mode], 1) }),
       ...(mode === "unpaid" ? {} : { ratio: figure(rates[mode].map((rate, i) => rate / rates.unpaid[i]), 3) }),
     });
-    const row: Row = { store, servers, loadAverage: [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))], unpaid: figures("unpaid") };
+    const row: Row = {
+      store,
+      servers,
+      loadAverage: [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))],
+      fsyncMicros: [fsyncBefore, fsyncLatency()],
+      unpaid: figures("unpaid"),
+    };
+    console.log(`  ${store}, ${servers} server(s): fdatasync of 4 KiB ${row.fsyncMicros[0]} µs before, ${row.fsyncMicros[1]} µs after (medians)`);
     if (MODES.includes("paid")) row.paid = figures("paid");
     if (MODES.includes("prepaid")) row.prepaid = figures("prepaid");
     return row;
@@ -374,6 +410,52 @@ if (one !== undefined) {
 const worstHalves = Math.max(...rows.flatMap((r) => MODES.map((mode) => (r[mode] as ModeFigures).rate.halves)));
 console.log(`largest disagreement between the odd and the even rounds' medians: ${(worstHalves * 100).toFixed(1)}%; load average ${loadAtStart[0].toFixed(2)} at the start, ${loadAtEnd[0].toFixed(2)} at the end`);
 
+/** How far this run's medians moved from an earlier run's (--compare): every rate and ratio of the rows both measured. */
+interface Comparison {
+  file: string;
+  generatedAt: string;
+  /** |this - earlier| / earlier, per row and mode. */
+  moves: { row: string; mode: Mode; rate: number; ratio?: number }[];
+  largestRateMove: number;
+  largestRatioMove: number;
+}
+
+function compareWith(file: string): Comparison {
+  const earlier = JSON.parse(readFileSync(file, "utf8")) as { generatedAt: string; rows: Row[] };
+  const move = (now: number, then: number) => Number((Math.abs(now - then) / then).toFixed(3));
+  const moves: Comparison["moves"] = [];
+  for (const row of rows) {
+    const then = earlier.rows.find((r) => r.store === row.store && r.servers === row.servers);
+    if (then === undefined) continue;
+    for (const mode of MODES) {
+      const a = row[mode];
+      const b = then[mode];
+      if (a === undefined || b === undefined) continue;
+      moves.push({
+        row: `${storeNames[row.store]}, ${row.servers}`,
+        mode,
+        rate: move(a.rate.median, b.rate.median),
+        ...(a.ratio !== undefined && b.ratio !== undefined ? { ratio: move(a.ratio.median, b.ratio.median) } : {}),
+      });
+    }
+  }
+  if (moves.length === 0) throw new Error(`${file} has none of this run's rows`);
+  return {
+    file,
+    generatedAt: earlier.generatedAt,
+    moves,
+    largestRateMove: Math.max(...moves.map((m) => m.rate)),
+    largestRatioMove: Math.max(...moves.map((m) => m.ratio ?? 0)),
+  };
+}
+
+const comparison = args.compare === undefined ? undefined : compareWith(args.compare);
+if (comparison !== undefined) {
+  console.log(`against ${comparison.file} (${comparison.generatedAt}): how far each median moved`);
+  console.log(["| store, processes | requests | rate moved | ratio moved |", "|---|---|---:|---:|", ...comparison.moves.map((m) => `| ${m.row} | ${modeNames[m.mode]} | ${(m.rate * 100).toFixed(1)}% | ${m.ratio === undefined ? "" : `${(m.ratio * 100).toFixed(1)}%`} |`)].join("\n"));
+  console.log(`largest move: ${(comparison.largestRateMove * 100).toFixed(1)}% of a rate, ${(comparison.largestRatioMove * 100).toFixed(1)}% of a ratio`);
+}
+
 const result = {
   generatedBy: "scripts/bench-http.ts (npm run bench:http)",
   generatedAt: new Date().toISOString(),
@@ -399,6 +481,7 @@ const result = {
   paidToUnpaidRatio: one?.paid?.ratio?.median,
   prepaidToUnpaidRatio: one?.prepaid?.ratio?.median,
   target: { paidToUnpaidRatio: TARGET_RATIO },
+  ...(comparison === undefined ? {} : { comparedWith: comparison }),
 };
 // Only a full run (every mode and store, no profiler) replaces the recorded figures.
 const fullRun = MODES.length === 3 && args.profile === undefined && args.stores === "sqlite,postgres" && args.servers === "1,2,4";
@@ -425,7 +508,12 @@ function rewriteReadme(): void {
   const note =
     `Paid HTTP on one process (SQLite): with a voucher per request ${verdict(one?.paid?.ratio?.median)}; with prepaid credit ${verdict(one?.prepaid?.ratio?.median)}. ` +
     `${cores} logical cores; load generator on cpu ${loadCpus}, servers on cpu ${serverCpus}; load average ${loadAtStart[0].toFixed(2)} at the start, ${loadAtEnd[0].toFixed(2)} at the end; ` +
-    `the odd and even rounds' medians differ by at most ${(worstHalves * 100).toFixed(1)}%; ${result.method}; ± is half the spread.`;
+    `fdatasync of 4 KiB ${Math.min(...rows.flatMap((r) => r.fsyncMicros))} to ${Math.max(...rows.flatMap((r) => r.fsyncMicros))} µs (medians, per configuration); ` +
+    `the odd and even rounds' medians differ by at most ${(worstHalves * 100).toFixed(1)}%` +
+    (comparison === undefined
+      ? ""
+      : `; against an earlier run (${comparison.generatedAt}, --compare), the medians moved by at most ${(comparison.largestRateMove * 100).toFixed(1)}% (rates) and ${(comparison.largestRatioMove * 100).toFixed(1)}% (ratios)`) +
+    `; ${result.method}; ± is half the spread.`;
   writeFileSync("README.md", `${readme.slice(0, from + begin.length)}\n${table.join("\n")}\n\n${note}\n${readme.slice(to)}`);
   console.log("updated the HTTP table of README.md");
 }
