@@ -17,9 +17,9 @@ import { prepaidChain } from "../store/prepaid.ts";
 import {
   decodePaymentRequired,
   encodePaymentPayload,
-  PAYMENT_REQUIRED_HEADER,
   encodePrepaidToken,
   PAYMENT_PREPAID_HEADER,
+  PAYMENT_REQUIRED_HEADER,
   PAYMENT_SIGNATURE_HEADER,
   TRICKLE_SCHEME,
 } from "./headers.ts";
