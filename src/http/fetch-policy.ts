@@ -45,7 +45,7 @@ export interface PayingFetchPolicy {
    * `prepaid`): the fetch signs `signed + prepay × price` once and sends that voucher with each of the
    * next `prepay` requests, each with the next one-time token of a hash chain made for it, so the payee
    * checks one signature per `prepay` requests. What a server can take without serving grows to
-   * `prepay × price`; a copy of the voucher and the tokens already sent buys nothing.
+   * `prepay × price`; a copy of the voucher and of the tokens the payee has taken buys nothing.
    * Default 1: one voucher per request.
    */
   prepay?: number;

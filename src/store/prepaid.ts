@@ -3,8 +3,8 @@
 // t_0 = keccak256^k(t_k), where t_{i-1} = keccak256(t_i). Every request the voucher pays for carries the
 // next token t_i (i = 1, 2, ...). The payee binds the anchor to the voucher when the voucher first
 // reaches it and then takes each token once: checking one costs a keccak256 or a few, where checking a
-// voucher costs a secp256k1 recovery. A token seen on the wire is spent, and the next one cannot be
-// derived from it, so a copy of the voucher and of every token sent so far buys nothing more.
+// voucher costs a secp256k1 recovery. A token the payee took is spent, and the next one cannot be
+// derived from it, so a copy of the voucher and of every token taken so far buys nothing more.
 import type { Hex } from "../channel.ts";
 import { keccak256 } from "../crypto/keccak.ts";
 import { isHex, parseHexInto, toHex } from "../crypto/encoding.ts";
