@@ -3,33 +3,21 @@
 // paid request is served by whichever process gets it, and the store's ledger counts each one once.
 import { expect } from "chai";
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFile } from "node:fs/promises";
 import { parseEther } from "viem";
 import { Payer } from "../../src/payer.ts";
 import { MemoryStore } from "../../src/store/memory.ts";
 import { PostgresStore } from "../../src/store/postgres.ts";
 import { createPayingFetch } from "../../src/http/fetch.ts";
-import { PACKAGE_ENTRIES, specifierOf } from "../../scripts/lib/package-entries.ts";
+import { expectShownVerbatim, root, TRICKLE_FROM_SOURCES } from "../doc-examples.ts";
 import { describeWithPostgres, freshSchema, postgresUrl } from "../store/postgres-server.ts";
 import { deploy } from "../watchtower/fixture.ts";
 import { startHardhatNode, type HardhatNode } from "../watchtower/hardhat-node.ts";
 
-const root = new URL("../../", import.meta.url);
 const EXAMPLE = "docs/examples/operators/api-server.ts";
-// The example imports `trickle`: every entry point resolves to its source, so no build is needed.
-const sources = Object.fromEntries(PACKAGE_ENTRIES.map((entry) => [specifierOf(entry), new URL(entry.source, root).href]));
-const toSources = `data:text/javascript,${encodeURIComponent(`
-import { registerHooks } from "node:module";
-const sources = ${JSON.stringify(sources)};
-registerHooks({ resolve: (specifier, context, next) => (specifier in sources ? { url: sources[specifier], shortCircuit: true } : next(specifier, context)) });
-`)}`;
 
 describe("docs/operators.md API server example", () => {
   it("is shown verbatim", async () => {
-    const doc = await readFile(new URL("docs/operators.md", root), "utf8");
-    const blocks = [...doc.matchAll(/```ts title=(\S+)\n([\s\S]*?)```/g)];
-    expect(blocks.map((b) => b[1])).to.deep.equal([EXAMPLE]);
-    expect(blocks[0]![2]).to.equal(await readFile(new URL(EXAMPLE, root), "utf8"));
+    await expectShownVerbatim("docs/operators.md", [EXAMPLE]);
   });
 });
 
@@ -47,7 +35,8 @@ describeWithPostgres("docs/operators.md API server example, two processes on one
   });
 
   function startServer(env: Record<string, string>): Promise<number> {
-    const child = spawn(process.execPath, ["--no-warnings", "--import", toSources, EXAMPLE], {
+    // The example imports `trickle`: every entry point resolves to its source, so no build is needed.
+    const child = spawn(process.execPath, ["--no-warnings", "--import", TRICKLE_FROM_SOURCES, EXAMPLE], {
       cwd: root,
       env: { ...process.env, PORT: "0", ...env },
       stdio: ["ignore", "pipe", "pipe"],
