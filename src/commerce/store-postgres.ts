@@ -16,8 +16,8 @@ import type { DeploymentStore } from "../store/deployment.ts";
 import { PostgresStore, type PostgresStoreOptions, type PostgresTransaction, type Row } from "../store/postgres.ts";
 import type { ChargeOptions, ChargeResult, Deployment, SaveVoucherResult, StoredVoucher } from "../store/store.ts";
 import { checkDeployment } from "../store/validate.ts";
-import type { Receipt, ReceiptKind } from "./receipt.ts";
-import { CommerceView, sortCharges, viewOf, type Charge, type CommerceStore, type CommitOutcome, type SalesBackend } from "./store.ts";
+import type { Receipt } from "./receipt.ts";
+import { chargeFromRow, CommerceView, sortCharges, viewOf, type Charge, type CommerceStore, type CommitOutcome, type SalesBackend } from "./store.ts";
 
 /** The commerce tables' layout this code reads and writes; older ones are migrated on open, newer ones refused. */
 export const POSTGRES_COMMERCE_SCHEMA_VERSION = 1;
@@ -38,27 +38,6 @@ function schemaSql(s: string): string[] {
     `CREATE TABLE ${s}.commerce_credit (${key}, channel_id TEXT NOT NULL CHECK (length(channel_id) = 66), ${amount("credit")},
   PRIMARY KEY (chain_id, contract, channel_id))`,
   ];
-}
-
-function receiptFromRow(row: Row): Receipt {
-  return {
-    kind: row.kind as ReceiptKind,
-    key: row.key as string,
-    item: row.item as string,
-    payer: row.payer as Address,
-    channelId: row.channel_id as Hex,
-    token: row.token as Address,
-    price: BigInt(row.price as string),
-    cumulativeAmount: BigInt(row.cumulative as string),
-    validFrom: BigInt(row.valid_from as string),
-    validUntil: BigInt(row.valid_until as string),
-    issuedAt: BigInt(row.issued_at as string),
-    signature: row.signature as Hex,
-  };
-}
-
-function chargeFromRow(row: Row): Charge {
-  return { receipt: receiptFromRow(row), status: row.status as Charge["status"] };
 }
 
 /** The lock name of one sale key: a purchase id is sold by one transaction at a time. */

@@ -12,8 +12,8 @@ import type { DeploymentStore } from "../store/deployment.ts";
 import { SqliteStore, type SqliteStoreOptions } from "../store/sqlite.ts";
 import type { ChargeOptions, ChargeResult, Deployment, SaveVoucherResult, StoredVoucher } from "../store/store.ts";
 import { checkDeployment } from "../store/validate.ts";
-import type { Receipt, ReceiptKind } from "./receipt.ts";
-import { CommerceView, viewOf, type Charge, type CommerceStore, type CommitOutcome, type SalesBackend } from "./store.ts";
+import type { Receipt } from "./receipt.ts";
+import { chargeFromRow, CommerceView, viewOf, type Charge, type CommerceStore, type CommitOutcome, type SalesBackend } from "./store.ts";
 
 /** The commerce tables' layout this code reads and writes; older files are migrated on open, newer ones refused. */
 export const COMMERCE_SCHEMA_VERSION = 2;
@@ -49,27 +49,6 @@ const SCHEMA_V2 = [
 ];
 
 type Row = Record<string, unknown>;
-
-function receiptFromRow(row: Row): Receipt {
-  return {
-    kind: row.kind as ReceiptKind,
-    key: row.key as string,
-    item: row.item as string,
-    payer: row.payer as Address,
-    channelId: row.channel_id as Hex,
-    token: row.token as Address,
-    price: BigInt(row.price as string),
-    cumulativeAmount: BigInt(row.cumulative as string),
-    validFrom: BigInt(row.valid_from as number | bigint),
-    validUntil: BigInt(row.valid_until as number | bigint),
-    issuedAt: BigInt(row.issued_at as number | bigint),
-    signature: row.signature as Hex,
-  };
-}
-
-function chargeFromRow(row: Row): Charge {
-  return { receipt: receiptFromRow(row), status: row.status as Charge["status"] };
-}
 
 /** The key columns of a deployment (its contract is already lower-cased). */
 function key(d: Deployment): [string, string] {
@@ -221,7 +200,7 @@ export class SqliteCommerceStore implements SalesBackend {
 
   #decide(tables: StoreTables, d: Deployment, v: StoredVoucher, r: Receipt): CommitOutcome {
     const existing = this.#s.charge.get(...key(d), r.payer, r.key) as Row | undefined;
-    if (existing !== undefined && existing.status === "charged") return { status: "duplicate", receipt: receiptFromRow(existing) };
+    if (existing !== undefined && existing.status === "charged") return { status: "duplicate", receipt: chargeFromRow(existing).receipt };
     const best = tables.bestAmount(d, v.channelId) ?? 0n;
     if (v.amount <= best) return { status: "not-increasing", best };
     const credit = this.#creditOf(d, v.channelId);
@@ -278,7 +257,7 @@ export class SqliteCommerceStore implements SalesBackend {
   }
 
   receiptsOf(d: Deployment, payer: Address): Promise<Receipt[]> {
-    return this.#read(() => (this.#s.ofPayer.all(...key(d), payer) as Row[]).map(receiptFromRow));
+    return this.#read(() => (this.#s.ofPayer.all(...key(d), payer) as Row[]).map((row) => chargeFromRow(row).receipt));
   }
 
   chargesBetween(d: Deployment, from: bigint, to: bigint): Promise<Charge[]> {

@@ -23,7 +23,7 @@ import type {
 } from "../store/store.ts";
 import { recordKey } from "../store/batch.ts";
 import { checkChannelId } from "../store/validate.ts";
-import type { Receipt } from "./receipt.ts";
+import type { Receipt, ReceiptKind } from "./receipt.ts";
 import { checkChargeInput } from "./validate.ts";
 
 /** A stored sale: its receipt, and whether it stands or was voided (its handler failed; its price became credit). */
@@ -268,4 +268,26 @@ export function viewOf<V>(views: Map<string, V>, deployment: Deployment, make: (
     views.set(scope, view);
   }
   return view;
+}
+
+/**
+ * A charge from an SQL row of the commerce tables (SQLite and PostgreSQL share column names): amounts
+ * are decimal text, times integers or their text.
+ */
+export function chargeFromRow(row: Record<string, unknown>): Charge {
+  const receipt: Receipt = {
+    kind: row.kind as ReceiptKind,
+    key: row.key as string,
+    item: row.item as string,
+    payer: row.payer as Address,
+    channelId: row.channel_id as Hex,
+    token: row.token as Address,
+    price: BigInt(row.price as string),
+    cumulativeAmount: BigInt(row.cumulative as string),
+    validFrom: BigInt(row.valid_from as string | number | bigint),
+    validUntil: BigInt(row.valid_until as string | number | bigint),
+    issuedAt: BigInt(row.issued_at as string | number | bigint),
+    signature: row.signature as Hex,
+  };
+  return { receipt, status: row.status as Charge["status"] };
 }
