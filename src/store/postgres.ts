@@ -19,7 +19,7 @@ import pg from "pg";
 import type { Address, ChannelConfig, Hex } from "../channel.ts";
 import { InvalidArgumentError, StoreError, StoreNotFoundError, TrickleError } from "../errors.ts";
 import { applyBatch, copyLedger, recordKey } from "./batch.ts";
-import { optionalChain, encodeChain } from "./prepaid.ts";
+import { encodeChain, optionalChain } from "./prepaid.ts";
 import type { OpOutcome, OpValue, StoreTables, WriteOp } from "./batch.ts";
 import { DeploymentStore, type KeyedStore } from "./deployment.ts";
 import { GroupCommit } from "./group-commit.ts";

@@ -51,6 +51,22 @@ interface Answer {
   error?: string;
 }
 
+/** GET /paid on `server` with `headers`: its status, and the refusal code of a 402. */
+function getPaid(server: PaidApiWorker, agent: Agent, headers: Record<string, string>): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const { port } = new URL(server.url);
+    const req = request({ host: "127.0.0.1", port, path: "/paid", agent, headers }, (res) => {
+      res.resume();
+      res.on("end", () => {
+        const required = res.headers[PAYMENT_REQUIRED_HEADER.toLowerCase()];
+        resolve({ status: res.statusCode ?? 0, ...(typeof required === "string" ? { error: decodePaymentRequired(required).error } : {}) });
+      });
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
 /** A small deterministic generator, so a failure reproduces. */
 function random(seed: number): () => number {
   let state = seed;
@@ -120,19 +136,7 @@ function shouldShareOneLedger(kind: "sqlite" | "postgres"): void {
     }
 
     const agents = servers.map(() => new Agent({ keepAlive: true, maxSockets: IN_FLIGHT }));
-    const post = (server: number, payment: string): Promise<Answer> =>
-      new Promise((resolve, reject) => {
-        const { port } = new URL(servers[server].url);
-        const req = request({ host: "127.0.0.1", port, path: "/paid", agent: agents[server], headers: { [PAYMENT_SIGNATURE_HEADER]: payment } }, (res) => {
-          res.resume();
-          res.on("end", () => {
-            const required = res.headers[PAYMENT_REQUIRED_HEADER.toLowerCase()];
-            resolve({ status: res.statusCode ?? 0, ...(typeof required === "string" ? { error: decodePaymentRequired(required).error } : {}) });
-          });
-        });
-        req.on("error", reject);
-        req.end();
-      });
+    const post = (server: number, payment: string): Promise<Answer> => getPaid(servers[server], agents[server], { [PAYMENT_SIGNATURE_HEADER]: payment });
 
     const next = random(16);
     const pick = () => Math.floor(next() * SERVERS);
@@ -248,22 +252,12 @@ function shouldShareOneLedger(kind: "sqlite" | "postgres"): void {
       channels.push({ id: opened.channelId, payments, chains, newest: 0 });
     }
     const agents = servers.map(() => new Agent({ keepAlive: true, maxSockets: IN_FLIGHT }));
-    const post = (server: number, channel: (typeof channels)[number], voucher: number): Promise<Answer> =>
-      new Promise((resolve, reject) => {
-        const { port } = new URL(servers[server].url);
-        const chain = channel.chains[voucher];
-        const index = chain.next++;
-        const headers = { [PAYMENT_SIGNATURE_HEADER]: channel.payments[voucher], [PAYMENT_PREPAID_HEADER]: encodePrepaidToken({ anchor: chain.anchor, index, token: chain.tokens[index - 1] }) };
-        const req = request({ host: "127.0.0.1", port, path: "/paid", agent: agents[server], headers }, (res) => {
-          res.resume();
-          res.on("end", () => {
-            const required = res.headers[PAYMENT_REQUIRED_HEADER.toLowerCase()];
-            resolve({ status: res.statusCode ?? 0, ...(typeof required === "string" ? { error: decodePaymentRequired(required).error } : {}) });
-          });
-        });
-        req.on("error", reject);
-        req.end();
-      });
+    const post = (server: number, channel: (typeof channels)[number], voucher: number): Promise<Answer> => {
+      const chain = channel.chains[voucher];
+      const index = chain.next++;
+      const token = encodePrepaidToken({ anchor: chain.anchor, index, token: chain.tokens[index - 1] });
+      return getPaid(servers[server], agents[server], { [PAYMENT_SIGNATURE_HEADER]: channel.payments[voucher], [PAYMENT_PREPAID_HEADER]: token });
+    };
 
     const next = random(61);
     const pick = () => Math.floor(next() * SERVERS);
